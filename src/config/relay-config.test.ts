@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from './relay-config.js';
+
+function tmpFile(name: string, text: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ims-config-'));
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+describe('resolveConfig', () => {
+  it('embeds the IMS defaults', () => {
+    const r = resolveConfig({ cwd: '/srv' });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.smtp).toEqual({ host: '127.0.0.1', port: 2525 });
+    expect(r.config.maxRecipients).toBe(32766);
+    expect(r.config.maxHeaderBytes).toBe(32768);
+    expect(r.config.maxMessageSize).toBe(25 * 1024 * 1024);
+    expect(r.config.minFreeDisk).toBe(Math.ceil(1.5 * 25 * 1024 * 1024));
+    expect(r.config.spool).toBe('/srv/spool');
+    expect(r.config.events).toBe('/srv/spool/log/events.jsonl');
+    expect(r.config.profile).toBe('ims');
+    expect(r.config.greetingDelayMs).toBe(0);
+  });
+
+  it('layers file < environment < flags', () => {
+    const file = tmpFile('relay.yaml', 'maxRecipients: 10\nprofile: rfc\nhostname: from-file\n');
+    const r = resolveConfig({
+      configFile: file,
+      env: { IMS_RELAY_MAX_RECIPIENTS: '20', IMS_RELAY_HOSTNAME: 'from-env', PATH: '/bin' },
+      flags: { maxRecipients: '30' },
+    });
+    expect(r.ok && r.config.maxRecipients).toBe(30);
+    expect(r.ok && r.config.hostname).toBe('from-env');
+    expect(r.ok && r.config.profile).toBe('rfc');
+  });
+
+  it('reads JSON config files and derives min free disk from the size limit', () => {
+    const file = tmpFile('relay.json', JSON.stringify({ maxMessageSize: '1MB', smtp: '[::1]:0' }));
+    const r = resolveConfig({ configFile: file });
+    expect(r.ok && r.config.minFreeDisk).toBe(1.5 * 1024 * 1024);
+    expect(r.ok && r.config.smtp).toEqual({ host: '::1', port: 0 });
+  });
+
+  it('names the setting, its flag, its variable and the source of a bad value', () => {
+    const r = resolveConfig({ env: { IMS_RELAY_MAX_RECIPIENTS: 'lots' } });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.message).toContain('maxRecipients');
+    expect(r.message).toContain('--max-recipients');
+    expect(r.message).toContain('IMS_RELAY_MAX_RECIPIENTS');
+    expect(r.message).toContain('"lots"');
+  });
+
+  it.each([
+    [{ smtp: 'localhost' }, 'HOST:PORT'],
+    [{ smtp: '127.0.0.1:70000' }, 'out of range'],
+    [{ profile: 'exchange' }, 'profile'],
+    [{ maxMessageSize: 'big' }, 'unit'],
+    [{ maxRecipients: '0' }, 'from 1'],
+  ])('refuses %o', (flags, text) => {
+    const r = resolveConfig({ flags });
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.message).toContain(text);
+  });
+
+  it('refuses unknown keys and unreadable files in config files', () => {
+    const r1 = resolveConfig({ configFile: tmpFile('c.yaml', 'maxRecipient: 5\n') });
+    expect(!r1.ok && r1.message).toContain('unknown setting maxRecipient');
+    const r2 = resolveConfig({ configFile: '/nonexistent/relay.yaml' });
+    expect(!r2.ok && r2.message).toContain('cannot read config file');
+    const r3 = resolveConfig({ configFile: tmpFile('c.json', '{ nope') });
+    expect(!r3.ok && r3.message).toContain('not valid JSON');
+  });
+});

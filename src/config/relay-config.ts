@@ -1,0 +1,134 @@
+import path from 'node:path';
+import fs from 'node:fs';
+import { z } from 'zod';
+import YAML from 'yaml';
+import type { HostPort } from './host-port.js';
+import { SETTINGS, envName, flagName, type SettingKey } from './settings.js';
+
+/** The validated configuration the relay runs with. */
+export interface RelayConfig {
+  smtp: HostPort;
+  spool: string;
+  hostname: string;
+  profile: 'ims' | 'rfc';
+  maxRecipients: number;
+  maxRecipientOvershoot: number;
+  maxMessageSize: number;
+  maxHeaderBytes: number;
+  minFreeDisk: number;
+  events: string;
+  bareLf: 'normalize' | 'reject';
+  greetingDelayMs: number;
+  maxClients: number;
+  socketTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  reverseDns: boolean;
+  logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+/** Raw values by setting key, as one source gave them (strings from flags and environment). */
+export type RawSettings = Partial<Record<SettingKey, unknown>>;
+
+export interface ConfigSources {
+  /** Values from command-line flags (highest precedence). */
+  flags?: RawSettings;
+  /** The process environment; only IMS_RELAY_* names are read. */
+  env?: Record<string, string | undefined>;
+  /** A JSON or YAML config file (lowest precedence above the defaults). */
+  configFile?: string;
+  /** Directory relative paths are resolved against (default: the current directory). */
+  cwd?: string;
+}
+
+export type ConfigResult = { ok: true; config: RelayConfig } | { ok: false; message: string };
+
+const KEYS = new Set<string>(SETTINGS.map((s) => s.key));
+
+function readConfigFile(file: string): { ok: true; values: RawSettings } | { ok: false; message: string } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    return { ok: false, message: `cannot read config file ${file}: ${(err as Error).message}` };
+  }
+  let parsed: unknown;
+  try {
+    parsed = /\.json$/i.test(file) ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    return { ok: false, message: `config file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}` };
+  }
+  if (parsed === null || parsed === undefined) return { ok: true, values: {} };
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { ok: false, message: `config file ${file} must hold a mapping of settings` };
+  }
+  const unknown = Object.keys(parsed).filter((k) => !KEYS.has(k));
+  if (unknown.length > 0) {
+    return {
+      ok: false,
+      message: `config file ${file}: unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: ${[...KEYS].join(', ')})`,
+    };
+  }
+  return { ok: true, values: parsed as RawSettings };
+}
+
+/**
+ * Resolves the configuration: defaults < config file < environment (IMS_RELAY_*) < flags.
+ * An invalid value gives one message that names the setting, its flag, its variable and where the
+ * value came from.
+ */
+export function resolveConfig(sources: ConfigSources = {}): ConfigResult {
+  const cwd = sources.cwd ?? process.cwd();
+  const merged: Record<string, unknown> = {};
+  const origin: Record<string, string> = {};
+  const apply = (values: RawSettings, from: (key: string) => string) => {
+    for (const [key, value] of Object.entries(values)) {
+      if (value === undefined) continue;
+      merged[key] = value;
+      origin[key] = from(key);
+    }
+  };
+
+  for (const s of SETTINGS) {
+    if (s.key === 'minFreeDisk' || s.key === 'events') continue; // derived below
+    merged[s.key] = s.defaultText;
+    origin[s.key] = 'the default';
+  }
+  if (sources.configFile) {
+    const file = readConfigFile(sources.configFile);
+    if (!file.ok) return file;
+    apply(file.values, () => `config file ${sources.configFile}`);
+  }
+  if (sources.env) {
+    const fromEnv: RawSettings = {};
+    for (const s of SETTINGS) {
+      const v = sources.env[envName(s.key)];
+      if (v !== undefined && v !== '') fromEnv[s.key] = v;
+    }
+    apply(fromEnv, (key) => `environment variable ${envName(key)}`);
+  }
+  if (sources.flags) apply(sources.flags, (key) => `flag --${flagName(key)}`);
+
+  const shape: Record<string, z.ZodType> = {};
+  for (const s of SETTINGS) shape[s.key] = s.key === 'minFreeDisk' || s.key === 'events' ? s.schema.optional() : s.schema;
+  const result = z.object(shape).safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = String(issue.path[0] ?? '');
+    const shown = JSON.stringify(merged[key]);
+    return {
+      ok: false,
+      message: `invalid setting ${key} (--${flagName(key)}, ${envName(key)}): ${issue.message}; got ${shown} from ${origin[key] ?? 'nowhere'}`,
+    };
+  }
+  const v = result.data as Omit<RelayConfig, 'minFreeDisk' | 'events'> & { minFreeDisk?: number; events?: string };
+  const spool = path.resolve(cwd, v.spool);
+  return {
+    ok: true,
+    config: {
+      ...v,
+      spool,
+      minFreeDisk: v.minFreeDisk ?? Math.ceil(1.5 * v.maxMessageSize),
+      events: v.events ? path.resolve(cwd, v.events) : path.join(spool, 'log', 'events.jsonl'),
+    },
+  };
+}

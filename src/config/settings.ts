@@ -1,0 +1,195 @@
+/**
+ * The settings of ims-relay: one table from which the validated configuration, the command-line
+ * flags, the environment variable names and the settings reference in the README are all derived,
+ * so that the four cannot drift apart.
+ */
+import os from 'node:os';
+import { z } from 'zod';
+import { parseByteSize } from './byte-size.js';
+import { parseHostPort, type HostPort } from './host-port.js';
+
+const byteSize = (what: string) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const bytes = parseByteSize(value);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected ${what} (bytes, or with a unit: 512k, 25MB, 1GB)` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `expected a whole number from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const boolean = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'boolean') return value;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  ctx.addIssue({ code: 'custom', message: 'expected true or false' });
+  return z.NEVER;
+});
+
+const hostPort = z.string().transform((value, ctx): HostPort => {
+  const parsed = parseHostPort(value);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+export interface SettingDefinition {
+  /** Key in the config file and in the resolved configuration. */
+  key: string;
+  /** The value placeholder shown in --help, e.g. HOST:PORT. Absent for switches. */
+  valueName?: string;
+  description: string;
+  /** Default as a user would type it, shown in --help and the README; absent when derived. */
+  defaultText: string;
+  schema: z.ZodType;
+}
+
+export const SETTINGS = [
+  {
+    key: 'smtp',
+    valueName: 'HOST:PORT',
+    description: 'address the SMTP listener binds to; port 0 picks a free port',
+    defaultText: '127.0.0.1:2525',
+    schema: hostPort,
+  },
+  {
+    key: 'spool',
+    valueName: 'DIR',
+    description: 'spool directory (pickup/ in/ out/ bad/ archive/ log/ tmp/ are created in it)',
+    defaultText: './spool',
+    schema: nonEmpty,
+  },
+  {
+    key: 'hostname',
+    valueName: 'NAME',
+    description: 'name in the greeting, the EHLO reply and Received: headers',
+    defaultText: os.hostname(),
+    schema: nonEmpty.regex(/^[A-Za-z0-9.-]+$/, 'expected a host name (letters, digits, dots, hyphens)'),
+  },
+  {
+    key: 'profile',
+    valueName: 'ims|rfc',
+    description:
+      'reply profile: ims = Exchange 5.5 IMS texts, no enhanced status codes; rfc = ENHANCEDSTATUSCODES with RFC 3463 codes',
+    defaultText: 'ims',
+    schema: z.enum(['ims', 'rfc']),
+  },
+  {
+    key: 'maxRecipients',
+    valueName: 'N',
+    description: 'recipients accepted per transaction; every RCPT after that gets 452 (IMS: 32766 = 0x7FFE)',
+    defaultText: '32766',
+    schema: integer(1),
+  },
+  {
+    key: 'maxRecipientOvershoot',
+    valueName: 'N',
+    description: 'RCPT commands refused with 452 in one transaction before the server answers 421 and closes',
+    defaultText: '1000',
+    schema: integer(1),
+  },
+  {
+    key: 'maxMessageSize',
+    valueName: 'BYTES',
+    description: 'largest message accepted (advertised as SIZE; larger ones get 552)',
+    defaultText: '25MB',
+    schema: byteSize('a message size'),
+  },
+  {
+    key: 'maxHeaderBytes',
+    valueName: 'BYTES',
+    description: 'largest header block accepted, counted while streaming (Q193639); larger ones get 552',
+    defaultText: '32768',
+    schema: byteSize('a header size'),
+  },
+  {
+    key: 'minFreeDisk',
+    valueName: 'BYTES',
+    description: 'free space the spool file system must keep; below it MAIL gets 452 (default 1.5 x max message size)',
+    defaultText: '1.5 x max-message-size',
+    schema: byteSize('a free-space threshold'),
+  },
+  {
+    key: 'events',
+    valueName: 'FILE',
+    description: 'event log (JSON lines)',
+    defaultText: '<spool>/log/events.jsonl',
+    schema: nonEmpty,
+  },
+  {
+    key: 'bareLf',
+    valueName: 'normalize|reject',
+    description: 'a bare LF inside DATA: normalize = store it as CRLF; reject = refuse the message with 550',
+    defaultText: 'normalize',
+    schema: z.enum(['normalize', 'reject']),
+  },
+  {
+    key: 'greetingDelayMs',
+    valueName: 'MS',
+    description:
+      'wait before the 220 greeting; a client that talks earlier gets 421 (smtp-server waits 100 ms; 0 serves one-message-per-connection clients fast)',
+    defaultText: '0',
+    schema: integer(0, 60_000),
+  },
+  {
+    key: 'maxClients',
+    valueName: 'N',
+    description: 'simultaneous SMTP connections; one more gets 421',
+    defaultText: '1000',
+    schema: integer(1),
+  },
+  {
+    key: 'socketTimeoutMs',
+    valueName: 'MS',
+    description: 'idle time after which a silent client is disconnected with 421',
+    defaultText: '300000',
+    schema: integer(1000),
+  },
+  {
+    key: 'shutdownTimeoutMs',
+    valueName: 'MS',
+    description: 'on SIGTERM/SIGINT, how long transactions in flight may take before connections are closed',
+    defaultText: '10000',
+    schema: integer(0),
+  },
+  {
+    key: 'reverseDns',
+    description: 'look up the client address in reverse DNS for Received: headers (off: no lookup)',
+    defaultText: 'false',
+    schema: boolean,
+  },
+  {
+    key: 'logLevel',
+    valueName: 'LEVEL',
+    description: 'structured log on stdout: silent, error, warn, info or debug',
+    defaultText: 'info',
+    schema: z.enum(['silent', 'error', 'warn', 'info', 'debug']),
+  },
+] as const satisfies readonly SettingDefinition[];
+
+export type SettingKey = (typeof SETTINGS)[number]['key'];
+
+/** `maxRecipients` -> `max-recipients` (the flag without its dashes). */
+export function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** `maxRecipients` -> `IMS_RELAY_MAX_RECIPIENTS`. */
+export function envName(key: string): string {
+  return 'IMS_RELAY_' + flagName(key).replace(/-/g, '_').toUpperCase();
+}

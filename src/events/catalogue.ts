@@ -1,0 +1,148 @@
+/**
+ * The event catalogue: every condition ims-relay reports, with an IMS-style numeric ID. IDs of the
+ * Exchange 5.5 Internet Mail Service are kept where the meaning is the same (3039, 3041, 4116,
+ * 4117, 4120, 4131); conditions the IMS had no event for have IDs of their own. docs/events.md
+ * documents the same table; a unit test checks that the two agree.
+ */
+export type EventType = 'Information' | 'Warning' | 'Error';
+
+export interface EventDefinition {
+  id: number;
+  type: EventType;
+  category: string;
+  /** A short symbolic name, used in code. */
+  name: string;
+  /** The description, as in the IMS event log. */
+  text: string;
+}
+
+export const EVENTS = {
+  serviceStarted: {
+    id: 1000,
+    type: 'Information',
+    category: 'Service Control',
+    name: 'serviceStarted',
+    text: 'The relay has started and accepts mail.',
+  },
+  serviceStopped: {
+    id: 1001,
+    type: 'Information',
+    category: 'Service Control',
+    name: 'serviceStopped',
+    text: 'The relay has stopped.',
+  },
+  messageQueued: {
+    id: 1100,
+    type: 'Information',
+    category: 'Message Transfer',
+    name: 'messageQueued',
+    text: 'A message was accepted and committed to the spool.',
+  },
+  recipientCapReached: {
+    id: 2100,
+    type: 'Warning',
+    category: 'SMTP Interface',
+    name: 'recipientCapReached',
+    text: 'The recipient limit of a transaction was reached; further recipients were refused with 452.',
+  },
+  recipientOvershootClosed: {
+    id: 2101,
+    type: 'Warning',
+    category: 'SMTP Interface',
+    name: 'recipientOvershootClosed',
+    text: 'A client kept sending recipients past the limit; the connection was closed with 421.',
+  },
+  headerLimitRefused: {
+    id: 2110,
+    type: 'Warning',
+    category: 'SMTP Interface',
+    name: 'headerLimitRefused',
+    text: 'A message was refused because its header block exceeds the limit (Q193639).',
+  },
+  sizeLimitRefused: {
+    id: 2111,
+    type: 'Warning',
+    category: 'SMTP Interface',
+    name: 'sizeLimitRefused',
+    text: 'A message was refused because it exceeds the maximum message size.',
+  },
+  bareLfRefused: {
+    id: 2112,
+    type: 'Warning',
+    category: 'SMTP Interface',
+    name: 'bareLfRefused',
+    text: 'A message was refused because it contains a bare LF line ending.',
+  },
+  freeSpaceLow: {
+    id: 2200,
+    type: 'Error',
+    category: 'Spool',
+    name: 'freeSpaceLow',
+    text: 'Free space on the spool file system is below the threshold; new mail is refused with 452.',
+  },
+  freeSpaceRecovered: {
+    id: 2201,
+    type: 'Information',
+    category: 'Spool',
+    name: 'freeSpaceRecovered',
+    text: 'Free space on the spool file system is above the threshold again; mail is accepted.',
+  },
+  spoolWriteFailed: {
+    id: 2210,
+    type: 'Error',
+    category: 'Spool',
+    name: 'spoolWriteFailed',
+    text: 'A message could not be written to the spool; the client was answered 451 and nothing was stored.',
+  },
+  spoolRecovered: {
+    id: 2220,
+    type: 'Information',
+    category: 'Spool',
+    name: 'spoolRecovered',
+    text: 'Startup recovery removed incomplete spool entries left by an earlier run.',
+  },
+  nextHopUnreachable: {
+    id: 3039,
+    type: 'Warning',
+    category: 'Message Transfer',
+    name: 'nextHopUnreachable',
+    text: 'The next hop could not be reached; delivery will be retried.',
+  },
+  ndrRecipientsCapped: {
+    id: 3041,
+    type: 'Warning',
+    category: 'Internal Processing',
+    name: 'ndrRecipientsCapped',
+    text: 'Unable to deliver mail to all recipients. The total number of recipients exceeds 32766.',
+  },
+  messageQuarantined: {
+    id: 4116,
+    type: 'Error',
+    category: 'Internal Processing',
+    name: 'messageQuarantined',
+    text: 'A message could not be processed and was moved to bad/.',
+  },
+  messageArchived: {
+    id: 4117,
+    type: 'Error',
+    category: 'Message Transfer',
+    name: 'messageArchived',
+    text: 'A message failed delivery and was moved to archive/.',
+  },
+  ndrFailed: {
+    id: 4120,
+    type: 'Error',
+    category: 'Internal Processing',
+    name: 'ndrFailed',
+    text: 'A non-delivery report could not be created; it will be tried again.',
+  },
+  unexpectedError: {
+    id: 4131,
+    type: 'Information',
+    category: 'Internal Processing',
+    name: 'unexpectedError',
+    text: 'An unexpected error occurred. Information about this error is stored in the data of this event.',
+  },
+} as const satisfies Record<string, EventDefinition>;
+
+export type EventName = keyof typeof EVENTS;
