@@ -1,0 +1,126 @@
+/**
+ * One SMTP connection, on smtp-server's own SMTPConnection, with two changes:
+ *
+ * 1. Every reply goes through `send`, which renders it for the profile (replies.ts): the IMS texts
+ *    (`250 OK - Recipient <a>`, `452 Requested action not taken: Exceed Recipient Limit`) and, in
+ *    the rfc profile, our own RFC 3463 codes — smtp-server is always told to add none itself.
+ * 2. The greeting comes after `greetingDelayMs` (default 0) instead of smtp-server's fixed 100 ms,
+ *    which held one-message-per-connection clients to ~40 messages/s.
+ *
+ * Both rely on documented-by-types members of SMTPConnection (`send`, `init`, `connectionReady`,
+ * `_setListeners`); `assertLibraryHooks` checks them at startup, and test/library-hooks.test.ts
+ * checks the behaviour, so an smtp-server upgrade that changes them fails loudly instead of
+ * silently bringing back 4.2.2 or the 100 ms wait.
+ */
+import type net from 'node:net';
+import type { SMTPServer } from 'smtp-server';
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { REPLIES, enhancedCodeFor, replyText, withEnhancedCode, type Profile, type Reply } from './replies.js';
+
+export interface ConnectionSettings {
+  profile: Profile;
+  hostname: string;
+  greetingDelayMs: number;
+  maxClients: number;
+  maxRecipientOvershoot: number;
+}
+
+/** What a connection tells its listener about. */
+export interface ConnectionObserver {
+  /** A transaction ended (or the connection closed) after `refused` RCPTs were refused by the cap. */
+  capSummary(connection: ImsConnection, refused: number, accepted: number, queueId?: string): void;
+  /** The client went past the overshoot limit and is being disconnected. */
+  overshoot(connection: ImsConnection, refused: number): void;
+}
+
+export function assertLibraryHooks(): void {
+  const proto = SMTPConnection.prototype as unknown as Record<string, unknown>;
+  const missing = ['send', 'init', 'connectionReady', '_setListeners'].filter((m) => typeof proto[m] !== 'function');
+  if (missing.length > 0) {
+    throw new Error(
+      `smtp-server changed: SMTPConnection lacks ${missing.join(', ')}; src/server/ims-connection.ts must be adapted`,
+    );
+  }
+}
+
+export class ImsConnection extends SMTPConnection {
+  /** The address of the RCPT being answered; set by the listener's onRcptTo. */
+  pendingRecipient = '';
+  private capEnvelope: unknown;
+  private capRefused = 0;
+
+  constructor(
+    server: SMTPServer,
+    socket: net.Socket,
+    options: ConstructorParameters<typeof SMTPConnection>[2],
+    private readonly settings: ConnectionSettings,
+    private readonly observer: ConnectionObserver,
+  ) {
+    super(server, socket, options);
+  }
+
+  override init(): void {
+    this._setListeners(() => {
+      if (this._server.connections.size > this.settings.maxClients) {
+        this.send(421, `${this.name} Too many connected clients, try again in a moment`, false);
+        return;
+      }
+      if (this.settings.greetingDelayMs > 0) setTimeout(() => this.connectionReady(), this.settings.greetingDelayMs).unref();
+      else this.connectionReady();
+    });
+  }
+
+  override send(code: number, data?: string | string[] | null, context?: string | false): void {
+    const own = this.ownReply(code, context);
+    if (own === 'closed') return;
+    if (own) {
+      super.send(own.code, replyText(this.settings.profile, own), false);
+      return;
+    }
+    const text = data ?? '';
+    super.send(
+      code,
+      this.settings.profile === 'rfc' ? withEnhancedCode(enhancedCodeFor(code, context), text) : text,
+      false,
+    );
+  }
+
+  /** The relay's own reply in place of the one smtp-server composed, if there is one. */
+  private ownReply(code: number, context: string | false | undefined): Reply | 'closed' | undefined {
+    switch (context) {
+      case 'RCPT_TO_OK':
+        return REPLIES.recipientAccepted(this.pendingRecipient);
+      case 'TOO_MANY_RECIPIENTS':
+        return this.refuseOverCap();
+    }
+    if (code === 214) return REPLIES.help;
+    if (code === 252) return REPLIES.vrfy;
+    return undefined;
+  }
+
+  private refuseOverCap(): Reply | 'closed' {
+    if (this.capEnvelope !== this.session.envelope) this.endTransaction();
+    this.capEnvelope = this.session.envelope;
+    if (++this.capRefused > this.settings.maxRecipientOvershoot) {
+      this.observer.overshoot(this, this.capRefused - 1);
+      const bye = REPLIES.recipientOvershoot(this.name, this.capRefused - 1);
+      super.send(bye.code, replyText(this.settings.profile, bye), false); // 421 closes the connection
+      this.capRefused = 0;
+      return 'closed';
+    }
+    return REPLIES.recipientCap;
+  }
+
+  /**
+   * Reports the cap refusals of the transaction that just ended, once. Called when a transaction
+   * ends: after DATA (with its queue ID), at the next MAIL, and when the connection closes.
+   */
+  endTransaction(queueId?: string): void {
+    if (this.capRefused > 0) {
+      const envelope = this.capEnvelope as { rcptTo?: unknown[] } | undefined;
+      this.observer.capSummary(this, this.capRefused, envelope?.rcptTo?.length ?? 0, queueId);
+    }
+    this.capRefused = 0;
+    this.capEnvelope = undefined;
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * The SMTP listener: smtp-server with ImsConnection, and the protocol decisions of ims-relay —
+ * recipient cap, free space at MAIL, header/size/bare-LF checks while DATA streams, the Received:
+ * header, and the 250 after the final dot only once the spool says the message is durable.
+ */
+import type net from 'node:net';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { EventLog } from '../events/event-log.js';
+import type { Envelope, EnvelopeRecipient } from '../spool/envelope.js';
+import type { Spool } from '../spool/spool.js';
+import { formatHostPort, type HostPort } from '../config/host-port.js';
+import { FreeSpaceGuard } from './free-space-guard.js';
+import { ImsConnection, assertLibraryHooks, type ConnectionObserver, type ConnectionSettings } from './ims-connection.js';
+import { MessageIntake, type IntakeRefusal } from './message-intake.js';
+import { receivedHeader, type ReceivedInfo } from './received-header.js';
+import { REPLIES, replyError, replyText, type Reply } from './replies.js';
+
+export interface ListenerSettings extends ConnectionSettings {
+  smtp: HostPort;
+  maxRecipients: number;
+  maxMessageSize: number;
+  maxHeaderBytes: number;
+  minFreeDisk: number;
+  bareLf: 'normalize' | 'reject';
+  socketTimeoutMs: number;
+  reverseDns: boolean;
+}
+
+type DataCallback = (err?: Error | null, message?: string) => void;
+
+class ImsSmtpServer extends SMTPServer {
+  readonly connectionsBySession = new WeakMap<SMTPServerSession, ImsConnection>();
+  connectionSettings!: ConnectionSettings;
+  observer!: ConnectionObserver;
+
+  override connect(socket: net.Socket, socketOptions?: ConstructorParameters<typeof ImsConnection>[2]): void {
+    // smtp-server's connect(), with our connection class
+    const connection = new ImsConnection(this, socket, socketOptions, this.connectionSettings, this.observer);
+    this.connectionsBySession.set(connection.session, connection);
+    this.connections.add(connection);
+    connection.on('error', (err: Error) => this._onError(err));
+    connection.on('connect', (data) => this._onClientConnect(data));
+    connection.init();
+  }
+}
+
+export class SmtpListener {
+  private readonly server: ImsSmtpServer;
+  private readonly freeSpace: FreeSpaceGuard;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly settings: ListenerSettings,
+    private readonly spool: Spool,
+    private readonly events: EventLog,
+  ) {
+    assertLibraryHooks();
+    this.freeSpace = new FreeSpaceGuard(() => spool.freeBytes(), settings.minFreeDisk, {
+      low: (free, threshold) =>
+        events.emit('freeSpaceLow', { data: { freeBytes: free, thresholdBytes: threshold, spool: spool.dir } }),
+      recovered: (free, threshold) =>
+        events.emit('freeSpaceRecovered', { data: { freeBytes: free, thresholdBytes: threshold, spool: spool.dir } }),
+    });
+    const profile = settings.profile;
+    this.server = new ImsSmtpServer({
+      name: settings.hostname,
+      banner: 'ims-relay ready',
+      logger: false,
+      secure: false,
+      authOptional: true,
+      disabledCommands: ['AUTH', 'STARTTLS'],
+      hideSTARTTLS: true,
+      hideENHANCEDSTATUSCODES: profile !== 'rfc',
+      hideDSN: false,
+      disableReverseLookup: !settings.reverseDns,
+      size: settings.maxMessageSize,
+      maxRecipients: settings.maxRecipients,
+      maxClients: settings.maxClients,
+      socketTimeout: settings.socketTimeoutMs,
+      onMailFrom: (_address, session, callback) => this.onMailFrom(session, callback),
+      onRcptTo: (address, session, callback) => {
+        const connection = this.server.connectionsBySession.get(session);
+        if (connection) connection.pendingRecipient = address.address;
+        callback();
+      },
+      onData: (stream, session, callback) => this.onData(stream, session, callback),
+      onClose: (session) => this.server.connectionsBySession.get(session)?.endTransaction(),
+    });
+    this.server.connectionSettings = settings;
+    this.server.observer = {
+      capSummary: (connection, refused, accepted, queueId) =>
+        events.emit('recipientCapReached', {
+          ...(queueId ? { queueId } : {}),
+          detail: `${refused} RCPT answered 452 after ${accepted} accepted.`,
+          data: { refused, accepted, limit: settings.maxRecipients, client: connection.remoteAddress },
+        }),
+      overshoot: (connection, refused) =>
+        events.emit('recipientOvershootClosed', {
+          data: { refused, limit: settings.maxRecipientOvershoot, client: connection.remoteAddress },
+        }),
+    };
+    this.server.on('error', (err: Error) =>
+      events.logger.debug({ err: err.message }, 'SMTP connection error'),
+    );
+  }
+
+  /** Starts listening; resolves with the address actually bound (port 0 picks one). */
+  listen(): Promise<HostPort> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(new Error(`cannot listen on ${formatHostPort(this.settings.smtp)}: ${err.message}`));
+      this.server.server.once('error', onError);
+      this.server.listen(this.settings.smtp.port, this.settings.smtp.host, () => {
+        this.server.server.off('error', onError);
+        const addr = this.server.server.address() as net.AddressInfo;
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  /**
+   * Stops accepting connections; transactions in flight may finish for up to `timeoutMs`, then the
+   * remaining connections get 421. Resolves when every accepted message is committed or refused.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    this.server.options.closeTimeout = Math.max(1, timeoutMs);
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private onMailFrom(session: SMTPServerSession, callback: (err?: Error | null) => void): void {
+    this.server.connectionsBySession.get(session)?.endTransaction();
+    this.freeSpace.hasRoom().then((room) =>
+      callback(room ? undefined : replyError(this.settings.profile, REPLIES.insufficientStorage)),
+    );
+  }
+
+  private onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: DataCallback): void {
+    const work = this.receive(stream, session).then(
+      (reply) => {
+        this.server.connectionsBySession.get(session)?.endTransaction(reply.queueId);
+        if (reply.result.code < 400) callback(null, replyText(this.settings.profile, reply.result));
+        else callback(replyError(this.settings.profile, reply.result));
+      },
+      (err: Error) => {
+        // not expected: receive() turns every failure into a reply; still, never leave a client hanging
+        this.events.emit('unexpectedError', { data: { where: 'onData', error: err.message } });
+        callback(replyError(this.settings.profile, REPLIES.localError));
+      },
+    );
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  /** Reads one message to its end and commits it, or refuses it; never rejects for a bad message. */
+  private async receive(
+    stream: SMTPServerDataStream,
+    session: SMTPServerSession,
+  ): Promise<{ result: Reply; queueId: string }> {
+    const settings = this.settings;
+    const queueId = this.spool.newQueueId();
+    const envelope = this.envelopeOf(session, queueId);
+    const writer = this.spool.createEntry(envelope);
+    const intake = new MessageIntake(settings);
+    let writeError: Error | undefined;
+    writer.on('error', (err: Error) => {
+      writeError ??= err;
+      stream.resume();
+    });
+    writer.write(
+      receivedHeader({
+        helo: session.hostNameAppearsAs || 'unknown',
+        clientAddress: session.remoteAddress,
+        ...(session.clientHostname ? { clientHostname: session.clientHostname } : {}),
+        hostname: settings.hostname,
+        protocol: (session.transmissionType as ReceivedInfo['protocol']) || 'ESMTP',
+        queueId,
+        recipients: envelope.recipients.map((r) => r.address),
+        date: new Date(envelope.arrivedAt),
+      }),
+    );
+
+    const ended = await new Promise<boolean>((resolve) => {
+      stream.on('data', (chunk: Buffer) => {
+        const bytes = intake.process(chunk);
+        if (!bytes || writeError) return;
+        if (!writer.write(bytes)) {
+          stream.pause();
+          writer.once('drain', () => stream.resume());
+        }
+      });
+      stream.once('end', () => resolve(true));
+      stream.once('error', () => resolve(false));
+      stream.once('close', () => resolve(stream.readableEnded));
+    });
+
+    const refused = intake.refusal ?? (stream.sizeExceeded ? 'size' : undefined);
+    if (!ended || refused || writeError) {
+      await writer.discard().catch(() => undefined);
+      if (!ended) return { result: REPLIES.localError, queueId }; // the client went away; nobody hears this
+      if (refused) return { result: this.refusal(refused, queueId, session, intake), queueId };
+      return { result: this.writeFailed(writeError!, queueId), queueId };
+    }
+    try {
+      await writer.commit();
+    } catch (err) {
+      await writer.discard().catch(() => undefined);
+      return { result: this.writeFailed(err as Error, queueId), queueId };
+    }
+    this.events.emit('messageQueued', {
+      queueId,
+      data: {
+        sender: envelope.sender,
+        recipients: envelope.recipients.length,
+        size: writer.size,
+        client: session.remoteAddress,
+      },
+    });
+    return { result: REPLIES.queued(queueId), queueId };
+  }
+
+  private refusal(reason: IntakeRefusal, queueId: string, session: SMTPServerSession, intake: MessageIntake): Reply {
+    const data = { client: session.remoteAddress, sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : '' };
+    switch (reason) {
+      case 'header':
+        this.events.emit('headerLimitRefused', {
+          queueId,
+          data: { ...data, limitBytes: this.settings.maxHeaderBytes, headerBytesSeen: intake.headerBytes },
+        });
+        return REPLIES.headerTooLarge(this.settings.maxHeaderBytes);
+      case 'size':
+        this.events.emit('sizeLimitRefused', {
+          queueId,
+          data: { ...data, limitBytes: this.settings.maxMessageSize, bytesSeen: intake.receivedBytes },
+        });
+        return REPLIES.messageTooLarge(this.settings.maxMessageSize);
+      case 'bareLf':
+        this.events.emit('bareLfRefused', { queueId, data });
+        return REPLIES.bareLf;
+    }
+  }
+
+  private writeFailed(err: Error, queueId: string): Reply {
+    this.events.emit('spoolWriteFailed', {
+      queueId,
+      data: { error: err.message, code: (err as NodeJS.ErrnoException).code },
+    });
+    void this.freeSpace.refresh();
+    return REPLIES.localError;
+  }
+
+  private envelopeOf(session: SMTPServerSession, queueId: string): Envelope {
+    const env = session.envelope;
+    const recipients = env.rcptTo.map((r): EnvelopeRecipient => {
+      const rcpt: EnvelopeRecipient = { address: r.address };
+      if (r.dsn?.notify) rcpt.notify = r.dsn.notify as EnvelopeRecipient['notify'];
+      if (r.dsn?.orcpt) rcpt.orcpt = r.dsn.orcpt;
+      return rcpt;
+    });
+    const dsn: Envelope['dsn'] = {};
+    if (env.dsn?.ret) dsn.ret = env.dsn.ret as 'FULL' | 'HDRS';
+    if (env.dsn?.envid) dsn.envid = env.dsn.envid;
+    return {
+      version: 1,
+      queueId,
+      arrivedAt: new Date().toISOString(),
+      sender: env.mailFrom ? env.mailFrom.address : '',
+      recipients,
+      dsn,
+      bodyType: env.bodyType === '8bitmime' ? '8bitmime' : '7bit',
+      smtpUtf8: Boolean(env.smtpUtf8),
+      source: 'smtp',
+      client: {
+        address: session.remoteAddress,
+        port: session.remotePort,
+        helo: session.hostNameAppearsAs || '',
+        ...(session.clientHostname ? { hostname: session.clientHostname } : {}),
+      },
+    };
+  }
+}

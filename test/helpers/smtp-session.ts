@@ -1,0 +1,79 @@
+import net from 'node:net';
+
+/**
+ * A raw SMTP client for transcripts, typed the way a person does at a telnet prompt: one line at a
+ * time, waiting for the complete (possibly multi-line) reply before the next.
+ */
+export class SmtpSession {
+  private buffer = '';
+  private waiters: (() => void)[] = [];
+  readonly transcript: string[] = [];
+  closed = false;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      this.buffer += d;
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  private wake() {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  static async connect(port: number, host = '127.0.0.1'): Promise<SmtpSession> {
+    const socket = net.connect(port, host);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return new SmtpSession(socket);
+  }
+
+  /** Reads one complete reply (all its lines), e.g. `250-a\r\n250 b`. */
+  async reply(timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = /^(?:\d{3}-[^\n]*\n)*\d{3}(?: [^\n]*)?\r?\n/.exec(this.buffer);
+      if (m) {
+        this.buffer = this.buffer.slice(m[0].length);
+        const text = m[0].replace(/\r?\n$/, '').replace(/\r\n/g, '\n');
+        this.transcript.push('S: ' + text);
+        return text;
+      }
+      if (this.closed) return '';
+      if (Date.now() > deadline) throw new Error(`no reply within ${timeoutMs} ms; have ${JSON.stringify(this.buffer)}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Sends raw bytes (no line end added). */
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Sends a command line (with `eol`, CRLF by default) and returns its reply. */
+  async cmd(line: string, eol = '\r\n'): Promise<string> {
+    this.transcript.push('C: ' + line);
+    this.socket.write(line + eol);
+    return this.reply();
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
