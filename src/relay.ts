@@ -55,7 +55,12 @@ export async function startRelay(
   }
   events.emit('serviceStarted', {
     detail: `SMTP on ${formatHostPort(smtp)}, spool ${config.spool}.`,
-    data: { smtp: formatHostPort(smtp), spool: config.spool, profile: config.profile, maxRecipients: config.maxRecipients },
+    data: {
+      smtp: formatHostPort(smtp),
+      spool: config.spool,
+      profile: config.profile,
+      maxRecipients: config.maxRecipients,
+    },
   });
 
   let stopping: Promise<void> | undefined;

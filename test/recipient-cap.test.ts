@@ -22,7 +22,8 @@ describe('recipient cap (ims profile)', () => {
     relay = await startTestRelay({ maxRecipients: '3' });
     const s = await session(relay);
     expect(await s.cmd('MAIL FROM:<sender@example.test>')).toBe('250 Accepted');
-    for (const n of [1, 2, 3]) expect(await s.cmd(`RCPT TO:<r${n}@example.test>`)).toBe(`250 OK - Recipient <r${n}@example.test>`);
+    for (const n of [1, 2, 3])
+      expect(await s.cmd(`RCPT TO:<r${n}@example.test>`)).toBe(`250 OK - Recipient <r${n}@example.test>`);
     expect(await s.cmd('RCPT TO:<r4@example.test>')).toBe(CAP_REPLY);
     expect(await s.cmd('RCPT TO:<r5@example.test>')).toBe(CAP_REPLY);
     expect(await s.cmd('DATA')).toMatch(/^354/);
@@ -31,12 +32,17 @@ describe('recipient cap (ims profile)', () => {
     const queueId = done.split(' ').pop();
     const [entry] = relay.entries();
     expect(entry!.queueId).toBe(queueId);
-    expect(entry!.envelope.recipients.map((r) => r.address)).toEqual(['r1@example.test', 'r2@example.test', 'r3@example.test']);
+    expect(entry!.envelope.recipients.map((r) => r.address)).toEqual([
+      'r1@example.test',
+      'r2@example.test',
+      'r3@example.test',
+    ]);
     expect(entry!.envelope.sender).toBe('sender@example.test');
 
     // the count starts again after DATA
     expect(await s.cmd('MAIL FROM:<sender@example.test>')).toBe('250 Accepted');
-    for (const n of [1, 2, 3]) expect(await s.cmd(`RCPT TO:<again${n}@example.test>`)).toMatch(/^250 OK - Recipient/);
+    for (const n of [1, 2, 3])
+      expect(await s.cmd(`RCPT TO:<again${n}@example.test>`)).toMatch(/^250 OK - Recipient/);
     expect(await s.cmd('RCPT TO:<again4@example.test>')).toBe(CAP_REPLY);
     await s.cmd('QUIT');
     s.close();
@@ -72,7 +78,10 @@ describe('recipient cap (ims profile)', () => {
     expect(await s.cmd('DATA')).toMatch(/^354/);
     expect(await s.cmd('Subject: x\r\n\r\n.')).toMatch(/^250 OK: queued as/);
     s.close();
-    expect(relay.entries()[0]!.envelope.recipients.map((r) => r.address)).toEqual(['u@example.test', 't@example.test']);
+    expect(relay.entries()[0]!.envelope.recipients.map((r) => r.address)).toEqual([
+      'u@example.test',
+      't@example.test',
+    ]);
   });
 
   it('accepts the null sender MAIL FROM:<>', async () => {
@@ -88,7 +97,12 @@ describe('recipient cap (ims profile)', () => {
 
   it('gives nodemailer the accepted and rejected recipients and the exact 452 reply', async () => {
     relay = await startTestRelay({ maxRecipients: '5' });
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: relay.port, secure: false, ignoreTLS: true });
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: relay.port,
+      secure: false,
+      ignoreTLS: true,
+    });
     const recipients = Array.from({ length: 8 }, (_, i) => `user${i}@example.test`);
     const info = await transport.sendMail({
       envelope: { from: 'app@example.test', to: recipients },
@@ -112,7 +126,9 @@ describe('recipient cap (ims profile)', () => {
     await s.cmd('MAIL FROM:<a@example.test>');
     expect(await s.cmd('RCPT TO:<r0@example.test>')).toMatch(/^250/);
     for (let i = 1; i <= 3; i++) expect(await s.cmd(`RCPT TO:<r${i}@example.test>`)).toBe(CAP_REPLY);
-    expect(await s.cmd('RCPT TO:<r4@example.test>')).toMatch(/^421 relay\.test Too many recipients past the limit/);
+    expect(await s.cmd('RCPT TO:<r4@example.test>')).toMatch(
+      /^421 relay\.test Too many recipients past the limit/,
+    );
     expect(await s.reply()).toBe(''); // closed
     expect(relay.eventsSeen().some((e) => e.id === 2101)).toBe(true);
   });
@@ -126,7 +142,9 @@ describe('recipient cap (rfc profile)', () => {
     expect(await s.cmd('EHLO client.test')).toContain('250-ENHANCEDSTATUSCODES');
     expect(await s.cmd('MAIL FROM:<a@example.test>')).toBe('250 2.1.0 Accepted');
     expect(await s.cmd('RCPT TO:<b@example.test>')).toBe('250 2.1.5 OK - Recipient <b@example.test>');
-    expect(await s.cmd('RCPT TO:<c@example.test>')).toBe('452 4.5.3 Requested action not taken: Exceed Recipient Limit');
+    expect(await s.cmd('RCPT TO:<c@example.test>')).toBe(
+      '452 4.5.3 Requested action not taken: Exceed Recipient Limit',
+    );
     expect(await s.cmd('DATA')).toBe('354 End data with <CR><LF>.<CR><LF>');
     expect(await s.cmd('Subject: x\r\n\r\n.')).toMatch(/^250 2\.6\.0 OK: queued as /);
     expect(await s.cmd('NOOP')).toBe('250 2.0.0 OK');

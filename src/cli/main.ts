@@ -36,7 +36,9 @@ const processIO = (): CliIO => ({
 function addSettingOptions(command: Command): Command {
   for (const s of SETTINGS) {
     const flag = `--${flagName(s.key)}${'valueName' in s ? ` <${s.valueName}>` : ' [BOOL]'}`;
-    command.addOption(new Option(flag, `${s.description} (default: ${s.defaultText}; env ${envName(s.key)})`));
+    command.addOption(
+      new Option(flag, `${s.description} (default: ${s.defaultText}; env ${envName(s.key)})`),
+    );
   }
   return command;
 }
@@ -56,6 +58,9 @@ async function serve(options: Record<string, unknown>, io: CliIO): Promise<numbe
     io.stderr.write(`ims-relay: ${resolved.message}\n`);
     return 2;
   }
+  // listen for SIGTERM/SIGINT before saying we are ready: a signal that comes right after the
+  // ready line must stop the relay gracefully, not kill it
+  const stopRequested = io.stopSignal();
   const started = await startRelay(resolved.config);
   if (!started.ok) {
     io.stderr.write(`ims-relay: ${started.message}\n`);
@@ -65,7 +70,7 @@ async function serve(options: Record<string, unknown>, io: CliIO): Promise<numbe
   io.stdout.write(
     `ims-relay ready: SMTP on ${formatHostPort(relay.smtp)}, spool ${relay.config.spool}, events ${relay.config.events}\n`,
   );
-  const signal = await io.stopSignal();
+  const signal = await stopRequested;
   relay.events.logger.info(`${signal} received: finishing transactions in flight and stopping`);
   await relay.stop();
   return 0;
@@ -90,7 +95,9 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   addSettingOptions(
     program
       .command('serve')
-      .description('run the relay: SMTP listener and spool (settings: defaults < --config file < IMS_RELAY_* < flags)')
+      .description(
+        'run the relay: SMTP listener and spool (settings: defaults < --config file < IMS_RELAY_* < flags)',
+      )
       .option('--config <FILE>', 'JSON or YAML file with settings (keys as in the README)'),
   ).action(async (options: Record<string, unknown>) => {
     exitCode = await serve(options, io);

@@ -55,7 +55,10 @@ function readConfigFile(file: string): { ok: true; values: RawSettings } | { ok:
   try {
     parsed = /\.json$/i.test(file) ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
-    return { ok: false, message: `config file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}` };
+    return {
+      ok: false,
+      message: `config file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    };
   }
   if (parsed === null || parsed === undefined) return { ok: true, values: {} };
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
@@ -109,7 +112,8 @@ export function resolveConfig(sources: ConfigSources = {}): ConfigResult {
   if (sources.flags) apply(sources.flags, (key) => `flag --${flagName(key)}`);
 
   const shape: Record<string, z.ZodType> = {};
-  for (const s of SETTINGS) shape[s.key] = s.key === 'minFreeDisk' || s.key === 'events' ? s.schema.optional() : s.schema;
+  for (const s of SETTINGS)
+    shape[s.key] = s.key === 'minFreeDisk' || s.key === 'events' ? s.schema.optional() : s.schema;
   const result = z.object(shape).safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -120,7 +124,10 @@ export function resolveConfig(sources: ConfigSources = {}): ConfigResult {
       message: `invalid setting ${key} (--${flagName(key)}, ${envName(key)}): ${issue.message}; got ${shown} from ${origin[key] ?? 'nowhere'}`,
     };
   }
-  const v = result.data as Omit<RelayConfig, 'minFreeDisk' | 'events'> & { minFreeDisk?: number; events?: string };
+  const v = result.data as Omit<RelayConfig, 'minFreeDisk' | 'events'> & {
+    minFreeDisk?: number;
+    events?: string;
+  };
   const spool = path.resolve(cwd, v.spool);
   return {
     ok: true,

@@ -120,7 +120,8 @@ export const SETTINGS = [
   {
     key: 'minFreeDisk',
     valueName: 'BYTES',
-    description: 'free space the spool file system must keep; below it MAIL gets 452 (default 1.5 x max message size)',
+    description:
+      'free space the spool file system must keep; below it MAIL gets 452 (default 1.5 x max message size)',
     defaultText: '1.5 x max-message-size',
     schema: byteSize('a free-space threshold'),
   },

@@ -22,7 +22,12 @@ describe('FreeSpaceGuard', () => {
   });
 
   it('allows mail when free space cannot be measured', async () => {
-    const guard = new FreeSpaceGuard(() => Promise.reject(new Error('EIO')), 500, { low() {}, recovered() {} }, 0);
+    const guard = new FreeSpaceGuard(
+      () => Promise.reject(new Error('EIO')),
+      500,
+      { low() {}, recovered() {} },
+      0,
+    );
     expect(await guard.hasRoom()).toBe(true);
   });
 });

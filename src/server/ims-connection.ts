@@ -15,7 +15,14 @@
 import type net from 'node:net';
 import type { SMTPServer } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
-import { REPLIES, enhancedCodeFor, replyText, withEnhancedCode, type Profile, type Reply } from './replies.js';
+import {
+  REPLIES,
+  enhancedCodeFor,
+  replyText,
+  withEnhancedCode,
+  type Profile,
+  type Reply,
+} from './replies.js';
 
 export interface ConnectionSettings {
   profile: Profile;
@@ -35,7 +42,9 @@ export interface ConnectionObserver {
 
 export function assertLibraryHooks(): void {
   const proto = SMTPConnection.prototype as unknown as Record<string, unknown>;
-  const missing = ['send', 'init', 'connectionReady', '_setListeners'].filter((m) => typeof proto[m] !== 'function');
+  const missing = ['send', 'init', 'connectionReady', '_setListeners'].filter(
+    (m) => typeof proto[m] !== 'function',
+  );
   if (missing.length > 0) {
     throw new Error(
       `smtp-server changed: SMTPConnection lacks ${missing.join(', ')}; src/server/ims-connection.ts must be adapted`,
@@ -65,7 +74,8 @@ export class ImsConnection extends SMTPConnection {
         this.send(421, `${this.name} Too many connected clients, try again in a moment`, false);
         return;
       }
-      if (this.settings.greetingDelayMs > 0) setTimeout(() => this.connectionReady(), this.settings.greetingDelayMs).unref();
+      if (this.settings.greetingDelayMs > 0)
+        setTimeout(() => this.connectionReady(), this.settings.greetingDelayMs).unref();
       else this.connectionReady();
     });
   }

@@ -4,7 +4,9 @@ import { REPLIES, enhancedCodeFor, replyText, withEnhancedCode } from './replies
 describe('replies', () => {
   it('renders the IMS texts without enhanced codes and the rfc ones with them', () => {
     expect(replyText('ims', REPLIES.recipientCap)).toBe('Requested action not taken: Exceed Recipient Limit');
-    expect(replyText('rfc', REPLIES.recipientCap)).toBe('4.5.3 Requested action not taken: Exceed Recipient Limit');
+    expect(replyText('rfc', REPLIES.recipientCap)).toBe(
+      '4.5.3 Requested action not taken: Exceed Recipient Limit',
+    );
     expect(replyText('ims', REPLIES.recipientAccepted('a@b'))).toBe('OK - Recipient <a@b>');
     expect(replyText('rfc', REPLIES.insufficientStorage)).toBe('4.3.1 Insufficient system storage');
   });
@@ -23,7 +25,9 @@ describe('replies', () => {
   });
 
   it('never doubles an enhanced code', () => {
-    expect(withEnhancedCode('4.3.1', '4.3.1 Insufficient system storage')).toBe('4.3.1 Insufficient system storage');
+    expect(withEnhancedCode('4.3.1', '4.3.1 Insufficient system storage')).toBe(
+      '4.3.1 Insufficient system storage',
+    );
     expect(withEnhancedCode('2.0.0', ['a', 'b'])).toEqual(['2.0.0 a', '2.0.0 b']);
     expect(withEnhancedCode('', 'x')).toBe('x');
   });

@@ -15,7 +15,11 @@ export interface Reply {
 }
 
 export const REPLIES = {
-  recipientAccepted: (address: string): Reply => ({ code: 250, enhanced: '2.1.5', text: `OK - Recipient <${address}>` }),
+  recipientAccepted: (address: string): Reply => ({
+    code: 250,
+    enhanced: '2.1.5',
+    text: `OK - Recipient <${address}>`,
+  }),
   recipientCap: { code: 452, enhanced: '4.5.3', text: 'Requested action not taken: Exceed Recipient Limit' },
   recipientOvershoot: (host: string, refused: number): Reply => ({
     code: 421,
@@ -23,7 +27,11 @@ export const REPLIES = {
     text: `${host} Too many recipients past the limit (${refused} refused), closing connection`,
   }),
   insufficientStorage: { code: 452, enhanced: '4.3.1', text: 'Insufficient system storage' },
-  localError: { code: 451, enhanced: '4.3.0', text: 'Requested action aborted: local error in processing, nothing was stored' },
+  localError: {
+    code: 451,
+    enhanced: '4.3.0',
+    text: 'Requested action aborted: local error in processing, nothing was stored',
+  },
   headerTooLarge: (limit: number): Reply => ({
     code: 552,
     enhanced: '5.3.4',
@@ -34,14 +42,22 @@ export const REPLIES = {
     enhanced: '5.3.4',
     text: `Message size exceeds the fixed maximum message size of ${limit} bytes, nothing was stored`,
   }),
-  bareLf: { code: 550, enhanced: '5.5.2', text: 'Bare LF line ending in message data is not allowed, use CRLF' },
+  bareLf: {
+    code: 550,
+    enhanced: '5.5.2',
+    text: 'Bare LF line ending in message data is not allowed, use CRLF',
+  },
   queued: (queueId: string): Reply => ({ code: 250, enhanced: '2.6.0', text: `OK: queued as ${queueId}` }),
   help: {
     code: 214,
     enhanced: '2.0.0',
     text: 'Commands: HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT',
   },
-  vrfy: { code: 252, enhanced: '2.1.5', text: 'Cannot VRFY user, but will accept message and attempt delivery' },
+  vrfy: {
+    code: 252,
+    enhanced: '2.1.5',
+    text: 'Cannot VRFY user, but will accept message and attempt delivery',
+  },
 } as const;
 
 /** The text of a reply as it goes on the wire after the code: `4.5.3 Requested …` or `Requested …`. */
@@ -98,7 +114,11 @@ const NO_ENHANCED_CONTEXTS = new Set(['HELO', 'EHLO', 'LHLO']);
 export function enhancedCodeFor(code: number, context: string | false | undefined): string {
   if (context === false || (code >= 300 && code < 400)) return '';
   if (context !== undefined && NO_ENHANCED_CONTEXTS.has(context)) return '';
-  return (context !== undefined && ENHANCED_BY_CONTEXT[context]) || ENHANCED_BY_CODE[code] || `${Math.floor(code / 100)}.0.0`;
+  return (
+    (context !== undefined && ENHANCED_BY_CONTEXT[context]) ||
+    ENHANCED_BY_CODE[code] ||
+    `${Math.floor(code / 100)}.0.0`
+  );
 }
 
 /** Prefixes the enhanced code to a text (each line of a multi-line one) unless it has one. */

@@ -10,7 +10,12 @@ import type { Envelope, EnvelopeRecipient } from '../spool/envelope.js';
 import type { Spool } from '../spool/spool.js';
 import { formatHostPort, type HostPort } from '../config/host-port.js';
 import { FreeSpaceGuard } from './free-space-guard.js';
-import { ImsConnection, assertLibraryHooks, type ConnectionObserver, type ConnectionSettings } from './ims-connection.js';
+import {
+  ImsConnection,
+  assertLibraryHooks,
+  type ConnectionObserver,
+  type ConnectionSettings,
+} from './ims-connection.js';
 import { MessageIntake, type IntakeRefusal } from './message-intake.js';
 import { receivedHeader, type ReceivedInfo } from './received-header.js';
 import { REPLIES, replyError, replyText, type Reply } from './replies.js';
@@ -25,6 +30,10 @@ export interface ListenerSettings extends ConnectionSettings {
   socketTimeoutMs: number;
   reverseDns: boolean;
 }
+
+/** The client's reverse DNS name; smtp-server puts `[address]` there when it did not look it up. */
+const resolvedName = (session: SMTPServerSession): string | undefined =>
+  session.clientHostname && !session.clientHostname.startsWith('[') ? session.clientHostname : undefined;
 
 type DataCallback = (err?: Error | null, message?: string) => void;
 
@@ -57,9 +66,13 @@ export class SmtpListener {
     assertLibraryHooks();
     this.freeSpace = new FreeSpaceGuard(() => spool.freeBytes(), settings.minFreeDisk, {
       low: (free, threshold) =>
-        events.emit('freeSpaceLow', { data: { freeBytes: free, thresholdBytes: threshold, spool: spool.dir } }),
+        events.emit('freeSpaceLow', {
+          data: { freeBytes: free, thresholdBytes: threshold, spool: spool.dir },
+        }),
       recovered: (free, threshold) =>
-        events.emit('freeSpaceRecovered', { data: { freeBytes: free, thresholdBytes: threshold, spool: spool.dir } }),
+        events.emit('freeSpaceRecovered', {
+          data: { freeBytes: free, thresholdBytes: threshold, spool: spool.dir },
+        }),
     });
     const profile = settings.profile;
     this.server = new ImsSmtpServer({
@@ -107,7 +120,8 @@ export class SmtpListener {
   /** Starts listening; resolves with the address actually bound (port 0 picks one). */
   listen(): Promise<HostPort> {
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(new Error(`cannot listen on ${formatHostPort(this.settings.smtp)}: ${err.message}`));
+      const onError = (err: Error) =>
+        reject(new Error(`cannot listen on ${formatHostPort(this.settings.smtp)}: ${err.message}`));
       this.server.server.once('error', onError);
       this.server.listen(this.settings.smtp.port, this.settings.smtp.host, () => {
         this.server.server.off('error', onError);
@@ -129,9 +143,11 @@ export class SmtpListener {
 
   private onMailFrom(session: SMTPServerSession, callback: (err?: Error | null) => void): void {
     this.server.connectionsBySession.get(session)?.endTransaction();
-    this.freeSpace.hasRoom().then((room) =>
-      callback(room ? undefined : replyError(this.settings.profile, REPLIES.insufficientStorage)),
-    );
+    this.freeSpace
+      .hasRoom()
+      .then((room) =>
+        callback(room ? undefined : replyError(this.settings.profile, REPLIES.insufficientStorage)),
+      );
   }
 
   private onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: DataCallback): void {
@@ -170,7 +186,7 @@ export class SmtpListener {
       receivedHeader({
         helo: session.hostNameAppearsAs || 'unknown',
         clientAddress: session.remoteAddress,
-        ...(session.clientHostname ? { clientHostname: session.clientHostname } : {}),
+        ...(resolvedName(session) ? { clientHostname: resolvedName(session) } : {}),
         hostname: settings.hostname,
         protocol: (session.transmissionType as ReceivedInfo['protocol']) || 'ESMTP',
         queueId,
@@ -218,8 +234,16 @@ export class SmtpListener {
     return { result: REPLIES.queued(queueId), queueId };
   }
 
-  private refusal(reason: IntakeRefusal, queueId: string, session: SMTPServerSession, intake: MessageIntake): Reply {
-    const data = { client: session.remoteAddress, sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : '' };
+  private refusal(
+    reason: IntakeRefusal,
+    queueId: string,
+    session: SMTPServerSession,
+    intake: MessageIntake,
+  ): Reply {
+    const data = {
+      client: session.remoteAddress,
+      sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+    };
     switch (reason) {
       case 'header':
         this.events.emit('headerLimitRefused', {
@@ -273,7 +297,7 @@ export class SmtpListener {
         address: session.remoteAddress,
         port: session.remotePort,
         helo: session.hostNameAppearsAs || '',
-        ...(session.clientHostname ? { hostname: session.clientHostname } : {}),
+        ...(resolvedName(session) ? { hostname: resolvedName(session) } : {}),
       },
     };
   }

@@ -50,7 +50,8 @@ export class SmtpSession {
         return text;
       }
       if (this.closed) return '';
-      if (Date.now() > deadline) throw new Error(`no reply within ${timeoutMs} ms; have ${JSON.stringify(this.buffer)}`);
+      if (Date.now() > deadline)
+        throw new Error(`no reply within ${timeoutMs} ms; have ${JSON.stringify(this.buffer)}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
         this.waiters.push(() => {

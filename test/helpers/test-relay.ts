@@ -24,7 +24,9 @@ const quiet = () => new Writable({ write: (_c, _e, cb) => cb() });
 /** Starts a relay in this process on a free port with its own temporary spool. */
 export async function startTestRelay(flags: RawSettings = {}): Promise<TestRelay> {
   const spool = (flags.spool as string | undefined) ?? tempDir();
-  const resolved = resolveConfig({ flags: { smtp: '127.0.0.1:0', spool, logLevel: 'silent', hostname: 'relay.test', ...flags } });
+  const resolved = resolveConfig({
+    flags: { smtp: '127.0.0.1:0', spool, logLevel: 'silent', hostname: 'relay.test', ...flags },
+  });
   if (!resolved.ok) throw new Error(resolved.message);
   const started = await startRelay(resolved.config, { destination: quiet(), stderr: quiet() });
   if (!started.ok) throw new Error(started.message);
@@ -42,7 +44,11 @@ export async function startTestRelay(flags: RawSettings = {}): Promise<TestRelay
         .map((name) => {
           const decoded = decodeEntry(fs.readFileSync(path.join(relay.spool.folder('in'), name)));
           if (!decoded.ok) throw new Error(`${name}: ${decoded.reason}`);
-          return { queueId: decoded.envelope.queueId, envelope: decoded.envelope, message: decoded.message.toString('latin1') };
+          return {
+            queueId: decoded.envelope.queueId,
+            envelope: decoded.envelope,
+            message: decoded.message.toString('latin1'),
+          };
         }),
   };
 }
