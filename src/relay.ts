@@ -67,6 +67,7 @@ export async function startRelay(
   const stop = () =>
     (stopping ??= (async () => {
       await listener.close(config.shutdownTimeoutMs);
+      await spool.close();
       events.emit('serviceStopped');
       await events.close();
       lock.release();

@@ -1,12 +1,13 @@
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 
 /**
  * fsync of one directory, shared by everyone who renamed a file into it: a caller's promise
  * resolves after an fsync that *started after* the call, so its rename is covered, and callers
  * that arrive while an fsync runs share the next one (group commit). Under load this turns one
- * directory fsync per message into one per batch.
+ * directory fsync per message into one per batch. The directory stays open between syncs.
  */
 export class DirectorySync {
+  private fd: number | undefined;
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
 
@@ -24,19 +25,36 @@ export class DirectorySync {
   }
 
   private start(): Promise<void> {
-    const run = fsyncPath(this.dir).finally(() => {
+    const run = this.fsyncDir().finally(() => {
       if (this.running === run) this.running = undefined;
     });
     this.running = run;
     return run;
   }
-}
 
-export async function fsyncPath(file: string): Promise<void> {
-  const handle = await fs.open(file, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+  private fsyncDir(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const sync = (fd: number) =>
+        fs.fsync(fd, (err) => {
+          if (!err) return resolve();
+          // a failed fsync may leave the descriptor unusable: open it again next time
+          this.fd = undefined;
+          fs.close(fd, () => reject(err));
+        });
+      if (this.fd !== undefined) return sync(this.fd);
+      fs.open(this.dir, 'r', (err, fd) => {
+        if (err) return reject(err);
+        this.fd = fd;
+        sync(fd);
+      });
+    });
+  }
+
+  /** Closes the directory after the last sync. */
+  async close(): Promise<void> {
+    await Promise.allSettled([this.running, this.queued]);
+    const fd = this.fd;
+    this.fd = undefined;
+    if (fd !== undefined) await new Promise<void>((resolve) => fs.close(fd, () => resolve()));
   }
 }

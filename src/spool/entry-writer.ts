@@ -1,30 +1,46 @@
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { DirectorySync } from './directory-sync.js';
 import { encodeEntryTrailer, headChecksum } from './entry-format.js';
 
+const rename = promisify(fs.rename);
+const rm = promisify(fs.rm);
+
+/** Messages up to this size are written with one writev when they end; larger ones stream. */
+const BUFFERED_BYTES = 256 * 1024;
+
 /**
- * Writes one spool entry: the head (envelope) when opened, the message as it streams in, the
- * trailer at the end; then `commit()` makes it durable: fsync of the file (in `_final`), rename
- * from tmp/ into its folder, fsync of that folder. Until `commit()` resolves nothing is in the
- * queue; `discard()` removes the temporary file.
+ * Writes one spool entry: the head (envelope), the message as it streams in, the trailer; then
+ * `commit()` makes it durable: fsync of the file (in `_final`), rename from tmp/ into its folder,
+ * fsync of that folder. Until `commit()` resolves nothing is in the queue; `discard()` removes the
+ * temporary file.
+ *
+ * A small message is kept in memory until it ends and then written with a single open + writev +
+ * fsync + close (four file-system calls in all); a large one is opened as soon as it passes
+ * BUFFERED_BYTES and streamed.
  */
 export class EntryWriter extends Writable {
-  private handle: fs.FileHandle | undefined;
+  private fd: number | undefined;
+  private pending: Buffer[];
+  private pendingBytes: number;
   private crc: number;
   private messageBytes = 0;
   private committed = false;
+  private created = false;
 
   constructor(
     private readonly tmpPath: string,
     private readonly finalPath: string,
-    private readonly head: Buffer,
+    head: Buffer,
     private readonly folderSync: DirectorySync,
   ) {
-    super({ highWaterMark: 256 * 1024 });
+    super({ highWaterMark: BUFFERED_BYTES });
     this.crc = headChecksum(head);
+    this.pending = [head];
+    this.pendingBytes = head.length;
   }
 
   /** Bytes of message written so far. */
@@ -32,51 +48,54 @@ export class EntryWriter extends Writable {
     return this.messageBytes;
   }
 
-  override _construct(callback: (err?: Error | null) => void): void {
-    fs.open(this.tmpPath, 'wx', 0o600)
-      .then(async (handle) => {
-        this.handle = handle;
-        await handle.write(this.head);
-        callback();
-      })
-      .catch((err: Error) => callback(err));
+  override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
+    for (const { chunk } of chunks) {
+      this.crc = zlib.crc32(chunk, this.crc);
+      this.messageBytes += chunk.length;
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+    }
+    if (this.pendingBytes < BUFFERED_BYTES) return callback();
+    this.flush(callback);
   }
 
-  override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
-    const buffers = chunks.map((c) => c.chunk);
-    for (const b of buffers) {
-      this.crc = zlib.crc32(b, this.crc);
-      this.messageBytes += b.length;
-    }
-    this.handle!.writev(buffers).then(
-      () => callback(),
-      (err: Error) => callback(err),
-    );
+  /** Writes what is pending, opening the file first if needed. */
+  private flush(callback: (err?: Error | null) => void): void {
+    const buffers = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const write = (fd: number) =>
+      fs.writev(fd, buffers, (err) => {
+        if (err) return callback(err);
+        callback();
+      });
+    if (this.fd !== undefined) return write(this.fd);
+    fs.open(this.tmpPath, 'wx', 0o600, (err, fd) => {
+      if (err) return callback(err);
+      this.fd = fd;
+      this.created = true;
+      write(fd);
+    });
   }
 
   override _final(callback: (err?: Error | null) => void): void {
-    const handle = this.handle!;
-    handle
-      .write(encodeEntryTrailer(this.messageBytes, this.crc))
-      .then(() => handle.sync())
-      .then(() => handle.close())
-      .then(
-        () => {
-          this.handle = undefined;
-          callback();
-        },
-        (err: Error) => callback(err),
-      );
+    this.pending.push(encodeEntryTrailer(this.messageBytes, this.crc));
+    this.flush((err) => {
+      if (err) return callback(err);
+      const fd = this.fd!;
+      fs.fsync(fd, (syncErr) => {
+        this.fd = undefined;
+        fs.close(fd, (closeErr) => callback(syncErr ?? closeErr));
+      });
+    });
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    const handle = this.handle;
-    this.handle = undefined;
-    if (!handle) return callback(err);
-    handle.close().then(
-      () => callback(err),
-      () => callback(err),
-    );
+    const fd = this.fd;
+    this.fd = undefined;
+    this.pending = [];
+    if (fd === undefined) return callback(err);
+    fs.close(fd, () => callback(err));
   }
 
   /** Ends the entry and makes it durable in its folder. Rejects if anything failed. */
@@ -84,7 +103,7 @@ export class EntryWriter extends Writable {
     if (this.errored) throw this.errored;
     if (!this.writableEnded) this.end();
     await finished(this, { readable: false });
-    await fs.rename(this.tmpPath, this.finalPath);
+    await rename(this.tmpPath, this.finalPath);
     this.committed = true;
     await this.folderSync.sync();
   }
@@ -94,6 +113,6 @@ export class EntryWriter extends Writable {
     if (this.committed) return;
     if (!this.destroyed) this.destroy();
     await new Promise<void>((resolve) => (this.closed ? resolve() : this.once('close', () => resolve())));
-    await fs.rm(this.tmpPath, { force: true });
+    if (this.created) await rm(this.tmpPath, { force: true });
   }
 }

@@ -85,6 +85,12 @@ export class Spool {
     return { removed };
   }
 
+  /** Closes the folder descriptors kept open for fsync. */
+  async close(): Promise<void> {
+    await Promise.all([...this.syncs.values()].map((s) => s.close()));
+    this.syncs.clear();
+  }
+
   /** Bytes available to this process on the spool's file system. */
   async freeBytes(): Promise<number> {
     const stats = await fsp.statfs(this.dir);
