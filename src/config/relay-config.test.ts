@@ -77,3 +77,43 @@ describe('resolveConfig', () => {
     expect(!r3.ok && r3.message).toContain('not valid JSON');
   });
 });
+
+describe('delivery settings', () => {
+  it('defaults to capture mode with the IMS delivery concurrency and the NDR cap', () => {
+    const r = resolveConfig();
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config).toMatchObject({
+      mode: 'capture',
+      upstream: undefined,
+      deliveryConcurrency: 32,
+      retryInitial: 5 * 60_000,
+      retryMax: 67 * 60_000,
+      lifetime: 5 * 86_400_000,
+      ndrMaxRecipients: 32766,
+      ndrOverflow: 'truncate',
+      ndrMaxOriginalBytes: 50 * 1024,
+      fail: [],
+    });
+  });
+
+  it('parses failure rules from flags, the environment (one per line) and config lists', () => {
+    const fromFlags = resolveConfig({
+      flags: { fail: ['*@a.test=550 5.1.1 User unknown', 'b@*=451 later'] },
+    });
+    expect(fromFlags.ok && fromFlags.config.fail.map((r) => r.code)).toEqual([550, 451]);
+    const fromEnv = resolveConfig({ env: { IMS_RELAY_FAIL: '*@a.test=550 no\n*@b.test=552 full' } });
+    expect(fromEnv.ok && fromEnv.config.fail.map((r) => r.pattern)).toEqual(['*@a.test', '*@b.test']);
+    const bad = resolveConfig({ flags: { fail: ['*@a.test=250 fine'] } });
+    expect(!bad.ok && bad.message).toContain('invalid setting fail');
+  });
+
+  it('needs an upstream in relay mode and checks its URL', () => {
+    const none = resolveConfig({ flags: { mode: 'relay' } });
+    expect(!none.ok && none.message).toContain('relay mode needs an upstream');
+    const bad = resolveConfig({ flags: { mode: 'relay', upstream: 'http://x' } });
+    expect(!bad.ok && bad.message).toContain('smtp://');
+    const good = resolveConfig({ flags: { mode: 'relay', upstream: 'smtp://user:pw@127.0.0.1:2526' } });
+    expect(good.ok && good.config.upstream).toBe('smtp://user:pw@127.0.0.1:2526');
+  });
+});

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import YAML from 'yaml';
 import type { HostPort } from './host-port.js';
+import type { FailureRule } from '../delivery/failure-rules.js';
 import { SETTINGS, envName, flagName, type SettingKey } from './settings.js';
 
 /** The validated configuration the relay runs with. */
@@ -24,6 +25,22 @@ export interface RelayConfig {
   shutdownTimeoutMs: number;
   reverseDns: boolean;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  mode: 'capture' | 'relay';
+  /** The upstream URL in relay mode; undefined when none is set. */
+  upstream: string | undefined;
+  upstreamMaxRecipients: number;
+  upstreamTlsVerify: boolean;
+  deliveryConcurrency: number;
+  retryInitial: number;
+  retryMax: number;
+  lifetime: number;
+  archive: boolean;
+  fail: FailureRule[];
+  maxProcessingFailures: number;
+  ndrMaxRecipients: number;
+  ndrOverflow: 'truncate' | 'split';
+  ndrMaxOriginalBytes: number;
+  pickupInterval: number;
 }
 
 /** Raw values by setting key, as one source gave them (strings from flags and environment). */
@@ -128,6 +145,12 @@ export function resolveConfig(sources: ConfigSources = {}): ConfigResult {
     minFreeDisk?: number;
     events?: string;
   };
+  if (v.mode === 'relay' && !v.upstream) {
+    return {
+      ok: false,
+      message: `invalid setting upstream (--upstream, ${envName('upstream')}): relay mode needs an upstream, e.g. --upstream smtp://mail.example.test:25`,
+    };
+  }
   const spool = path.resolve(cwd, v.spool);
   return {
     ok: true,

@@ -7,6 +7,8 @@ import os from 'node:os';
 import { z } from 'zod';
 import { parseByteSize } from './byte-size.js';
 import { parseHostPort, type HostPort } from './host-port.js';
+import { parseDuration } from './duration.js';
+import { parseFailureRule, type FailureRule } from '../delivery/failure-rules.js';
 
 const byteSize = (what: string) =>
   z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -48,12 +50,60 @@ const hostPort = z.string().transform((value, ctx): HostPort => {
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 
+const duration = (min: number) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === undefined || ms < min) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration of at least ${min} ms (e.g. 500ms, 30s, 5m, 2h, 5d)`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const failureRules = z.union([z.string(), z.array(z.string())]).transform((value, ctx): FailureRule[] => {
+  // one rule per flag or list entry; in the environment, one rule per line
+  const sources = (Array.isArray(value) ? value : value === 'none' ? [] : value.split(/\r?\n/))
+    .map((r) => r.trim())
+    .filter(Boolean);
+  const rules: FailureRule[] = [];
+  for (const source of sources) {
+    const rule = parseFailureRule(source);
+    if (typeof rule === 'string') {
+      ctx.addIssue({ code: 'custom', message: rule });
+      return z.NEVER;
+    }
+    rules.push(rule);
+  }
+  return rules;
+});
+
+const upstreamUrl = z.string().transform((value, ctx) => {
+  if (value === '' || value === 'none') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected smtp://[USER:PASSWORD@]HOST:PORT or smtps://…' });
+    return z.NEVER;
+  }
+  if (!['smtp:', 'smtps:'].includes(url.protocol) || !url.hostname) {
+    ctx.addIssue({ code: 'custom', message: 'expected smtp://[USER:PASSWORD@]HOST:PORT or smtps://…' });
+    return z.NEVER;
+  }
+  return url.toString();
+});
+
 export interface SettingDefinition {
   /** Key in the config file and in the resolved configuration. */
   key: string;
   /** The value placeholder shown in --help, e.g. HOST:PORT. Absent for switches. */
   valueName?: string;
   description: string;
+  /** A flag that may be given more than once (and a list in the config file). */
+  repeatable?: boolean;
   /** Default as a user would type it, shown in --help and the README; absent when derived. */
   defaultText: string;
   schema: z.ZodType;
@@ -173,6 +223,114 @@ export const SETTINGS = [
     description: 'look up the client address in reverse DNS for Received: headers (off: no lookup)',
     defaultText: 'false',
     schema: boolean,
+  },
+  {
+    key: 'mode',
+    valueName: 'capture|relay',
+    description:
+      'where accepted mail goes: capture = a Maildir per recipient under <spool>/mailboxes; relay = on to --upstream',
+    defaultText: 'capture',
+    schema: z.enum(['capture', 'relay']),
+  },
+  {
+    key: 'upstream',
+    valueName: 'URL',
+    description:
+      'next hop in relay mode: smtp://HOST:PORT (STARTTLS when offered), smtps://HOST:PORT (implicit TLS), smtp://USER:PASSWORD@HOST:PORT (AUTH)',
+    defaultText: 'none',
+    schema: upstreamUrl,
+  },
+  {
+    key: 'upstreamMaxRecipients',
+    valueName: 'N',
+    description: 'recipients per upstream transaction; more are sent in further transactions',
+    defaultText: '1000',
+    schema: integer(1),
+  },
+  {
+    key: 'upstreamTlsVerify',
+    description: 'verify the upstream TLS certificate (false: accept self-signed ones)',
+    defaultText: 'true',
+    schema: boolean,
+  },
+  {
+    key: 'deliveryConcurrency',
+    valueName: 'N',
+    description: 'messages delivered at the same time (IMS Max Threads 0x20 = 32, Q169686)',
+    defaultText: '32',
+    schema: integer(1, 1000),
+  },
+  {
+    key: 'retryInitial',
+    valueName: 'DURATION',
+    description: 'wait before the first retry of a temporary failure; doubles with each retry',
+    defaultText: '5m',
+    schema: duration(1),
+  },
+  {
+    key: 'retryMax',
+    valueName: 'DURATION',
+    description: 'longest wait between retries',
+    defaultText: '67m',
+    schema: duration(1),
+  },
+  {
+    key: 'lifetime',
+    valueName: 'DURATION',
+    description: 'how long a message is retried; then its pending recipients fail with 4.4.7',
+    defaultText: '5d',
+    schema: duration(1),
+  },
+  {
+    key: 'archive',
+    description: 'keep delivered messages in archive/ instead of removing them',
+    defaultText: 'false',
+    schema: boolean,
+  },
+  {
+    key: 'fail',
+    valueName: 'RULE',
+    repeatable: true,
+    description:
+      "failure rule PATTERN=CODE TEXT, e.g. '*@bounce.test=550 5.1.1 User unknown': matching recipients fail at delivery with that reply (4xx: temporary); repeatable; one per line in the environment",
+    defaultText: 'none',
+    schema: failureRules,
+  },
+  {
+    key: 'maxProcessingFailures',
+    valueName: 'N',
+    description: 'times in a row a message may crash its processing before it is moved to bad/ (event 4116)',
+    defaultText: '3',
+    schema: integer(1),
+  },
+  {
+    key: 'ndrMaxRecipients',
+    valueName: 'N',
+    description: 'recipients listed in one non-delivery report; more are counted in event 3041 (Q272672)',
+    defaultText: '32766',
+    schema: integer(1),
+  },
+  {
+    key: 'ndrOverflow',
+    valueName: 'truncate|split',
+    description:
+      'when more recipients failed than one report lists: truncate = list the first ones; split = send further reports',
+    defaultText: 'truncate',
+    schema: z.enum(['truncate', 'split']),
+  },
+  {
+    key: 'ndrMaxOriginalBytes',
+    valueName: 'BYTES',
+    description: 'a report includes the original message up to this size, otherwise only its headers',
+    defaultText: '50KB',
+    schema: byteSize('a size'),
+  },
+  {
+    key: 'pickupInterval',
+    valueName: 'DURATION',
+    description: 'how often pickup/ is scanned for new files',
+    defaultText: '1s',
+    schema: duration(10),
   },
   {
     key: 'logLevel',

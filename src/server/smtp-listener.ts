@@ -16,7 +16,7 @@ import {
   type ConnectionObserver,
   type ConnectionSettings,
 } from './ims-connection.js';
-import { MessageIntake, type IntakeRefusal } from './message-intake.js';
+import { MessageIntake, type IntakeRefusal } from '../message/message-intake.js';
 import { receivedHeader, type ReceivedInfo } from './received-header.js';
 import { REPLIES, replyError, replyText, type Reply } from './replies.js';
 

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { Envelope } from './envelope.js';
 import { decodeEntry, encodeEntry } from './entry-format.js';
 
-const address = fc.tuple(fc.string({ minLength: 1, maxLength: 20 }), fc.domain()).map(([l, d]) => `${l}@${d}`);
+const address = fc
+  .tuple(fc.string({ minLength: 1, maxLength: 20 }), fc.domain())
+  .map(([l, d]) => `${l}@${d}`);
 
 const envelope: fc.Arbitrary<Envelope> = fc.record({
   version: fc.constant(1 as const),
@@ -21,7 +23,10 @@ const envelope: fc.Arbitrary<Envelope> = fc.record({
     ),
     { minLength: 1, maxLength: 30 },
   ),
-  dsn: fc.record({ ret: fc.constantFrom('FULL' as const, 'HDRS' as const), envid: fc.string() }, { requiredKeys: [] }),
+  dsn: fc.record(
+    { ret: fc.constantFrom('FULL' as const, 'HDRS' as const), envid: fc.string() },
+    { requiredKeys: [] },
+  ),
   bodyType: fc.constantFrom('7bit' as const, '8bitmime' as const),
   smtpUtf8: fc.boolean(),
   source: fc.constantFrom('smtp' as const, 'pickup' as const),
@@ -74,12 +79,17 @@ describe('spool entry format', () => {
 
   it('detects a changed byte in the message', () => {
     fc.assert(
-      fc.property(envelope, message.filter((m) => m.length > 0), fc.nat(), (env, msg, at) => {
-        const entry = encodeEntry(env, msg);
-        const offset = entry.length - 36 - msg.length + (at % msg.length);
-        entry[offset] = entry[offset]! ^ 0xff;
-        expect(decodeEntry(entry).ok).toBe(false);
-      }),
+      fc.property(
+        envelope,
+        message.filter((m) => m.length > 0),
+        fc.nat(),
+        (env, msg, at) => {
+          const entry = encodeEntry(env, msg);
+          const offset = entry.length - 36 - msg.length + (at % msg.length);
+          entry[offset] = entry[offset]! ^ 0xff;
+          expect(decodeEntry(entry).ok).toBe(false);
+        },
+      ),
       { numRuns: 200 },
     );
   });

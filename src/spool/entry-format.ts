@@ -44,8 +44,7 @@ export function encodeEntry(envelope: Envelope, message: Buffer): Buffer {
 }
 
 export type HeadResult =
-  | { ok: true; envelope: Envelope; messageOffset: number }
-  | { ok: false; reason: string };
+  { ok: true; envelope: Envelope; messageOffset: number } | { ok: false; reason: string };
 
 /** Parses the head (magic, length, envelope) of an entry from its first bytes. */
 export function decodeEntryHead(bytes: Buffer): HeadResult {
@@ -63,7 +62,12 @@ export function decodeEntryHead(bytes: Buffer): HeadResult {
   } catch {
     return { ok: false, reason: 'envelope is not valid JSON' };
   }
-  if (envelope === null || typeof envelope !== 'object' || envelope.version !== 1 || !Array.isArray(envelope.recipients)) {
+  if (
+    envelope === null ||
+    typeof envelope !== 'object' ||
+    envelope.version !== 1 ||
+    !Array.isArray(envelope.recipients)
+  ) {
     return { ok: false, reason: 'envelope lacks version or recipients' };
   }
   return { ok: true, envelope, messageOffset: jsonEnd + 1 };
@@ -75,7 +79,8 @@ export type EntryResult = { ok: true; envelope: Envelope; message: Buffer } | { 
 export function decodeEntry(bytes: Buffer): EntryResult {
   const head = decodeEntryHead(bytes);
   if (!head.ok) return head;
-  if (bytes.length < head.messageOffset + TRAILER_LENGTH) return { ok: false, reason: 'truncated: no trailer' };
+  if (bytes.length < head.messageOffset + TRAILER_LENGTH)
+    return { ok: false, reason: 'truncated: no trailer' };
   const trailer = bytes.subarray(bytes.length - TRAILER_LENGTH).toString('latin1');
   const match = /^\nIMSR-END (\d{16}) ([0-9a-f]{8})\n$/.exec(trailer);
   if (!match) return { ok: false, reason: 'truncated: no valid trailer' };
@@ -84,7 +89,11 @@ export function decodeEntry(bytes: Buffer): EntryResult {
     return { ok: false, reason: 'truncated: length does not match the trailer' };
   }
   const message = bytes.subarray(head.messageOffset, head.messageOffset + messageBytes);
-  const crc = zlib.crc32(message, zlib.crc32(bytes.subarray(bytes.indexOf(0x0a) + 1, head.messageOffset - 1)));
-  if ((crc >>> 0).toString(16).padStart(8, '0') !== match[2]) return { ok: false, reason: 'checksum mismatch' };
+  const crc = zlib.crc32(
+    message,
+    zlib.crc32(bytes.subarray(bytes.indexOf(0x0a) + 1, head.messageOffset - 1)),
+  );
+  if ((crc >>> 0).toString(16).padStart(8, '0') !== match[2])
+    return { ok: false, reason: 'checksum mismatch' };
   return { ok: true, envelope: head.envelope, message };
 }

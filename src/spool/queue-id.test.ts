@@ -13,7 +13,13 @@ describe('QueueIdGenerator', () => {
   });
 
   it('rejects anything that is not a queue ID', () => {
-    for (const bad of ['', '../in/x', '0194F3A2B7C-00001-9F3a', '0194F3A2B7C-00001-9F3A.ims', 'a'.repeat(22)]) {
+    for (const bad of [
+      '',
+      '../in/x',
+      '0194F3A2B7C-00001-9F3a',
+      '0194F3A2B7C-00001-9F3A.ims',
+      'a'.repeat(22),
+    ]) {
       expect(isQueueId(bad)).toBe(false);
     }
   });

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { DirectorySync } from './directory-sync.js';
-import { encodeEntryHead } from './entry-format.js';
+import { decodeEntry, encodeEntryHead, type EntryResult } from './entry-format.js';
+import { JournalWriter, emptyJournal, replayJournal, type JournalState } from './recipient-journal.js';
 import { EntryWriter } from './entry-writer.js';
 import type { Envelope } from './envelope.js';
 import { QueueIdGenerator } from './queue-id.js';
@@ -13,10 +14,14 @@ export type SpoolFolder = (typeof SPOOL_FOLDERS)[number];
 export type QueueFolder = 'in' | 'out' | 'bad' | 'archive';
 
 export const ENTRY_SUFFIX = '.imsr';
+export const JOURNAL_SUFFIX = '.journal';
+export const QUEUE_FOLDERS: readonly QueueFolder[] = ['in', 'out', 'bad', 'archive'];
 
 export interface RecoveryReport {
   /** Incomplete temporary files removed from tmp/. */
   removed: string[];
+  /** Journals whose entry had moved on (a crash between the two renames of a move), put back with it or removed. */
+  journalsRepaired: string[];
 }
 
 /**
@@ -32,7 +37,8 @@ export class Spool {
   /** Creates the folders (mode 0700) if needed; does not recover (see `recover`). */
   static open(dir: string): Spool {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const folder of SPOOL_FOLDERS) fs.mkdirSync(path.join(dir, folder), { recursive: true, mode: 0o700 });
+    for (const folder of SPOOL_FOLDERS)
+      fs.mkdirSync(path.join(dir, folder), { recursive: true, mode: 0o700 });
     return new Spool(dir);
   }
 
@@ -53,16 +59,11 @@ export class Spool {
    * stream, then `commit()` it; only then is it in the queue.
    */
   createEntry(envelope: Envelope, folder: QueueFolder = 'in'): EntryWriter {
-    let sync = this.syncs.get(folder);
-    if (!sync) {
-      sync = new DirectorySync(this.folder(folder));
-      this.syncs.set(folder, sync);
-    }
     return new EntryWriter(
       path.join(this.dir, 'tmp', envelope.queueId + ENTRY_SUFFIX),
       this.entryPath(folder, envelope.queueId),
       encodeEntryHead(envelope),
-      sync,
+      this.folderSync(folder),
     );
   }
 
@@ -75,14 +76,96 @@ export class Spool {
       .sort();
   }
 
-  /** Removes what a crash left half-written in tmp/. Run once at startup, before accepting mail. */
+  journalPath(folder: QueueFolder, queueId: string): string {
+    return path.join(this.dir, folder, queueId + JOURNAL_SUFFIX);
+  }
+
+  private folderSync(folder: QueueFolder): DirectorySync {
+    let sync = this.syncs.get(folder);
+    if (!sync) {
+      sync = new DirectorySync(this.folder(folder));
+      this.syncs.set(folder, sync);
+    }
+    return sync;
+  }
+
+  /** Reads and verifies a whole entry. */
+  async readEntry(folder: QueueFolder, queueId: string): Promise<EntryResult> {
+    let bytes: Buffer;
+    try {
+      bytes = await fsp.readFile(this.entryPath(folder, queueId));
+    } catch (err) {
+      return { ok: false, reason: `cannot read: ${(err as Error).message}` };
+    }
+    return decodeEntry(bytes);
+  }
+
+  /** The delivery journal of an entry (empty when there is none yet). */
+  async readJournal(folder: QueueFolder, queueId: string): Promise<JournalState> {
+    try {
+      return replayJournal(await fsp.readFile(this.journalPath(folder, queueId), 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyJournal();
+      throw err;
+    }
+  }
+
+  openJournal(folder: QueueFolder, queueId: string): Promise<JournalWriter> {
+    return JournalWriter.open(this.journalPath(folder, queueId));
+  }
+
+  /** Whether an entry with this ID is in any queue folder (and which). */
+  async locate(queueId: string): Promise<QueueFolder | undefined> {
+    for (const folder of QUEUE_FOLDERS) {
+      if (await exists(this.entryPath(folder, queueId))) return folder;
+    }
+    return undefined;
+  }
+
+  /**
+   * Moves an entry and its journal to another folder, durably. The entry moves first: a crash in
+   * between leaves the journal behind, and `recover` puts it back with its entry.
+   */
+  async moveEntry(queueId: string, from: QueueFolder, to: QueueFolder): Promise<void> {
+    await fsp.rename(this.entryPath(from, queueId), this.entryPath(to, queueId));
+    try {
+      await fsp.rename(this.journalPath(from, queueId), this.journalPath(to, queueId));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    await Promise.all([this.folderSync(to).sync(), this.folderSync(from).sync()]);
+  }
+
+  /** Removes an entry and its journal, durably. */
+  async removeEntry(folder: QueueFolder, queueId: string): Promise<void> {
+    await fsp.rm(this.entryPath(folder, queueId), { force: true });
+    await fsp.rm(this.journalPath(folder, queueId), { force: true });
+    await this.folderSync(folder).sync();
+  }
+
+  /**
+   * Startup recovery, before accepting or delivering mail: removes what a crash left half-written
+   * in tmp/, and reunites journals with their entries.
+   */
   async recover(): Promise<RecoveryReport> {
     const removed: string[] = [];
     for (const name of await fsp.readdir(this.folder('tmp'))) {
       await fsp.rm(path.join(this.folder('tmp'), name), { force: true, recursive: true });
       removed.push(name);
     }
-    return { removed };
+    const journalsRepaired: string[] = [];
+    for (const folder of QUEUE_FOLDERS) {
+      for (const name of await fsp.readdir(this.folder(folder))) {
+        if (!name.endsWith(JOURNAL_SUFFIX)) continue;
+        const queueId = name.slice(0, -JOURNAL_SUFFIX.length);
+        if (await exists(this.entryPath(folder, queueId))) continue;
+        const home = await this.locate(queueId);
+        if (home) await fsp.rename(this.journalPath(folder, queueId), this.journalPath(home, queueId));
+        else await fsp.rm(this.journalPath(folder, queueId), { force: true });
+        journalsRepaired.push(`${folder}/${name}`);
+      }
+    }
+    return { removed, journalsRepaired };
   }
 
   /** Closes the folder descriptors kept open for fsync. */
@@ -95,5 +178,14 @@ export class Spool {
   async freeBytes(): Promise<number> {
     const stats = await fsp.statfs(this.dir);
     return stats.bavail * stats.bsize;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fsp.access(file);
+    return true;
+  } catch {
+    return false;
   }
 }

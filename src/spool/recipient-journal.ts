@@ -1,0 +1,160 @@
+/**
+ * The delivery journal of one spool entry: `<folder>/<queue-id>.journal`, an append-only file of
+ * JSON lines next to the (immutable) entry. It records what delivery did — attempts, each
+ * recipient's final outcome, temporary failures, the next retry, reports queued — so a restart
+ * never delivers again to a recipient already done, and the I/O for n recipients grows linearly
+ * in n (one line per outcome; nothing is ever rewritten). A torn last line (crash during an
+ * append) is ignored.
+ */
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+
+export type FinalAction = 'delivered' | 'relayed' | 'failed';
+
+export interface RecipientResult {
+  /** Index into the envelope's recipients. */
+  i: number;
+  status: string;
+  diagnostic?: string;
+  remoteMta?: string;
+  at: string;
+}
+
+export type JournalRecord =
+  | { t: 'attempt'; n: number; at: string }
+  | { t: 'attempt-end'; at: string }
+  | ({ t: 'done'; action: FinalAction } & RecipientResult)
+  | ({ t: 'deferred' } & RecipientResult)
+  | { t: 'retry'; at: string }
+  | { t: 'report'; queueId: string; kind: 'failure' | 'success' | 'delay' }
+  | { t: 'reports-done' }
+  | { t: 'hold'; at: string }
+  | { t: 'release'; at: string };
+
+export interface JournalState {
+  /** Attempts started. */
+  attempts: number;
+  /** Attempts in a row that started and never ended (the process died or processing threw). */
+  unfinishedAttempts: number;
+  /** Recipients with a final outcome, by index. */
+  done: Map<number, RecipientResult & { action: FinalAction }>;
+  /** The latest temporary failure of recipients still pending, by index. */
+  deferred: Map<number, RecipientResult>;
+  /** When the next attempt is due, if a retry was scheduled. */
+  retryAt: Date | undefined;
+  /** Reports whose queue IDs were reserved (and maybe committed), in order. */
+  reports: { queueId: string; kind: 'failure' | 'success' | 'delay' }[];
+  reportsDone: boolean;
+  held: boolean;
+}
+
+export function emptyJournal(): JournalState {
+  return {
+    attempts: 0,
+    unfinishedAttempts: 0,
+    done: new Map(),
+    deferred: new Map(),
+    retryAt: undefined,
+    reports: [],
+    reportsDone: false,
+    held: false,
+  };
+}
+
+/** Applies one record to a state (also used to keep a live state in step with appends). */
+export function applyRecord(state: JournalState, r: JournalRecord): void {
+  switch (r.t) {
+    case 'attempt':
+      state.attempts = Math.max(state.attempts, r.n);
+      state.unfinishedAttempts++;
+      break;
+    case 'attempt-end':
+      state.unfinishedAttempts = 0;
+      break;
+    case 'done': {
+      const { t: _t, ...result } = r;
+      state.done.set(r.i, result);
+      state.deferred.delete(r.i);
+      break;
+    }
+    case 'deferred': {
+      const { t: _t, ...result } = r;
+      state.deferred.set(r.i, result);
+      break;
+    }
+    case 'retry':
+      state.retryAt = new Date(r.at);
+      break;
+    case 'report':
+      if (!state.reports.some((x) => x.queueId === r.queueId))
+        state.reports.push({ queueId: r.queueId, kind: r.kind });
+      break;
+    case 'reports-done':
+      state.reportsDone = true;
+      break;
+    case 'hold':
+      state.held = true;
+      break;
+    case 'release':
+      state.held = false;
+      break;
+  }
+}
+
+/** Rebuilds the state from a journal's text. */
+export function replayJournal(text: string): JournalState {
+  const state = emptyJournal();
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    let record: JournalRecord;
+    try {
+      record = JSON.parse(line) as JournalRecord;
+    } catch {
+      continue; // a torn last line
+    }
+    applyRecord(state, record);
+  }
+  return state;
+}
+
+const open = promisify(fs.open);
+const write = promisify(fs.write);
+const fdatasync = promisify(fs.fdatasync);
+const close = promisify(fs.close);
+
+/** Appends records durably (write + fdatasync) to one journal. */
+export class JournalWriter {
+  private constructor(
+    private fd: number | undefined,
+    private readonly path: string,
+    /** The file ends in a torn line (a crash during an append): start the next record on a new line. */
+    private tornTail: boolean,
+  ) {}
+
+  static async open(path: string): Promise<JournalWriter> {
+    const fd = await open(path, 'a+', 0o600);
+    const { size } = await promisify(fs.fstat)(fd);
+    let torn = false;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      await promisify(fs.read)(fd, last, 0, 1, size - 1);
+      torn = last[0] !== 0x0a;
+    }
+    return new JournalWriter(fd, path, torn);
+  }
+
+  async append(records: JournalRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    if (this.fd === undefined) throw new Error(`journal ${this.path} is closed`);
+    const text = (this.tornTail ? '\n' : '') + records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+    await write(this.fd, text);
+    this.tornTail = false;
+    await fdatasync(this.fd);
+  }
+
+  async close(): Promise<void> {
+    const fd = this.fd;
+    this.fd = undefined;
+    if (fd !== undefined) await close(fd);
+  }
+}
