@@ -1,12 +1,20 @@
 /**
  * The wiring module: builds the relay from a resolved configuration — spool (locked, recovered),
- * event log, SMTP listener — and takes it down again. It neither reads the environment nor exits
- * the process; the CLI does that.
+ * event log, SMTP listener, pickup folder, delivery — and takes it down again. It neither reads
+ * the environment nor exits the process; the CLI does that.
  */
+import path from 'node:path';
 import type { RelayConfig } from './config/relay-config.js';
 import { formatHostPort, type HostPort } from './config/host-port.js';
+import { DeliveryAgent, type Target } from './delivery/delivery-agent.js';
+import { DeliveryQueue } from './delivery/delivery-queue.js';
+import type { FailureRule } from './delivery/failure-rules.js';
+import { MaildirStore } from './delivery/maildir-store.js';
+import { OutageTracker } from './delivery/outage-tracker.js';
+import { UpstreamClient } from './delivery/upstream-client.js';
 import { EventLog, type EventLogOptions } from './events/event-log.js';
 import { SmtpListener } from './server/smtp-listener.js';
+import { PickupFolder } from './spool/pickup-folder.js';
 import { Spool } from './spool/spool.js';
 import { acquireSpoolLock } from './spool/spool-lock.js';
 
@@ -16,7 +24,16 @@ export interface RunningRelay {
   smtp: HostPort;
   spool: Spool;
   events: EventLog;
-  /** Stops accepting, lets transactions in flight finish (bounded), closes the spool. Idempotent. */
+  /** The delivery worker pool; undefined in hold mode. */
+  delivery: DeliveryQueue | undefined;
+  /** Capture mode: where the Maildirs are. */
+  mailboxes: string;
+  /** The failure rules in force; replace them at run time with `setFailureRules`. */
+  failureRules(): readonly FailureRule[];
+  setFailureRules(rules: FailureRule[]): void;
+  /** Scans pickup/ now (it is also scanned every `pickupInterval`). */
+  scanPickup(): Promise<void>;
+  /** Stops accepting, lets transactions and deliveries in flight finish (bounded), closes the spool. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -36,42 +53,157 @@ export async function startRelay(
   if (!lock.ok) return lock;
 
   const events = new EventLog({ file: config.events, logLevel: config.logLevel, ...logging });
+  const pickup = new PickupFolder(spool, { maxHeaderBytes: config.maxHeaderBytes });
   const recovery = await spool.recover();
-  if (recovery.removed.length > 0) {
+  const claims = await pickup.recoverClaims();
+  if (
+    recovery.removed.length +
+      recovery.journalsRepaired.length +
+      claims.returned.length +
+      claims.completed.length >
+    0
+  ) {
     events.emit('spoolRecovered', {
       detail: `${recovery.removed.length} incomplete file(s) removed from tmp/.`,
-      data: { removed: recovery.removed },
+      data: { removed: recovery.removed, journalsRepaired: recovery.journalsRepaired, pickupClaims: claims },
     });
   }
 
-  const listener = new SmtpListener(config, spool, events);
+  let rules = config.fail;
+  const mailboxes = path.join(config.spool, 'mailboxes');
+  let upstream: UpstreamClient | undefined;
+  let target: Target;
+  if (config.mode === 'relay' && config.upstream) {
+    upstream = new UpstreamClient({
+      url: config.upstream,
+      maxRecipients: config.upstreamMaxRecipients,
+      tlsVerify: config.upstreamTlsVerify,
+      hostname: config.hostname,
+      maxConnections: Math.min(config.deliveryConcurrency, 8),
+    });
+    const host = upstream.host;
+    const outage = new OutageTracker(
+      () =>
+        events.emit('nextHopUnreachable', {
+          detail: `Upstream ${host} cannot be reached.`,
+          data: { upstream: host },
+        }),
+      () => events.emit('nextHopReachable', { data: { upstream: host } }),
+    );
+    target = { kind: 'upstream', client: upstream, outage };
+  } else {
+    target = { kind: 'maildir', store: await MaildirStore.open(mailboxes, config.hostname) };
+  }
+
+  // the queue is created below; the agent reaches it through this function
+  let queue: DeliveryQueue | undefined;
+  const agent = new DeliveryAgent(
+    spool,
+    events,
+    {
+      hostname: config.hostname,
+      retry: { initial: config.retryInitial, max: config.retryMax, lifetime: config.lifetime },
+      maxProcessingFailures: config.maxProcessingFailures,
+      archive: config.archive,
+      ndr: {
+        maxRecipients: config.ndrMaxRecipients,
+        overflow: config.ndrOverflow,
+        maxOriginalBytes: config.ndrMaxOriginalBytes,
+      },
+      failureRules: () => rules,
+    },
+    target,
+    (reportId) => queue?.enqueue('out', reportId),
+  );
+  const delivery =
+    config.mode === 'hold' ? undefined : new DeliveryQueue(spool, agent, events, config.deliveryConcurrency);
+  queue = delivery;
+  await delivery?.start();
+
+  const listener = new SmtpListener(config, spool, events, (queueId) => delivery?.enqueue('in', queueId));
   let smtp: HostPort;
   try {
     smtp = await listener.listen();
   } catch (err) {
+    await delivery?.stop(0);
+    upstream?.close();
     await events.close();
     lock.release();
     return { ok: false, message: (err as Error).message };
   }
+
+  // the pickup folder: one scan at a time, every pickupInterval
+  let scanning: Promise<void> | undefined;
+  const scanPickup = () =>
+    (scanning ??= (async () => {
+      try {
+        await pickup.recoverClaims();
+        for (const name of await pickup.waiting()) {
+          const result = await pickup.ingest(name);
+          if (result.ok) {
+            events.emit('pickupAccepted', {
+              queueId: result.queueId,
+              data: { file: name, recipients: result.recipients, size: result.size },
+            });
+            delivery?.enqueue('in', result.queueId);
+          } else {
+            events.emit('messageQuarantined', {
+              detail: `Pickup file ${name}: ${result.reason}.`,
+              data: { file: name, reason: result.reason, movedTo: result.movedTo },
+            });
+          }
+        }
+      } catch (err) {
+        events.emit('unexpectedError', { data: { where: 'pickup', error: (err as Error).message } });
+      } finally {
+        scanning = undefined;
+      }
+    })());
+  const pickupTimer = setInterval(() => void scanPickup(), config.pickupInterval);
+  pickupTimer.unref();
+  void scanPickup();
+
   events.emit('serviceStarted', {
-    detail: `SMTP on ${formatHostPort(smtp)}, spool ${config.spool}.`,
+    detail: `SMTP on ${formatHostPort(smtp)}, spool ${config.spool}, ${config.mode} mode.`,
     data: {
       smtp: formatHostPort(smtp),
       spool: config.spool,
       profile: config.profile,
       maxRecipients: config.maxRecipients,
+      mode: config.mode,
+      ...(upstream ? { upstream: upstream.host } : {}),
     },
   });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      clearInterval(pickupTimer);
       await listener.close(config.shutdownTimeoutMs);
+      await scanning;
+      await delivery?.stop(config.shutdownTimeoutMs);
+      upstream?.close();
       await spool.close();
       events.emit('serviceStopped');
       await events.close();
       lock.release();
     })());
 
-  return { ok: true, relay: { config, smtp, spool, events, stop } };
+  return {
+    ok: true,
+    relay: {
+      config,
+      smtp,
+      spool,
+      events,
+      delivery,
+      mailboxes,
+      failureRules: () => rules,
+      setFailureRules: (next) => {
+        rules = next;
+      },
+      scanPickup,
+      stop,
+    },
+  };
 }

@@ -36,7 +36,7 @@ describe('ims-relay command line', () => {
 
   it('says where it listens, creates the spool folders, refuses a second relay on the same spool, and stops on SIGTERM', async () => {
     const spool = tempDir();
-    const relay = await startRelayProcess(['--spool', spool]);
+    const relay = await startRelayProcess(['--spool', spool, '--mode', 'hold']);
     expect(relay.stdout()).toMatch(
       new RegExp(
         `^ims-relay ready: SMTP on 127\\.0\\.0\\.1:${relay.port}, spool ${spool}, events ${spool}/log/events\\.jsonl\\n`,
@@ -62,7 +62,7 @@ describe('ims-relay command line', () => {
 
   it('on SIGTERM lets a transaction in flight finish and get its 250', async () => {
     const spool = tempDir();
-    const relay = await startRelayProcess(['--spool', spool]);
+    const relay = await startRelayProcess(['--spool', spool, '--mode', 'hold']);
     const s = await SmtpSession.connect(relay.port);
     await s.reply();
     await s.cmd('EHLO client.test');

@@ -9,7 +9,7 @@ import { tempDir } from './helpers/test-relay.js';
 describe('crash after 250', () => {
   it('keeps every acknowledged message and its envelope across SIGKILL; startup removes leftovers', async () => {
     const spool = tempDir();
-    const relay = await startRelayProcess(['--spool', spool]);
+    const relay = await startRelayProcess(['--spool', spool, '--mode', 'hold']);
     const s = await SmtpSession.connect(relay.port);
     await s.reply();
     await s.cmd('EHLO client.test');
@@ -36,7 +36,7 @@ describe('crash after 250', () => {
     // a half-written file as a crash in the middle of a write leaves it
     fs.writeFileSync(path.join(spool, 'tmp', 'leftover.imsr'), 'IMSR/1 99\n{"partial');
     fs.rmSync(path.join(spool, 'ims-relay.pid'), { force: true }); // SIGKILL left it; it must not matter either way
-    const again = await startRelayProcess(['--spool', spool]);
+    const again = await startRelayProcess(['--spool', spool, '--mode', 'hold']);
     try {
       const files = fs.readdirSync(path.join(spool, 'in')).sort();
       expect(files.map((f) => f.replace(/\.imsr$/, ''))).toEqual(acknowledged);
@@ -62,11 +62,11 @@ describe('crash after 250', () => {
 
   it('takes over a spool whose owner was killed, without removing the lock by hand', async () => {
     const spool = tempDir();
-    const first = await startRelayProcess(['--spool', spool]);
+    const first = await startRelayProcess(['--spool', spool, '--mode', 'hold']);
     first.child.kill('SIGKILL');
     await first.exited;
     expect(fs.existsSync(path.join(spool, 'ims-relay.pid'))).toBe(true);
-    const second = await startRelayProcess(['--spool', spool]);
+    const second = await startRelayProcess(['--spool', spool, '--mode', 'hold']);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });

@@ -25,7 +25,7 @@ export interface RelayConfig {
   shutdownTimeoutMs: number;
   reverseDns: boolean;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
-  mode: 'capture' | 'relay';
+  mode: 'capture' | 'relay' | 'hold';
   /** The upstream URL in relay mode; undefined when none is set. */
   upstream: string | undefined;
   upstreamMaxRecipients: number;

@@ -226,11 +226,11 @@ export const SETTINGS = [
   },
   {
     key: 'mode',
-    valueName: 'capture|relay',
+    valueName: 'capture|relay|hold',
     description:
-      'where accepted mail goes: capture = a Maildir per recipient under <spool>/mailboxes; relay = on to --upstream',
+      'where accepted mail goes: capture = a Maildir per recipient under <spool>/mailboxes; relay = on to --upstream; hold = nowhere, it stays in in/',
     defaultText: 'capture',
-    schema: z.enum(['capture', 'relay']),
+    schema: z.enum(['capture', 'relay', 'hold']),
   },
   {
     key: 'upstream',

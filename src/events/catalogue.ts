@@ -38,6 +38,27 @@ export const EVENTS = {
     name: 'messageQueued',
     text: 'A message was accepted and committed to the spool.',
   },
+  messageDelivered: {
+    id: 1101,
+    type: 'Information',
+    category: 'Message Transfer',
+    name: 'messageDelivered',
+    text: 'A message was delivered to all its recipients.',
+  },
+  pickupAccepted: {
+    id: 1110,
+    type: 'Information',
+    category: 'Message Transfer',
+    name: 'pickupAccepted',
+    text: 'A file from the pickup folder was moved into the queue.',
+  },
+  nextHopReachable: {
+    id: 1200,
+    type: 'Information',
+    category: 'Message Transfer',
+    name: 'nextHopReachable',
+    text: 'The next hop can be reached again; queued mail is being delivered.',
+  },
   recipientCapReached: {
     id: 2100,
     type: 'Warning',

@@ -62,6 +62,8 @@ export class SmtpListener {
     private readonly settings: ListenerSettings,
     private readonly spool: Spool,
     private readonly events: EventLog,
+    /** Told about every message committed to in/ (the wiring hands it to delivery). */
+    private readonly onCommitted: (queueId: string) => void = () => undefined,
   ) {
     assertLibraryHooks();
     this.freeSpace = new FreeSpaceGuard(() => spool.freeBytes(), settings.minFreeDisk, {
@@ -231,6 +233,7 @@ export class SmtpListener {
         client: session.remoteAddress,
       },
     });
+    this.onCommitted(queueId);
     return { result: REPLIES.queued(queueId), queueId };
   }
 

@@ -11,7 +11,11 @@ export class DirectorySync {
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
 
-  constructor(private readonly dir: string) {}
+  /** `keepOpen`: hold the directory open between syncs (for the few spool folders, not for every mailbox). */
+  constructor(
+    private readonly dir: string,
+    private readonly keepOpen = true,
+  ) {}
 
   sync(): Promise<void> {
     if (this.queued) return this.queued;
@@ -36,6 +40,10 @@ export class DirectorySync {
     return new Promise((resolve, reject) => {
       const sync = (fd: number) =>
         fs.fsync(fd, (err) => {
+          if (!err && !this.keepOpen) {
+            this.fd = undefined;
+            return fs.close(fd, () => resolve());
+          }
           if (!err) return resolve();
           // a failed fsync may leave the descriptor unusable: open it again next time
           this.fd = undefined;

@@ -27,7 +27,7 @@ export interface Envelope {
   bodyType: '7bit' | '8bitmime';
   smtpUtf8: boolean;
   /** How the message arrived. */
-  source: 'smtp' | 'pickup';
+  source: 'smtp' | 'pickup' | 'report';
   /** The SMTP client, for mail that came over SMTP. */
   client?: { address: string; port: number; helo: string; hostname?: string };
 }

@@ -21,11 +21,14 @@ export function tempDir(prefix = 'ims-test-'): string {
 
 const quiet = () => new Writable({ write: (_c, _e, cb) => cb() });
 
-/** Starts a relay in this process on a free port with its own temporary spool. */
+/**
+ * Starts a relay in this process on a free port with its own temporary spool, in hold mode unless
+ * a mode is given (so that tests of the SMTP side find each message in in/).
+ */
 export async function startTestRelay(flags: RawSettings = {}): Promise<TestRelay> {
   const spool = (flags.spool as string | undefined) ?? tempDir();
   const resolved = resolveConfig({
-    flags: { smtp: '127.0.0.1:0', spool, logLevel: 'silent', hostname: 'relay.test', ...flags },
+    flags: { smtp: '127.0.0.1:0', spool, logLevel: 'silent', hostname: 'relay.test', mode: 'hold', ...flags },
   });
   if (!resolved.ok) throw new Error(resolved.message);
   const started = await startRelay(resolved.config, { destination: quiet(), stderr: quiet() });

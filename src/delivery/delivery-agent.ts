@@ -1,0 +1,379 @@
+/**
+ * Processes one spool entry: delivers to the recipients not yet done (local Maildir or upstream),
+ * records each outcome in the entry's journal, and when every recipient is done, queues the
+ * reports the sender is owed (NDRs capped at 32,766 listed recipients with event 3041, Q272672)
+ * and finishes the entry (removed, or archive/ with event 4117 when some recipients failed).
+ * Otherwise it says when to try again. Every expected outcome is a value; an entry that cannot be
+ * read, or whose processing throws too often in a row, is quarantined in bad/ (event 4116).
+ */
+import type { EventLog } from '../events/event-log.js';
+import {
+  buildReports,
+  isDeliveryStatusReport,
+  outcomesToReport,
+  type RecipientOutcome,
+  type ReportSet,
+} from '../ndr/index.js';
+import type { Envelope } from '../spool/envelope.js';
+import type { JournalRecord, JournalState } from '../spool/recipient-journal.js';
+import type { QueueFolder, Spool } from '../spool/spool.js';
+import type { RecipientAttempt } from './delivery-result.js';
+import { matchFailureRule, type FailureRule } from './failure-rules.js';
+import type { MaildirStore } from './maildir-store.js';
+import type { OutageTracker } from './outage-tracker.js';
+import { isExpired, nextAttemptAt, type RetryPolicy } from './retry-schedule.js';
+import type { UpstreamClient } from './upstream-client.js';
+
+export interface AgentSettings {
+  hostname: string;
+  retry: RetryPolicy;
+  maxProcessingFailures: number;
+  archive: boolean;
+  ndr: { maxRecipients: number; overflow: 'truncate' | 'split'; maxOriginalBytes: number };
+  /** Read at each attempt, so rules can change while the relay runs. */
+  failureRules: () => readonly FailureRule[];
+}
+
+export type Target =
+  | { kind: 'maildir'; store: MaildirStore }
+  | { kind: 'upstream'; client: UpstreamClient; outage: OutageTracker };
+
+export type ProcessOutcome =
+  | { kind: 'finished'; to: 'archive' | 'removed'; delivered: number; failed: number; reports: string[] }
+  | { kind: 'retry'; at: Date; pending: number }
+  | { kind: 'quarantined'; reason: string }
+  | { kind: 'held' }
+  | { kind: 'gone' };
+
+/** The queue folder a report entry goes to, and how the agent tells the queue about it. */
+export type ReportQueued = (queueId: string) => void;
+
+const LOCAL_BATCH = 1000;
+
+export class DeliveryAgent {
+  constructor(
+    private readonly spool: Spool,
+    private readonly events: EventLog,
+    private readonly settings: AgentSettings,
+    private readonly target: Target,
+    private readonly reportQueued: ReportQueued,
+  ) {}
+
+  async process(folder: QueueFolder, queueId: string, now = new Date()): Promise<ProcessOutcome> {
+    if (!(await this.spool.locate(queueId))) return { kind: 'gone' };
+    const entry = await this.spool.readEntry(folder, queueId);
+    if (!entry.ok) return this.quarantine(folder, queueId, `the spool entry cannot be read: ${entry.reason}`);
+    const state = await this.spool.readJournal(folder, queueId);
+    if (state.held) return { kind: 'held' };
+    if (state.unfinishedAttempts >= this.settings.maxProcessingFailures) {
+      return this.quarantine(
+        folder,
+        queueId,
+        `processing failed ${state.unfinishedAttempts} times in a row (the relay stopped or an error was thrown)`,
+      );
+    }
+
+    const journal = await this.spool.openJournal(folder, queueId);
+    try {
+      // counted before the attempt: an attempt that never ends (crash, throw) still counts
+      await journal.append([{ t: 'attempt', n: state.attempts + 1, at: now.toISOString() }]);
+      state.attempts++;
+      const outcome = await this.attempt(
+        folder,
+        entry.envelope,
+        entry.message,
+        state,
+        journal.append.bind(journal),
+        now,
+      );
+      await journal.append([{ t: 'attempt-end', at: new Date().toISOString() }]);
+      await journal.close();
+      if (outcome.kind === 'finished') await this.finish(folder, queueId, outcome);
+      return outcome;
+    } catch (err) {
+      await journal.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async attempt(
+    folder: QueueFolder,
+    envelope: Envelope,
+    message: Buffer,
+    state: JournalState,
+    append: (records: JournalRecord[]) => Promise<void>,
+    now: Date,
+  ): Promise<ProcessOutcome> {
+    const arrivedAt = new Date(envelope.arrivedAt);
+    // pending recipients, grouped by address (compared case-insensitively)
+    const pending = new Map<string, number[]>();
+    envelope.recipients.forEach((r, i) => {
+      if (state.done.has(i)) return;
+      const key = r.address.toLowerCase();
+      const list = pending.get(key);
+      if (list) list.push(i);
+      else pending.set(key, [i]);
+    });
+
+    if (pending.size > 0) {
+      const attempts = isExpired(this.settings.retry, arrivedAt, now)
+        ? this.expire(envelope, pending, state)
+        : await this.deliver(
+            envelope,
+            message,
+            arrivedAt,
+            [...pending.values()].map((idx) => envelope.recipients[idx[0]!]!.address),
+          );
+      const at = new Date().toISOString();
+      const records: JournalRecord[] = [];
+      for (const a of attempts) {
+        for (const i of pending.get(a.address.toLowerCase()) ?? []) {
+          const result = {
+            i,
+            status: a.status,
+            diagnostic: a.diagnostic,
+            at,
+            ...(a.remoteMta ? { remoteMta: a.remoteMta } : {}),
+          };
+          if (a.kind === 'temporary') records.push({ t: 'deferred', ...result });
+          else
+            records.push({
+              t: 'done',
+              action:
+                a.kind === 'permanent' ? 'failed' : this.target.kind === 'upstream' ? 'relayed' : 'delivered',
+              ...result,
+            });
+        }
+      }
+      await append(records);
+      for (const r of records) {
+        if (r.t === 'done') state.done.set(r.i, r);
+        else if (r.t === 'deferred') state.deferred.set(r.i, r);
+      }
+    }
+
+    const waiting = envelope.recipients.length - state.done.size;
+    if (waiting > 0) {
+      const at = nextAttemptAt(this.settings.retry, arrivedAt, state.attempts, new Date());
+      await append([{ t: 'retry', at: at.toISOString() }]);
+      return { kind: 'retry', at, pending: waiting };
+    }
+
+    const reports = state.reportsDone
+      ? []
+      : await this.queueReports(folder, envelope, message, state, append);
+    if (reports === undefined) {
+      // the report could not be made (event 4120): keep the message and try the reports again
+      const at = new Date(Date.now() + this.settings.retry.initial);
+      await append([{ t: 'retry', at: at.toISOString() }]);
+      return { kind: 'retry', at, pending: 0 };
+    }
+    let failed = 0;
+    for (const r of state.done.values()) if (r.action === 'failed') failed++;
+    return {
+      kind: 'finished',
+      to: failed > 0 || this.settings.archive ? 'archive' : 'removed',
+      delivered: state.done.size - failed,
+      failed,
+      reports,
+    };
+  }
+
+  /** Recipients still pending when the lifetime is over fail with 4.4.7, keeping their last error. */
+  private expire(
+    envelope: Envelope,
+    pending: Map<string, number[]>,
+    state: JournalState,
+  ): RecipientAttempt[] {
+    const lifetimeText = `${Math.round(this.settings.retry.lifetime / 3_600_000)} hours`;
+    return [...pending.values()].map((indexes) => {
+      const last = state.deferred.get(indexes[0]!);
+      return {
+        kind: 'permanent',
+        address: envelope.recipients[indexes[0]!]!.address,
+        status: '4.4.7',
+        diagnostic: `message expired: not delivered within ${lifetimeText}${last?.diagnostic ? `; last error: ${last.diagnostic}` : ''}`,
+        ...(last?.remoteMta ? { remoteMta: last.remoteMta } : {}),
+      };
+    });
+  }
+
+  private async deliver(
+    envelope: Envelope,
+    message: Buffer,
+    arrivedAt: Date,
+    addresses: string[],
+  ): Promise<RecipientAttempt[]> {
+    const results: RecipientAttempt[] = [];
+    const rules = this.settings.failureRules();
+    const rest: string[] = [];
+    for (const address of addresses) {
+      const rule = rules.length > 0 ? matchFailureRule(rules, address) : undefined;
+      if (!rule) {
+        rest.push(address);
+        continue;
+      }
+      const diagnostic = `${rule.code} ${rule.text}`;
+      results.push({
+        kind: rule.code >= 500 ? 'permanent' : 'temporary',
+        address,
+        status: rule.status,
+        diagnostic,
+      });
+    }
+    if (rest.length === 0) return results;
+    if (this.target.kind === 'maildir') {
+      for (let i = 0; i < rest.length; i += LOCAL_BATCH) {
+        results.push(
+          ...(await this.target.store.deliver(
+            envelope.queueId,
+            arrivedAt,
+            message,
+            rest.slice(i, i + LOCAL_BATCH),
+          )),
+        );
+      }
+    } else {
+      const sent = await this.target.client.send(envelope.sender, rest, message);
+      this.target.outage.report(sent.reachable);
+      results.push(...sent.attempts);
+    }
+    return results;
+  }
+
+  /**
+   * Queues the reports the sender is owed. Each report's queue ID is recorded in the journal before
+   * the report is written, so a crash in between neither loses it nor queues it twice.
+   * Returns the report queue IDs, or undefined when a report could not be made (event 4120).
+   */
+  private async queueReports(
+    folder: QueueFolder,
+    envelope: Envelope,
+    message: Buffer,
+    state: JournalState,
+    append: (records: JournalRecord[]) => Promise<void>,
+  ): Promise<string[] | undefined> {
+    const headerEnd = message.indexOf('\r\n\r\n');
+    const headers = headerEnd >= 0 ? message.subarray(0, headerEnd + 2) : message;
+    const outcomes: RecipientOutcome[] = [...state.done.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([index, r]) => ({
+        index,
+        action: r.action,
+        status: r.status,
+        ...(r.diagnostic ? { diagnostic: r.diagnostic } : {}),
+        ...(r.remoteMta ? { remoteMta: r.remoteMta } : {}),
+        lastAttemptAt: new Date(r.at),
+      }));
+    const owed = outcomesToReport(envelope, outcomes, folder === 'out' || isDeliveryStatusReport(headers));
+    const queued: string[] = [];
+    try {
+      for (const [kind, list] of [
+        ['failure', owed.failures],
+        ['success', owed.successes],
+      ] as const) {
+        if (list.length === 0) continue;
+        const reserved = state.reports.filter((r) => r.kind === kind).map((r) => r.queueId);
+        const set: ReportSet = await buildReports(
+          kind,
+          envelope,
+          {
+            headers,
+            ...(message.length <= this.settings.ndr.maxOriginalBytes ? { message } : {}),
+            size: message.length,
+          },
+          list,
+          {
+            reportingMta: this.settings.hostname,
+            maxRecipients: this.settings.ndr.maxRecipients,
+            overflow: this.settings.ndr.overflow,
+            maxOriginalBytes: this.settings.ndr.maxOriginalBytes,
+            now: new Date(),
+            idSeed: reserved[0] ?? envelope.queueId,
+          },
+        );
+        if (set.capped && kind === 'failure') {
+          this.events.emit('ndrRecipientsCapped', {
+            queueId: envelope.queueId,
+            detail: `${list.length} recipients failed; ${list.length - set.omitted} are listed in ${set.reports.length} report(s)${set.omitted > 0 ? `, ${set.omitted} are not` : ''}.`,
+            data: {
+              failed: list.length,
+              listed: list.length - set.omitted,
+              omitted: set.omitted,
+              reports: set.reports.length,
+              limit: this.settings.ndr.maxRecipients,
+              overflow: this.settings.ndr.overflow,
+            },
+          });
+        }
+        for (const [k, report] of set.reports.entries()) {
+          let reportId = reserved[k];
+          if (!reportId) {
+            reportId = this.spool.newQueueId();
+            await append([{ t: 'report', queueId: reportId, kind }]);
+          }
+          if (!(await this.spool.locate(reportId))) {
+            const writer = this.spool.createEntry(
+              {
+                version: 1,
+                queueId: reportId,
+                arrivedAt: new Date().toISOString(),
+                sender: '',
+                recipients: [{ address: report.recipient }],
+                dsn: {},
+                bodyType: '8bitmime',
+                smtpUtf8: false,
+                source: 'report',
+              },
+              'out',
+            );
+            writer.end(report.message);
+            try {
+              await writer.commit();
+            } catch (err) {
+              await writer.discard().catch(() => undefined);
+              throw err;
+            }
+            this.reportQueued(reportId);
+          }
+          queued.push(reportId);
+        }
+      }
+      await append([{ t: 'reports-done' }]);
+      return queued;
+    } catch (err) {
+      this.events.emit('ndrFailed', {
+        queueId: envelope.queueId,
+        data: { error: (err as Error).message, code: (err as NodeJS.ErrnoException).code },
+      });
+      return undefined;
+    }
+  }
+
+  private async finish(
+    folder: QueueFolder,
+    queueId: string,
+    outcome: Extract<ProcessOutcome, { kind: 'finished' }>,
+  ): Promise<void> {
+    if (outcome.to === 'archive') await this.spool.moveEntry(queueId, folder, 'archive');
+    else await this.spool.removeEntry(folder, queueId);
+    if (outcome.failed > 0) {
+      this.events.emit('messageArchived', {
+        queueId,
+        detail: `${outcome.failed} recipient(s) failed, ${outcome.delivered} delivered; ${outcome.reports.length} report(s) queued.`,
+        data: { failed: outcome.failed, delivered: outcome.delivered, reports: outcome.reports },
+      });
+    } else {
+      this.events.emit('messageDelivered', {
+        queueId,
+        data: { delivered: outcome.delivered, reports: outcome.reports },
+      });
+    }
+  }
+
+  private async quarantine(folder: QueueFolder, queueId: string, reason: string): Promise<ProcessOutcome> {
+    await this.spool.moveEntry(queueId, folder, 'bad');
+    this.events.emit('messageQuarantined', { queueId, detail: reason, data: { reason, from: folder } });
+    return { kind: 'quarantined', reason };
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The delivery worker pool: keeps every entry of in/ and out/ either waiting for its retry time,
+ * ready, or being processed by one of `concurrency` workers (default 32, the 0x20 "Max Threads" of
+ * Q169686). Entries come from the spool scan at start, from the SMTP listener and the pickup
+ * folder as they are committed, and from the agent (reports queued in out/). Processing that
+ * throws is logged (event 4131) and retried soon; the agent quarantines an entry that keeps
+ * throwing. Nothing here stops the relay.
+ */
+import type { EventLog } from '../events/event-log.js';
+import type { QueueFolder, Spool } from '../spool/spool.js';
+import type { DeliveryAgent, ProcessOutcome } from './delivery-agent.js';
+
+type Folder = Extract<QueueFolder, 'in' | 'out'>;
+const MAX_TIMER = 2 ** 31 - 1;
+
+export class DeliveryQueue {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly ready: { folder: Folder; queueId: string }[] = [];
+  private readonly readySet = new Set<string>();
+  private readonly active = new Set<string>();
+  private readonly again = new Map<string, Folder>();
+  private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Outcomes by queue ID, for observers (tests, admin). */
+  private readonly listeners = new Set<(queueId: string, outcome: ProcessOutcome | Error) => void>();
+
+  constructor(
+    private readonly spool: Spool,
+    private readonly agent: DeliveryAgent,
+    private readonly events: EventLog,
+    private readonly concurrency: number,
+    /** Delay before retrying an entry whose processing threw. */
+    private readonly crashRetryMs = 1000,
+  ) {}
+
+  /** Schedules everything in in/ and out/ by its journal's retry time. */
+  async start(): Promise<number> {
+    let count = 0;
+    for (const folder of ['out', 'in'] as const) {
+      for (const queueId of await this.spool.list(folder)) {
+        let at: Date | undefined;
+        try {
+          at = (await this.spool.readJournal(folder, queueId)).retryAt;
+        } catch {
+          at = undefined; // the agent finds out what is wrong with it
+        }
+        this.enqueue(folder, queueId, at);
+        count++;
+      }
+    }
+    return count;
+  }
+
+  /** Delivers `queueId` at `at` (default: now). */
+  enqueue(folder: Folder, queueId: string, at?: Date): void {
+    if (this.stopped) return;
+    if (this.active.has(queueId)) {
+      this.again.set(queueId, folder);
+      return;
+    }
+    const timer = this.timers.get(queueId);
+    if (timer) {
+      clearTimeout(timer);
+      this.timers.delete(queueId);
+    }
+    const delay = at ? at.getTime() - Date.now() : 0;
+    if (delay > 0) {
+      const t = setTimeout(
+        () => {
+          this.timers.delete(queueId);
+          this.makeReady(folder, queueId);
+        },
+        Math.min(delay, MAX_TIMER),
+      );
+      t.unref();
+      this.timers.set(queueId, t);
+      return;
+    }
+    this.makeReady(folder, queueId);
+  }
+
+  private makeReady(folder: Folder, queueId: string): void {
+    if (this.stopped || this.readySet.has(queueId)) return;
+    this.readySet.add(queueId);
+    this.ready.push({ folder, queueId });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.active.size < this.concurrency && this.ready.length > 0) {
+      const next = this.ready.shift()!;
+      this.readySet.delete(next.queueId);
+      this.run(next.folder, next.queueId);
+    }
+    if (this.active.size === 0 && this.ready.length === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private run(folder: Folder, queueId: string): void {
+    this.active.add(queueId);
+    this.agent
+      .process(folder, queueId)
+      .then(
+        (outcome) => {
+          if (outcome.kind === 'retry') this.enqueue(folder, queueId, outcome.at);
+          for (const l of this.listeners) l(queueId, outcome);
+        },
+        (err: Error) => {
+          this.events.emit('unexpectedError', {
+            queueId,
+            data: {
+              where: 'delivery',
+              error: err.message,
+              stack: err.stack?.split('\n').slice(0, 5).join('\n'),
+            },
+          });
+          for (const l of this.listeners) l(queueId, err);
+          this.enqueue(folder, queueId, new Date(Date.now() + this.crashRetryMs));
+        },
+      )
+      .finally(() => {
+        this.active.delete(queueId);
+        const again = this.again.get(queueId);
+        if (again) {
+          this.again.delete(queueId);
+          this.makeReady(again, queueId);
+        }
+        this.pump();
+      });
+  }
+
+  /** Calls `listener` with the outcome of every processing from now on. */
+  subscribe(listener: (queueId: string, outcome: ProcessOutcome | Error) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Entries waiting for a retry, ready, and being processed. */
+  get depth(): { scheduled: number; ready: number; active: number } {
+    return { scheduled: this.timers.size, ready: this.ready.length, active: this.active.size };
+  }
+
+  /** Resolves when no entry is ready or being processed (retries may still be scheduled). */
+  idle(): Promise<void> {
+    if (this.active.size === 0 && this.ready.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Takes no new work and waits (at most `timeoutMs`) for the entries being processed. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.ready.length = 0;
+    this.readySet.clear();
+    if (this.active.size === 0) return;
+    await Promise.race([
+      new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+      new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref()),
+    ]);
+  }
+}

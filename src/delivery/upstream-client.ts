@@ -1,0 +1,190 @@
+/**
+ * Relay mode's next hop: sends a message on with nodemailer's SMTP client, at most
+ * `maxRecipients` per transaction. Recipients the upstream answers with 452 (too many recipients,
+ * RFC 5321 §4.5.3.1.10) are sent at once in the next transaction: no failure, no back-off. Every
+ * outcome comes back as a value per recipient: delivered, temporary (4xx, or the upstream could
+ * not be reached) or permanent (5xx).
+ */
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { RecipientAttempt } from './delivery-result.js';
+import { statusOfReply } from './delivery-result.js';
+
+export interface UpstreamSettings {
+  url: string;
+  maxRecipients: number;
+  tlsVerify: boolean;
+  /** Our name in EHLO. */
+  hostname: string;
+  maxConnections: number;
+}
+
+export interface UpstreamResult {
+  attempts: RecipientAttempt[];
+  /** False when no connection to the upstream could be made (for event 3039). */
+  reachable: boolean;
+}
+
+interface SmtpError extends Error {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  rejected?: string[];
+  rejectedErrors?: SmtpError[];
+  recipient?: string;
+}
+
+const CONNECTION_ERRORS = new Set([
+  'ECONNECTION',
+  'ETIMEDOUT',
+  'ESOCKET',
+  'EDNS',
+  'ECONNREFUSED',
+  'ETLS',
+  'EAUTH',
+]);
+
+export class UpstreamClient {
+  private readonly transport: Transporter;
+  readonly host: string;
+
+  constructor(private readonly settings: UpstreamSettings) {
+    const url = new URL(settings.url);
+    this.host = url.hostname;
+    this.transport = nodemailer.createTransport({
+      host: url.hostname,
+      port: Number(url.port) || (url.protocol === 'smtps:' ? 465 : 25),
+      secure: url.protocol === 'smtps:',
+      ...(url.username
+        ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }
+        : {}),
+      name: settings.hostname,
+      pool: true,
+      maxConnections: settings.maxConnections,
+      maxMessages: Infinity,
+      tls: { rejectUnauthorized: settings.tlsVerify },
+      connectionTimeout: 30_000,
+      greetingTimeout: 30_000,
+      socketTimeout: 120_000,
+    });
+  }
+
+  async send(sender: string, recipients: string[], message: Buffer): Promise<UpstreamResult> {
+    const attempts: RecipientAttempt[] = [];
+    let reachable = true;
+    let queue = [...recipients];
+    while (queue.length > 0) {
+      const batch = queue.slice(0, this.settings.maxRecipients);
+      queue = queue.slice(batch.length);
+      const result = await this.transaction(sender, batch, message);
+      reachable &&= result.reachable;
+      attempts.push(...result.attempts);
+      // 452 "too many recipients": the upstream takes the rest in the next transaction
+      if (result.retryNow.length > 0 && result.retryNow.length < batch.length)
+        queue = [...result.retryNow, ...queue];
+      else if (result.retryNow.length > 0) {
+        for (const address of result.retryNow) {
+          attempts.push({
+            kind: 'temporary',
+            address,
+            status: '4.5.3',
+            diagnostic: 'upstream refused every recipient with 452',
+            remoteMta: this.host,
+          });
+        }
+      }
+    }
+    return { attempts, reachable };
+  }
+
+  private async transaction(
+    sender: string,
+    batch: string[],
+    message: Buffer,
+  ): Promise<{ attempts: RecipientAttempt[]; retryNow: string[]; reachable: boolean }> {
+    const remoteMta = this.host;
+    const refusals = (errors: SmtpError[] | undefined, rejected: string[]) => {
+      const attempts: RecipientAttempt[] = [];
+      const retryNow: string[] = [];
+      for (const address of rejected) {
+        const err = errors?.find((e) => e.recipient === address);
+        const code = err?.responseCode ?? 550;
+        const response = err?.response ?? `${code} rejected`;
+        if (code === 452) retryNow.push(address);
+        else
+          attempts.push({
+            kind: code >= 500 ? 'permanent' : 'temporary',
+            address,
+            status: statusOfReply(response, code),
+            diagnostic: response,
+            remoteMta,
+          });
+      }
+      return { attempts, retryNow };
+    };
+    try {
+      const info = await this.transport.sendMail({ envelope: { from: sender, to: batch }, raw: message });
+      const accepted = (info.accepted as string[]).map(String);
+      const refused = refusals(
+        (info as unknown as { rejectedErrors?: SmtpError[] }).rejectedErrors,
+        (info.rejected as string[]).map(String),
+      );
+      return {
+        attempts: [
+          ...accepted.map((address): RecipientAttempt => ({
+            kind: 'delivered',
+            address,
+            status: '2.0.0',
+            diagnostic: info.response ?? '250 accepted',
+            remoteMta,
+          })),
+          ...refused.attempts,
+        ],
+        retryNow: refused.retryNow,
+        reachable: true,
+      };
+    } catch (e) {
+      const err = e as SmtpError;
+      if (err.code === 'EENVELOPE' && err.rejected && err.rejected.length > 0) {
+        // every recipient refused (or the sender was): per recipient where the upstream said so
+        const refused = refusals(err.rejectedErrors, err.rejected.map(String));
+        const named = new Set(err.rejected.map(String));
+        const rest = batch.filter((a) => !named.has(a));
+        return {
+          attempts: [...refused.attempts, ...rest.map((a) => failure(a, err, remoteMta))],
+          retryNow: refused.retryNow,
+          reachable: true,
+        };
+      }
+      const unreachable = !err.responseCode && CONNECTION_ERRORS.has(err.code ?? '');
+      return {
+        attempts: batch.map((a) => failure(a, err, remoteMta)),
+        retryNow: [],
+        reachable: !unreachable,
+      };
+    }
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}
+
+function failure(address: string, err: SmtpError, remoteMta: string): RecipientAttempt {
+  if (err.responseCode) {
+    const response = err.response ?? `${err.responseCode} ${err.message}`;
+    return {
+      kind: err.responseCode >= 500 ? 'permanent' : 'temporary',
+      address,
+      status: statusOfReply(response, err.responseCode),
+      diagnostic: response,
+      remoteMta,
+    };
+  }
+  return {
+    kind: 'temporary',
+    address,
+    status: '4.4.1',
+    diagnostic: `upstream ${remoteMta}: ${err.message}`,
+    remoteMta,
+  };
+}
