@@ -37,11 +37,26 @@ function validDate(date: Date | undefined): date is Date {
   return date instanceof Date && !Number.isNaN(date.getTime());
 }
 
+/** formatRfc5322Date, remembering the last result: most outcomes of a report share their dates. */
+function dateFormatter(): (date: Date) => string {
+  let lastTime = NaN;
+  let lastText = '';
+  return (date) => {
+    const time = date.getTime();
+    if (time !== lastTime) {
+      lastText = formatRfc5322Date(date);
+      lastTime = time;
+    }
+    return lastText;
+  };
+}
+
 export function deliveryStatusText(
   envelope: Envelope,
   outcomes: readonly RecipientOutcome[],
   reportingMta: string,
 ): string {
+  const formatDate = dateFormatter();
   const lines: string[] = [`Reporting-MTA: dns; ${fieldText(reportingMta)}`];
   if (envelope.dsn.envid) lines.push(foldedField('Original-Envelope-Id', fieldText(envelope.dsn.envid)));
   const arrived = new Date(envelope.arrivedAt);
@@ -58,9 +73,9 @@ export function deliveryStatusText(
     if (outcome.diagnostic)
       lines.push(foldedField('Diagnostic-Code', `smtp; ${fieldText(outcome.diagnostic)}`));
     if (validDate(outcome.lastAttemptAt))
-      lines.push(`Last-Attempt-Date: ${formatRfc5322Date(outcome.lastAttemptAt)}`);
+      lines.push(`Last-Attempt-Date: ${formatDate(outcome.lastAttemptAt)}`);
     if (outcome.action === 'delayed' && validDate(outcome.willRetryUntil)) {
-      lines.push(`Will-Retry-Until: ${formatRfc5322Date(outcome.willRetryUntil)}`);
+      lines.push(`Will-Retry-Until: ${formatDate(outcome.willRetryUntil)}`);
     }
   }
   lines.push('');

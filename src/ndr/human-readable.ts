@@ -3,6 +3,7 @@
  * at most MAX_LISTED addresses, then "... and N more"; the delivery-status part lists them all.
  */
 import type { Envelope } from '../spool/envelope.js';
+import { controlsToSpace } from './control-characters.js';
 import { statusOf } from './delivery-status.js';
 import type { RecipientOutcome } from './recipient-outcome.js';
 import { recipientOf } from './report-policy.js';
@@ -51,7 +52,7 @@ const OMITTED_VERB: Record<ReportKind, string> = {
 
 /** One line of free text: no line breaks or other control characters. */
 function oneLine(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
+  return controlsToSpace(text).trim();
 }
 
 export function humanReadableText(input: HumanReadableInput): string {

@@ -5,6 +5,7 @@
  * Deterministic: Date, Message-ID and the boundary come from the caller, nothing is random.
  */
 import MimeNode from 'nodemailer/lib/mime-node';
+import { controlsToSpace } from './control-characters.js';
 import { MAX_LINE, type ReturnedContent } from './returned-content.js';
 
 export interface ReportMessageParts {
@@ -35,9 +36,9 @@ export function pickBoundary(seed: string, contents: ReadonlyArray<string | Buff
   }
 }
 
-/** Header values are written prepared (as is); strip what could break a header line. */
+/** Header values come from the envelope and the original: strip what could break a header line. */
 function headerSafe(value: string): string {
-  return value.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
+  return controlsToSpace(value).trim();
 }
 
 export function composeReportMessage(parts: ReportMessageParts): Promise<Buffer> {

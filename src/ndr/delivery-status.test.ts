@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import type { Envelope } from '../spool/envelope.js';
+import { deliveryStatusText, statusOf } from './delivery-status.js';
+
+const envelope: Envelope = {
+  version: 1,
+  queueId: 'Q1',
+  arrivedAt: 'not a date',
+  sender: 'alice@example.org',
+  recipients: [
+    { address: 'bob@example.com' },
+    { address: 'carol@example.com', orcpt: 'rfc822;carol@example.com' },
+  ],
+  dsn: { envid: 'id with\r\nbreak' },
+  bodyType: '7bit',
+  smtpUtf8: false,
+  source: 'smtp',
+};
+
+describe('deliveryStatusText', () => {
+  it('falls back to the generic status of the action when the status is malformed', () => {
+    expect(statusOf({ index: 0, action: 'failed', status: '550' })).toBe('5.0.0');
+    expect(statusOf({ index: 0, action: 'delayed', status: '' })).toBe('4.0.0');
+    expect(statusOf({ index: 0, action: 'relayed', status: 'ok' })).toBe('2.0.0');
+    expect(statusOf({ index: 0, action: 'failed', status: ' 5.7.1 ' })).toBe('5.7.1');
+  });
+
+  it('writes the per-message fields and one group per recipient, ending in CRLF', () => {
+    const text = deliveryStatusText(
+      envelope,
+      [
+        { index: 1, action: 'delayed', status: '4.4.1', willRetryUntil: new Date('2024-01-05T00:00:00Z') },
+        { index: 0, action: 'failed', status: '5.1.1', willRetryUntil: new Date('2024-01-05T00:00:00Z') },
+      ],
+      'relay.example.net',
+    );
+    expect(text).toBe(
+      [
+        'Reporting-MTA: dns; relay.example.net',
+        'Original-Envelope-Id: id with break',
+        '',
+        'Original-Recipient: rfc822;carol@example.com',
+        'Final-Recipient: rfc822; carol@example.com',
+        'Action: delayed',
+        'Status: 4.4.1',
+        'Will-Retry-Until: Fri, 05 Jan 2024 00:00:00 +0000',
+        '',
+        'Final-Recipient: rfc822; bob@example.com',
+        'Action: failed',
+        'Status: 5.1.1',
+        '',
+      ].join('\r\n'),
+    );
+  });
+
+  it('omits an invalid Last-Attempt-Date rather than writing "Invalid Date"', () => {
+    const text = deliveryStatusText(
+      envelope,
+      [{ index: 0, action: 'failed', status: '5.1.1', lastAttemptAt: new Date(NaN) }],
+      'h',
+    );
+    expect(text).not.toContain('Last-Attempt-Date');
+    expect(text).not.toContain('Invalid');
+  });
+});

@@ -1,0 +1,192 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { simpleParser } from 'mailparser';
+import nodemailer from 'nodemailer';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listMaildir } from '../src/delivery/maildir-store.js';
+import { mailboxName } from '../src/delivery/mailbox-name.js';
+import { startTestRelay, type TestRelay } from './helpers/test-relay.js';
+import { waitFor } from './helpers/wait-for.js';
+
+let relay: TestRelay | undefined;
+afterEach(async () => {
+  await relay?.stop();
+  relay = undefined;
+});
+
+const mailbox = (r: TestRelay, address: string) => path.join(r.mailboxes, mailboxName(address));
+
+describe('capture mode', () => {
+  it('delivers a copy into a Maildir per recipient and empties the queue', async () => {
+    relay = await startTestRelay({ mode: 'capture' });
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: relay.port, ignoreTLS: true });
+    const info = await transport.sendMail({
+      from: 'app@example.test',
+      to: ['Alice@Example.test', 'bob@example.test'],
+      subject: 'captured',
+      text: 'hello mailbox',
+    });
+    transport.close();
+    const queueId = info.response.split(' ').pop()!;
+    for (const who of ['alice@example.test', 'bob@example.test']) {
+      const files = await waitFor(`a message in ${who}`, () => {
+        const f = listMaildir(mailbox(relay!, who));
+        return f.length > 0 ? f : undefined;
+      });
+      expect(files).toHaveLength(1);
+      expect(path.basename(files[0]!)).toContain(queueId);
+      const parsed = await simpleParser(fs.readFileSync(files[0]!));
+      expect(parsed.subject).toBe('captured');
+      expect(parsed.text?.trim()).toBe('hello mailbox');
+      expect(parsed.headers.get('received')).toBeDefined();
+      for (const sub of ['tmp', 'new', 'cur'])
+        expect(fs.statSync(path.join(mailbox(relay, who), sub)).isDirectory()).toBe(true);
+    }
+    await waitFor('the queue to empty', async () => (await relay!.spool.list('in')).length === 0);
+    expect(await relay.spool.list('archive')).toEqual([]);
+    expect(relay.eventsSeen().find((e) => e.id === 1101)?.queueId).toBe(queueId);
+  });
+
+  it('keeps delivered messages in archive/ with --archive', async () => {
+    relay = await startTestRelay({ mode: 'capture', archive: 'true' });
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: relay.port, ignoreTLS: true });
+    const info = await transport.sendMail({
+      from: 'a@example.test',
+      to: 'b@example.test',
+      subject: 'x',
+      text: 'y',
+    });
+    transport.close();
+    const queueId = info.response.split(' ').pop()!;
+    await waitFor('the archive', async () => (await relay!.spool.list('archive')).includes(queueId));
+  });
+
+  it('fails recipients that match a failure rule, archives the message with 4117 and sends the sender an NDR', async () => {
+    relay = await startTestRelay({ mode: 'capture', fail: ['*@bounce.test=550 5.1.1 User unknown'] });
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: relay.port, ignoreTLS: true });
+    const info = await transport.sendMail({
+      envelope: { from: 'sender@example.test', to: ['ok@example.test', 'gone@bounce.test'] },
+      from: 'sender@example.test',
+      to: 'ok@example.test, gone@bounce.test',
+      subject: 'half bounces',
+      text: 'body',
+    });
+    transport.close();
+    const queueId = info.response.split(' ').pop()!;
+    const ndrFile = await waitFor(
+      'the NDR in the sender mailbox',
+      () => listMaildir(mailbox(relay!, 'sender@example.test'))[0],
+    );
+    expect(listMaildir(mailbox(relay, 'ok@example.test'))).toHaveLength(1);
+    expect(fs.existsSync(mailbox(relay, 'gone@bounce.test'))).toBe(false);
+    const ndr = await simpleParser(fs.readFileSync(ndrFile), { keepDeliveryStatus: true });
+    expect(ndr.subject).toBe('Undeliverable: half bounces');
+    expect(ndr.headers.get('auto-submitted')).toBe('auto-replied');
+    const status = ndr.attachments
+      .find((a) => a.contentType === 'message/delivery-status')!
+      .content.toString();
+    expect(status).toContain('Final-Recipient: rfc822; gone@bounce.test');
+    expect(status).toContain('Action: failed');
+    expect(status).toContain('Status: 5.1.1');
+    expect(status).toContain('Diagnostic-Code: smtp; 550 5.1.1 User unknown');
+    expect(status).not.toContain('ok@example.test');
+    await waitFor('the archive', async () => (await relay!.spool.list('archive')).includes(queueId));
+    const archived = relay.eventsSeen().find((e) => e.id === 4117);
+    expect(archived?.queueId).toBe(queueId);
+    expect(archived?.data?.failed).toBe(1);
+  });
+
+  it('retries a temporary failure on a short schedule, then delivers when the rule is gone', async () => {
+    relay = await startTestRelay({
+      mode: 'capture',
+      fail: ['later@example.test=451 4.2.1 Try again'],
+      retryInitial: '200ms',
+      retryMax: '400ms',
+    });
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: relay.port, ignoreTLS: true });
+    const info = await transport.sendMail({
+      from: 'a@example.test',
+      to: 'later@example.test',
+      subject: 'retry me',
+      text: 'y',
+    });
+    transport.close();
+    const queueId = info.response.split(' ').pop()!;
+    await waitFor('two attempts', async () => (await relay!.spool.readJournal('in', queueId)).attempts >= 2);
+    expect(listMaildir(mailbox(relay, 'later@example.test'))).toHaveLength(0);
+    const journal = await relay.spool.readJournal('in', queueId);
+    expect(journal.deferred.get(0)?.diagnostic).toBe('451 4.2.1 Try again');
+    expect(journal.attempts).toBeLessThanOrEqual(3); // retries wait for the schedule, not one after another
+    expect(journal.retryAt!.getTime()).toBeGreaterThan(Date.now() - 500);
+    relay.setFailureRules([]);
+    await waitFor(
+      'delivery after the rule is gone',
+      () => listMaildir(mailbox(relay!, 'later@example.test')).length === 1,
+    );
+  });
+
+  it('fails pending recipients with 4.4.7 when the lifetime is over', async () => {
+    relay = await startTestRelay({
+      mode: 'capture',
+      fail: ['stuck@example.test=451 4.4.1 No answer from host'],
+      retryInitial: '100ms',
+      retryMax: '100ms',
+      lifetime: '600ms',
+    });
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: relay.port, ignoreTLS: true });
+    await transport.sendMail({
+      from: 'sender@example.test',
+      to: 'stuck@example.test',
+      subject: 'expires',
+      text: 'y',
+    });
+    transport.close();
+    const ndrFile = await waitFor('the NDR', () => listMaildir(mailbox(relay!, 'sender@example.test'))[0]);
+    const ndr = await simpleParser(fs.readFileSync(ndrFile), { keepDeliveryStatus: true });
+    const status = ndr.attachments
+      .find((a) => a.contentType === 'message/delivery-status')!
+      .content.toString();
+    expect(status).toContain('Status: 4.4.7');
+    expect(status.replace(/\r\n[ \t]+/g, ' ')).toMatch(
+      /Diagnostic-Code: smtp; message expired: .*last error: 451 4\.4\.1 No answer from host/,
+    );
+  });
+
+  it('sends no NDR to the null sender, nor for NOTIFY=NEVER; NOTIFY=SUCCESS gets a delivery report', async () => {
+    relay = await startTestRelay({ mode: 'capture', fail: ['*@bounce.test=550 5.1.1 User unknown'] });
+    const { SmtpSession } = await import('./helpers/smtp-session.js');
+    const s = await SmtpSession.connect(relay.port);
+    await s.reply();
+    await s.cmd('EHLO client.test');
+    for (const [from, rcpt] of [
+      ['<>', '<a@bounce.test>'],
+      ['<never@example.test>', '<b@bounce.test> NOTIFY=NEVER'],
+      ['<wants-success@example.test>', '<c@example.test> NOTIFY=SUCCESS,FAILURE'],
+    ] as const) {
+      await s.cmd(`MAIL FROM:${from}`);
+      expect(await s.cmd(`RCPT TO:${rcpt}`)).toMatch(/^250/);
+      await s.cmd('DATA');
+      expect(await s.cmd('Subject: dsn\r\n\r\nbody\r\n.')).toMatch(/^250/);
+    }
+    s.close();
+    const report = await waitFor(
+      'the success report',
+      () => listMaildir(mailbox(relay!, 'wants-success@example.test'))[0],
+    );
+    const parsed = await simpleParser(fs.readFileSync(report), { keepDeliveryStatus: true });
+    expect(parsed.subject).toBe('Delivered: dsn');
+    const status = parsed.attachments
+      .find((a) => a.contentType === 'message/delivery-status')!
+      .content.toString();
+    expect(status).toContain('Action: delivered');
+    await waitFor('all three finished', async () => (await relay!.spool.list('in')).length === 0);
+    await relay.delivery!.idle();
+    expect(fs.existsSync(mailbox(relay, 'never@example.test'))).toBe(false);
+    expect(
+      fs
+        .readdirSync(relay.mailboxes)
+        .filter((n) => !n.startsWith('.'))
+        .sort(),
+    ).toEqual(['c@example.test', 'wants-success@example.test']);
+  });
+});

@@ -1,0 +1,81 @@
+import type net from 'node:net';
+import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
+
+export interface UpstreamMessage {
+  from: string;
+  to: string[];
+  data: string;
+}
+
+/** What the upstream answers: per RCPT (given its position in the transaction), and after DATA. */
+export interface UpstreamScript {
+  rcpt?: (
+    address: string,
+    position: number,
+    transaction: number,
+  ) => { code: number; message: string } | undefined;
+  data?: (message: UpstreamMessage, transaction: number) => { code: number; message: string } | undefined;
+}
+
+/** A second SMTP server on loopback that answers as scripted and records what it accepted. */
+export class ScriptedUpstream {
+  readonly received: UpstreamMessage[] = [];
+  /** Every transaction that reached DATA, accepted or not. */
+  transactions = 0;
+  rcptCommands: string[] = [];
+  private server: SMTPServer;
+  port = 0;
+
+  constructor(public script: UpstreamScript = {}) {
+    this.server = new SMTPServer({
+      logger: false,
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      hideSTARTTLS: true,
+      disableReverseLookup: true,
+      onRcptTo: (address: SMTPServerAddress, session, callback) => {
+        this.rcptCommands.push(address.address);
+        const verdict = this.script.rcpt?.(
+          address.address,
+          session.envelope.rcptTo.length + 1,
+          this.transactions + 1,
+        );
+        if (verdict)
+          return callback(Object.assign(new Error(verdict.message), { responseCode: verdict.code }));
+        callback();
+      },
+      onData: (stream, session, callback) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          this.transactions++;
+          const message = {
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            data: Buffer.concat(chunks).toString('utf8'),
+          };
+          const verdict = this.script.data?.(message, this.transactions);
+          if (verdict)
+            return callback(Object.assign(new Error(verdict.message), { responseCode: verdict.code }));
+          this.received.push(message);
+          callback(null, 'queued');
+        });
+      },
+    });
+  }
+
+  async start(port = 0): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
+    this.port = (this.server.server.address() as net.AddressInfo).port;
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Recipients accepted in all transactions. */
+  get delivered(): string[] {
+    return this.received.flatMap((m) => m.to);
+  }
+}
