@@ -96,7 +96,7 @@ export async function startRelay(
   }
 
   // the queue is created below; the agent reaches it through this function
-  let queue: DeliveryQueue | undefined;
+  const queueRef: { current?: DeliveryQueue } = {};
   const agent = new DeliveryAgent(
     spool,
     events,
@@ -113,11 +113,11 @@ export async function startRelay(
       failureRules: () => rules,
     },
     target,
-    (reportId) => queue?.enqueue('out', reportId),
+    (reportId) => queueRef.current?.enqueue('out', reportId),
   );
   const delivery =
     config.mode === 'hold' ? undefined : new DeliveryQueue(spool, agent, events, config.deliveryConcurrency);
-  queue = delivery;
+  queueRef.current = delivery;
   await delivery?.start();
 
   const listener = new SmtpListener(config, spool, events, (queueId) => delivery?.enqueue('in', queueId));

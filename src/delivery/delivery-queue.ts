@@ -101,11 +101,12 @@ export class DeliveryQueue {
 
   private run(folder: Folder, queueId: string): void {
     this.active.add(queueId);
+    let retryAt: Date | undefined;
     this.agent
       .process(folder, queueId)
       .then(
         (outcome) => {
-          if (outcome.kind === 'retry') this.enqueue(folder, queueId, outcome.at);
+          if (outcome.kind === 'retry') retryAt = outcome.at;
           for (const l of this.listeners) l(queueId, outcome);
         },
         (err: Error) => {
@@ -118,15 +119,17 @@ export class DeliveryQueue {
             },
           });
           for (const l of this.listeners) l(queueId, err);
-          this.enqueue(folder, queueId, new Date(Date.now() + this.crashRetryMs));
+          retryAt = new Date(Date.now() + this.crashRetryMs);
         },
       )
       .finally(() => {
         this.active.delete(queueId);
+        if (retryAt) this.enqueue(folder, queueId, retryAt);
+        // asked for again while it ran (e.g. a manual retry): now
         const again = this.again.get(queueId);
         if (again) {
           this.again.delete(queueId);
-          this.makeReady(again, queueId);
+          this.enqueue(again, queueId);
         }
         this.pump();
       });
