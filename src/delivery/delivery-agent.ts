@@ -116,40 +116,38 @@ export class DeliveryAgent {
     });
 
     if (pending.size > 0) {
-      const attempts = isExpired(this.settings.retry, arrivedAt, now)
-        ? this.expire(envelope, pending, state)
-        : await this.deliver(
-            envelope,
-            message,
-            arrivedAt,
-            [...pending.values()].map((idx) => envelope.recipients[idx[0]!]!.address),
-          );
-      const at = new Date().toISOString();
-      const records: JournalRecord[] = [];
-      for (const a of attempts) {
-        for (const i of pending.get(a.address.toLowerCase()) ?? []) {
-          const result = {
-            i,
-            status: a.status,
-            diagnostic: a.diagnostic,
-            at,
-            ...(a.remoteMta ? { remoteMta: a.remoteMta } : {}),
-          };
-          if (a.kind === 'temporary') records.push({ t: 'deferred', ...result });
-          else
-            records.push({
-              t: 'done',
-              action:
-                a.kind === 'permanent' ? 'failed' : this.target.kind === 'upstream' ? 'relayed' : 'delivered',
-              ...result,
-            });
+      // outcomes are journaled as they come (per Maildir batch, per upstream transaction), so a
+      // crash in the middle of a large message does not deliver its finished part again
+      const record = async (attempts: RecipientAttempt[]): Promise<void> => {
+        const at = new Date().toISOString();
+        const records: JournalRecord[] = [];
+        for (const a of attempts) {
+          for (const i of pending.get(a.address.toLowerCase()) ?? []) {
+            const result = {
+              i,
+              status: a.status,
+              diagnostic: a.diagnostic,
+              at,
+              ...(a.remoteMta ? { remoteMta: a.remoteMta } : {}),
+            };
+            if (a.kind === 'temporary') records.push({ t: 'deferred', ...result });
+            else
+              records.push({
+                t: 'done',
+                action: a.kind === 'permanent' ? 'failed' : this.doneAction,
+                ...result,
+              });
+          }
         }
-      }
-      await append(records);
-      for (const r of records) {
-        if (r.t === 'done') state.done.set(r.i, r);
-        else if (r.t === 'deferred') state.deferred.set(r.i, r);
-      }
+        await append(records);
+        for (const r of records) {
+          if (r.t === 'done') state.done.set(r.i, r);
+          else if (r.t === 'deferred') state.deferred.set(r.i, r);
+        }
+      };
+      const addresses = [...pending.values()].map((idx) => envelope.recipients[idx[0]!]!.address);
+      if (isExpired(this.settings.retry, arrivedAt, now)) await record(this.expire(envelope, pending, state));
+      else await this.deliver(envelope, message, arrivedAt, addresses, record);
     }
 
     const waiting = envelope.recipients.length - state.done.size;
@@ -198,47 +196,48 @@ export class DeliveryAgent {
     });
   }
 
+  private get doneAction(): 'delivered' | 'relayed' {
+    return this.target.kind === 'upstream' ? 'relayed' : 'delivered';
+  }
+
   private async deliver(
     envelope: Envelope,
     message: Buffer,
     arrivedAt: Date,
     addresses: string[],
-  ): Promise<RecipientAttempt[]> {
-    const results: RecipientAttempt[] = [];
+    record: (attempts: RecipientAttempt[]) => Promise<void>,
+  ): Promise<void> {
+    const ruled: RecipientAttempt[] = [];
     const rules = this.settings.failureRules();
     const rest: string[] = [];
     for (const address of addresses) {
       const rule = rules.length > 0 ? matchFailureRule(rules, address) : undefined;
-      if (!rule) {
-        rest.push(address);
-        continue;
-      }
-      const diagnostic = `${rule.code} ${rule.text}`;
-      results.push({
-        kind: rule.code >= 500 ? 'permanent' : 'temporary',
-        address,
-        status: rule.status,
-        diagnostic,
-      });
+      if (!rule) rest.push(address);
+      else
+        ruled.push({
+          kind: rule.code >= 500 ? 'permanent' : 'temporary',
+          address,
+          status: rule.status,
+          diagnostic: `${rule.code} ${rule.text}`,
+        });
     }
-    if (rest.length === 0) return results;
+    await record(ruled);
+    if (rest.length === 0) return;
     if (this.target.kind === 'maildir') {
       for (let i = 0; i < rest.length; i += LOCAL_BATCH) {
-        results.push(
-          ...(await this.target.store.deliver(
+        await record(
+          await this.target.store.deliver(
             envelope.queueId,
             arrivedAt,
             message,
             rest.slice(i, i + LOCAL_BATCH),
-          )),
+          ),
         );
       }
     } else {
-      const sent = await this.target.client.send(envelope.sender, rest, message);
+      const sent = await this.target.client.send(envelope.sender, rest, message, record);
       this.target.outage.report(sent.reachable);
-      results.push(...sent.attempts);
     }
-    return results;
   }
 
   /**

@@ -18,12 +18,6 @@ export interface UpstreamSettings {
   maxConnections: number;
 }
 
-export interface UpstreamResult {
-  attempts: RecipientAttempt[];
-  /** False when no connection to the upstream could be made (for event 3039). */
-  reachable: boolean;
-}
-
 interface SmtpError extends Error {
   code?: string;
   responseCode?: number;
@@ -68,8 +62,16 @@ export class UpstreamClient {
     });
   }
 
-  async send(sender: string, recipients: string[], message: Buffer): Promise<UpstreamResult> {
-    const attempts: RecipientAttempt[] = [];
+  /**
+   * Sends to every recipient; `record` is called with the outcomes of each transaction as soon as
+   * it is over, so they can be made durable before the next one.
+   */
+  async send(
+    sender: string,
+    recipients: string[],
+    message: Buffer,
+    record: (attempts: RecipientAttempt[]) => Promise<void>,
+  ): Promise<{ reachable: boolean }> {
     let reachable = true;
     let queue = [...recipients];
     while (queue.length > 0) {
@@ -77,23 +79,23 @@ export class UpstreamClient {
       queue = queue.slice(batch.length);
       const result = await this.transaction(sender, batch, message);
       reachable &&= result.reachable;
-      attempts.push(...result.attempts);
-      // 452 "too many recipients": the upstream takes the rest in the next transaction
+      const attempts = [...result.attempts];
+      // 452 "too many recipients": the upstream takes the rest in the next transaction, at once
       if (result.retryNow.length > 0 && result.retryNow.length < batch.length)
         queue = [...result.retryNow, ...queue];
-      else if (result.retryNow.length > 0) {
+      else
         for (const address of result.retryNow) {
           attempts.push({
             kind: 'temporary',
             address,
             status: '4.5.3',
-            diagnostic: 'upstream refused every recipient with 452',
+            diagnostic: 'upstream refused every recipient of the transaction with 452',
             remoteMta: this.host,
           });
         }
-      }
+      await record(attempts);
     }
-    return { attempts, reachable };
+    return { reachable };
   }
 
   private async transaction(

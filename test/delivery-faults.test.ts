@@ -1,0 +1,127 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listMaildir } from '../src/delivery/maildir-store.js';
+import { mailboxName } from '../src/delivery/mailbox-name.js';
+import { encodeEntry } from '../src/spool/entry-format.js';
+import type { Envelope } from '../src/spool/envelope.js';
+import { QueueIdGenerator } from '../src/spool/queue-id.js';
+import { startRelayProcess } from './helpers/relay-process.js';
+import { SmtpSession } from './helpers/smtp-session.js';
+import { startTestRelay, tempDir, type TestRelay } from './helpers/test-relay.js';
+import { waitFor } from './helpers/wait-for.js';
+
+let relay: TestRelay | undefined;
+afterEach(async () => {
+  await relay?.stop();
+  relay = undefined;
+});
+
+const ids = new QueueIdGenerator();
+
+function envelope(overrides: Partial<Envelope> = {}): Envelope {
+  return {
+    version: 1,
+    queueId: ids.next(),
+    arrivedAt: new Date().toISOString(),
+    sender: 'a@example.test',
+    recipients: [{ address: 'b@example.test' }],
+    dsn: {},
+    bodyType: '7bit',
+    smtpUtf8: false,
+    source: 'smtp',
+    ...overrides,
+  };
+}
+
+describe('poison messages', () => {
+  it('quarantines an entry whose processing keeps throwing with 4116, and the rest keeps flowing', async () => {
+    const spool = tempDir();
+    fs.mkdirSync(path.join(spool, 'in'), { recursive: true });
+    // a recipient address that is not a string: decodes, but processing it throws
+    const poison = envelope({ recipients: [{ address: 42 as unknown as string }] });
+    fs.writeFileSync(
+      path.join(spool, 'in', `${poison.queueId}.imsr`),
+      encodeEntry(poison, Buffer.from('Subject: poison\r\n\r\nx\r\n')),
+    );
+    const good = envelope({ recipients: [{ address: 'fine@example.test' }] });
+    fs.writeFileSync(
+      path.join(spool, 'in', `${good.queueId}.imsr`),
+      encodeEntry(good, Buffer.from('Subject: good\r\n\r\nx\r\n')),
+    );
+    relay = await startTestRelay({ spool, mode: 'capture', maxProcessingFailures: '2' });
+    await waitFor(
+      'the good message delivered',
+      () => listMaildir(path.join(relay!.mailboxes, mailboxName('fine@example.test'))).length === 1,
+    );
+    await waitFor(
+      'the poison in bad/',
+      async () => (await relay!.spool.list('bad')).includes(poison.queueId),
+      10_000,
+    );
+    const events = relay.eventsSeen();
+    expect(events.filter((e) => e.id === 4131 && e.queueId === poison.queueId)).toHaveLength(2);
+    const quarantined = events.find((e) => e.id === 4116);
+    expect(quarantined?.queueId).toBe(poison.queueId);
+    expect(String(quarantined?.data?.reason)).toContain('processing failed 2 times in a row');
+    // the journal went along
+    expect(fs.existsSync(relay.spool.journalPath('bad', poison.queueId))).toBe(true);
+  });
+
+  it('quarantines an entry that cannot be decoded', async () => {
+    const spool = tempDir();
+    fs.mkdirSync(path.join(spool, 'in'), { recursive: true });
+    const env = envelope();
+    const bytes = encodeEntry(env, Buffer.from('Subject: cut\r\n\r\nbody\r\n'));
+    fs.writeFileSync(path.join(spool, 'in', `${env.queueId}.imsr`), bytes.subarray(0, bytes.length - 10));
+    relay = await startTestRelay({ spool, mode: 'capture' });
+    await waitFor('bad/', async () => (await relay!.spool.list('bad')).includes(env.queueId));
+    expect(String(relay.eventsSeen().find((e) => e.id === 4116)?.data?.reason)).toContain('truncated');
+  });
+});
+
+describe('restart during delivery', () => {
+  it('never delivers twice to a recipient already done', async () => {
+    const spool = tempDir();
+    const first = await startRelayProcess([
+      '--spool',
+      spool,
+      '--mode',
+      'capture',
+      '--delivery-concurrency',
+      '1',
+    ]);
+    const s = await SmtpSession.connect(first.port);
+    await s.reply();
+    await s.cmd('EHLO client.test');
+    const total = 3000;
+    const lines = ['MAIL FROM:<bulk@example.test>'];
+    for (let i = 0; i < total; i++) lines.push(`RCPT TO:<r${i}@example.test>`);
+    lines.push('DATA');
+    s.write(lines.join('\r\n') + '\r\n');
+    for (let i = 0; i < total + 2; i++) await s.reply();
+    expect(await s.cmd('Subject: restart\r\n\r\nbody\r\n.')).toMatch(/^250/);
+    s.close();
+    const mailboxes = path.join(spool, 'mailboxes');
+    // kill it in the middle of the deliveries
+    await waitFor(
+      'some deliveries',
+      () => fs.existsSync(mailboxes) && fs.readdirSync(mailboxes).length > 200,
+    );
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const deliveredBefore = fs.readdirSync(mailboxes).filter((n) => !n.startsWith('.')).length;
+    expect(deliveredBefore).toBeLessThan(total);
+
+    const second = await startRelayProcess(['--spool', spool, '--mode', 'capture']);
+    try {
+      await waitFor('the queue to empty', () => fs.readdirSync(path.join(spool, 'in')).length === 0, 60_000);
+      const boxes = fs.readdirSync(mailboxes).filter((n) => !n.startsWith('.'));
+      expect(boxes).toHaveLength(total);
+      for (const box of boxes) expect(listMaildir(path.join(mailboxes, box))).toHaveLength(1);
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  });
+});
