@@ -125,3 +125,58 @@ describe('restart during delivery', () => {
     }
   });
 });
+
+describe('reports', () => {
+  it('logs 4120 when an NDR cannot be written, keeps the message, and queues the NDR once it can', async () => {
+    relay = await startTestRelay({
+      mode: 'capture',
+      fail: ['*@bounce.test=550 5.1.1 User unknown'],
+      retryInitial: '300ms',
+    });
+    const out = relay.spool.folder('out');
+    fs.rmSync(out, { recursive: true });
+    fs.writeFileSync(out, 'not a directory'); // the NDR cannot be committed to out/
+    const s = await SmtpSession.connect(relay.port);
+    await s.reply();
+    await s.cmd('EHLO client.test');
+    await s.cmd('MAIL FROM:<sender@example.test>');
+    await s.cmd('RCPT TO:<x@bounce.test>');
+    await s.cmd('DATA');
+    const queueId = (await s.cmd('Subject: no room for the NDR\r\n\r\nbody\r\n.')).split(' ').pop()!;
+    s.close();
+    await waitFor('event 4120', () =>
+      relay!.eventsSeen().some((e) => e.id === 4120 && e.queueId === queueId),
+    );
+    expect(await relay.spool.list('in')).toEqual([queueId]); // kept, not lost
+    fs.rmSync(out);
+    fs.mkdirSync(out, { mode: 0o700 });
+    const box = path.join(relay.mailboxes, mailboxName('sender@example.test'));
+    await waitFor('the NDR after all', () => listMaildir(box).length === 1);
+    await waitFor('the original archived', async () =>
+      (await relay!.spool.list('archive')).includes(queueId),
+    );
+    await relay.delivery!.idle();
+    expect(listMaildir(box)).toHaveLength(1);
+  });
+
+  it('sends no report about a report that could not be delivered', async () => {
+    // the sender's own address fails too, so the NDR to it fails
+    relay = await startTestRelay({ mode: 'capture', fail: ['*@bounce.test=550 5.1.1 User unknown'] });
+    const s = await SmtpSession.connect(relay.port);
+    await s.reply();
+    await s.cmd('EHLO client.test');
+    await s.cmd('MAIL FROM:<sender@bounce.test>');
+    await s.cmd('RCPT TO:<x@bounce.test>');
+    await s.cmd('DATA');
+    await s.cmd('Subject: double bounce\r\n\r\nbody\r\n.');
+    s.close();
+    await waitFor('original and NDR archived', async () => (await relay!.spool.list('archive')).length === 2);
+    await relay.delivery!.idle();
+    expect(await relay.spool.list('out')).toEqual([]);
+    expect(relay.eventsSeen().filter((e) => e.id === 4117)).toHaveLength(2);
+    const archived = await Promise.all(
+      (await relay.spool.list('archive')).map((id) => relay!.spool.readEntry('archive', id)),
+    );
+    expect(archived.map((e) => e.ok && e.envelope.sender).sort()).toEqual(['', 'sender@bounce.test']);
+  });
+});

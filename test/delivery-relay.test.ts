@@ -143,3 +143,36 @@ describe('relay mode', () => {
     expect(relay.eventsSeen().filter((e) => e.id === 3039)).toHaveLength(1);
   });
 });
+
+describe('relay mode: TLS and AUTH to the upstream', () => {
+  it('upgrades with STARTTLS when offered, logs in with the URL credentials', async () => {
+    upstream = new ScriptedUpstream({}, { starttls: true, auth: { user: 'relay', pass: 's3cr:t' } });
+    const port = await upstream.start();
+    relay = await startTestRelay({
+      mode: 'relay',
+      upstream: `smtp://relay:${encodeURIComponent('s3cr:t')}@127.0.0.1:${port}`,
+      upstreamTlsVerify: 'false', // the test upstream has smtp-server's self-signed certificate
+    });
+    await send(relay, 'app@example.test', ['a@example.test']);
+    await waitFor('the delivery', () => upstream!.received.length === 1);
+    expect(upstream.sessions[0]).toEqual({ secure: true, user: 'relay' });
+  });
+
+  it('keeps the message queued when the upstream refuses the credentials', async () => {
+    upstream = new ScriptedUpstream({}, { auth: { user: 'relay', pass: 'right' } });
+    const port = await upstream.start();
+    relay = await startTestRelay({
+      mode: 'relay',
+      upstream: `smtp://relay:wrong@127.0.0.1:${port}`,
+      retryInitial: '1h',
+    });
+    const queueId = await send(relay, 'app@example.test', ['a@example.test']);
+    await waitFor(
+      'a deferred recipient',
+      async () => (await relay!.spool.readJournal('in', queueId)).deferred.size === 1,
+    );
+    const journal = await relay.spool.readJournal('in', queueId);
+    expect(journal.deferred.get(0)?.diagnostic).toMatch(/535|Invalid credentials|auth/i);
+    expect(upstream.received).toHaveLength(0);
+  });
+});

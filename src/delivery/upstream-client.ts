@@ -27,15 +27,7 @@ interface SmtpError extends Error {
   recipient?: string;
 }
 
-const CONNECTION_ERRORS = new Set([
-  'ECONNECTION',
-  'ETIMEDOUT',
-  'ESOCKET',
-  'EDNS',
-  'ECONNREFUSED',
-  'ETLS',
-  'EAUTH',
-]);
+const CONNECTION_ERRORS = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNREFUSED', 'ETLS']);
 
 export class UpstreamClient {
   private readonly transport: Transporter;
@@ -172,6 +164,17 @@ export class UpstreamClient {
 }
 
 function failure(address: string, err: SmtpError, remoteMta: string): RecipientAttempt {
+  if (err.code === 'EAUTH') {
+    // our credentials were refused: a configuration problem of the relay, not the recipient's
+    const response = err.response ?? err.message;
+    return {
+      kind: 'temporary',
+      address,
+      status: '4.7.0',
+      diagnostic: `upstream ${remoteMta} refused the login: ${response}`,
+      remoteMta,
+    };
+  }
   if (err.responseCode) {
     const response = err.response ?? `${err.responseCode} ${err.message}`;
     return {

@@ -26,13 +26,26 @@ export class ScriptedUpstream {
   private server: SMTPServer;
   port = 0;
 
-  constructor(public script: UpstreamScript = {}) {
+  /** Whether each accepted message came over TLS, and as which user. */
+  readonly sessions: { secure: boolean; user?: string }[] = [];
+
+  constructor(
+    public script: UpstreamScript = {},
+    options: { auth?: { user: string; pass: string }; starttls?: boolean } = {},
+  ) {
     this.server = new SMTPServer({
       logger: false,
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      hideSTARTTLS: true,
+      authOptional: !options.auth,
+      allowInsecureAuth: true,
+      disabledCommands: [...(options.starttls ? [] : ['STARTTLS']), ...(options.auth ? [] : ['AUTH'])],
+      hideSTARTTLS: !options.starttls,
       disableReverseLookup: true,
+      onAuth: (auth, _session, callback) => {
+        if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) {
+          return callback(null, { user: auth.username });
+        }
+        callback(Object.assign(new Error('Invalid credentials'), { responseCode: 535 }));
+      },
       onRcptTo: (address: SMTPServerAddress, session, callback) => {
         this.rcptCommands.push(address.address);
         const verdict = this.script.rcpt?.(
@@ -58,6 +71,10 @@ export class ScriptedUpstream {
           if (verdict)
             return callback(Object.assign(new Error(verdict.message), { responseCode: verdict.code }));
           this.received.push(message);
+          this.sessions.push({
+            secure: session.secure,
+            ...(session.user ? { user: String(session.user) } : {}),
+          });
           callback(null, 'queued');
         });
       },
