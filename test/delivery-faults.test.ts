@@ -180,3 +180,43 @@ describe('reports', () => {
     expect(archived.map((e) => e.ok && e.envelope.sender).sort()).toEqual(['', 'sender@bounce.test']);
   });
 });
+
+describe('stopping during a large delivery', () => {
+  it('stops after the current batch, exits 0 promptly, and the next start finishes the rest', async () => {
+    const spool = tempDir();
+    const first = await startRelayProcess(['--spool', spool, '--mode', 'capture']);
+    const s = await SmtpSession.connect(first.port);
+    await s.reply();
+    await s.cmd('EHLO client.test');
+    const total = 6000;
+    const lines = ['MAIL FROM:<bulk@example.test>'];
+    for (let i = 0; i < total; i++) lines.push(`RCPT TO:<s${i}@example.test>`);
+    lines.push('DATA');
+    s.write(lines.join('\r\n') + '\r\n');
+    for (let i = 0; i < total + 2; i++) await s.reply();
+    expect(await s.cmd('Subject: stop\r\n\r\nbody\r\n.')).toMatch(/^250/);
+    s.close();
+    const mailboxes = path.join(spool, 'mailboxes');
+    await waitFor(
+      'the first deliveries',
+      () => fs.existsSync(mailboxes) && fs.readdirSync(mailboxes).length > 50,
+    );
+    const stoppedAt = Date.now();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(10_000); // well inside --shutdown-timeout-ms
+    const [queueId] = fs.readdirSync(path.join(spool, 'in')).filter((n) => n.endsWith('.imsr'));
+    expect(queueId).toBeDefined(); // not finished: still queued
+
+    const second = await startRelayProcess(['--spool', spool, '--mode', 'capture']);
+    try {
+      await waitFor('the rest delivered', () => fs.readdirSync(path.join(spool, 'in')).length === 0, 60_000);
+      const boxes = fs.readdirSync(mailboxes).filter((n) => !n.startsWith('.'));
+      expect(boxes).toHaveLength(total);
+      for (const box of boxes.slice(0, 500)) expect(listMaildir(path.join(mailboxes, box))).toHaveLength(1);
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  }, 90_000);
+});

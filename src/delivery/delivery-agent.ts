@@ -51,6 +51,9 @@ export type ReportQueued = (queueId: string) => void;
 const LOCAL_BATCH = 1000;
 
 export class DeliveryAgent {
+  /** Set when the relay stops: a message being delivered stops after its current batch. */
+  stopping = false;
+
   constructor(
     private readonly spool: Spool,
     private readonly events: EventLog,
@@ -152,7 +155,10 @@ export class DeliveryAgent {
 
     const waiting = envelope.recipients.length - state.done.size;
     if (waiting > 0) {
-      const at = nextAttemptAt(this.settings.retry, arrivedAt, state.attempts, new Date());
+      // cut short by a stop: due again as soon as the relay runs again
+      const at = this.stopping
+        ? new Date()
+        : nextAttemptAt(this.settings.retry, arrivedAt, state.attempts, new Date());
       await append([{ t: 'retry', at: at.toISOString() }]);
       return { kind: 'retry', at, pending: waiting };
     }
@@ -224,7 +230,7 @@ export class DeliveryAgent {
     await record(ruled);
     if (rest.length === 0) return;
     if (this.target.kind === 'maildir') {
-      for (let i = 0; i < rest.length; i += LOCAL_BATCH) {
+      for (let i = 0; i < rest.length && !this.stopping; i += LOCAL_BATCH) {
         await record(
           await this.target.store.deliver(
             envelope.queueId,
@@ -235,7 +241,7 @@ export class DeliveryAgent {
         );
       }
     } else {
-      const sent = await this.target.client.send(envelope.sender, rest, message, record);
+      const sent = await this.target.client.send(envelope.sender, rest, message, record, () => this.stopping);
       this.target.outage.report(sent.reachable);
     }
   }

@@ -155,6 +155,7 @@ export class DeliveryQueue {
   /** Takes no new work and waits (at most `timeoutMs`) for the entries being processed. */
   async stop(timeoutMs: number): Promise<void> {
     this.stopped = true;
+    this.agent.stopping = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.ready.length = 0;

@@ -63,10 +63,12 @@ export class UpstreamClient {
     recipients: string[],
     message: Buffer,
     record: (attempts: RecipientAttempt[]) => Promise<void>,
+    /** Checked between transactions: true ends the delivery early (the rest stays pending). */
+    stopping: () => boolean = () => false,
   ): Promise<{ reachable: boolean }> {
     let reachable = true;
     let queue = [...recipients];
-    while (queue.length > 0) {
+    while (queue.length > 0 && !stopping()) {
       const batch = queue.slice(0, this.settings.maxRecipients);
       queue = queue.slice(batch.length);
       const result = await this.transaction(sender, batch, message);

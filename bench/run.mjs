@@ -1,0 +1,1062 @@
+#!/usr/bin/env node
+// bench/run.mjs - side-by-side benchmark of ims-relay against Postfix and the bare smtp-server
+// floor, on the loopback workloads of the benchmark lab (../shared/bench, see bench/README.md).
+//
+//   npm run bench -- [--runs N] [--quick] [--targets postfix,floor,ims] [--workloads W1,W2,W2c,W3]
+//                    [--relay-args "..."] [--timeout-ms MS] [--no-build] [--no-pin]
+//
+// Every run starts a fresh server (so each peak RSS belongs to that one workload run), runs one
+// bounded client against 127.0.0.1, reads the server's VmHWM, and stops the server again. Runs are
+// interleaved across the targets (W1 run 1 on every target, then W1 run 2, ...) so that drift in
+// the machine's load hits every target alike. Results: a console table, the targets with the
+// measured ratio and PASS/MISS (figures, not assertions: the exit code is 0 either way),
+// bench/results/latest.json and bench/results/latest.md (a table for docs/performance.md).
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const LAB = path.resolve(process.env.BENCH_LAB_DIR || path.join(ROOT, '..', 'shared', 'bench'));
+const BENCHLAB = path.resolve(process.env.BENCHLAB || '/tmp/benchlab');
+const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+const SMTPLOAD = path.join(LAB, 'smtpload.mjs');
+const SERVERS_SH = path.join(LAB, 'servers.sh');
+
+// ---------------------------------------------------------------- options
+function parseArgs(argv) {
+  const o = {
+    runs: 3,
+    targets: ['postfix', 'floor', 'ims'],
+    workloads: ['W1', 'W2', 'W2c', 'W3'],
+    relayArgs: [],
+    timeoutMs: 300000,
+    build: true,
+    pin: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) usage(`missing value for ${a}`);
+      return argv[++i];
+    };
+    if (a === '--runs') o.runs = Number(val());
+    else if (a === '--quick') o.runs = 1;
+    else if (a === '--targets')
+      o.targets = val()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    else if (a === '--workloads')
+      o.workloads = val()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    else if (a === '--relay-args') o.relayArgs = splitArgs(val());
+    else if (a === '--timeout-ms') o.timeoutMs = Number(val());
+    else if (a === '--no-build') o.build = false;
+    else if (a === '--no-pin') o.pin = false;
+    else if (a === '--help' || a === '-h') usage();
+    else usage(`unknown option ${a}`);
+  }
+  if (!Number.isInteger(o.runs) || o.runs < 1 || o.runs > 20) usage('--runs must be 1..20');
+  if (!(o.timeoutMs >= 1000 && o.timeoutMs <= 3600000)) usage('--timeout-ms must be 1000..3600000');
+  for (const t of o.targets) if (!TARGET_NAMES[t]) usage(`unknown target ${t}`);
+  for (const w of o.workloads) if (!WORKLOADS[w]) usage(`unknown workload ${w}`);
+  // keep the canonical order whatever order was given
+  o.targets = Object.keys(TARGET_NAMES).filter((t) => o.targets.includes(t));
+  o.workloads = Object.keys(WORKLOADS).filter((w) => o.workloads.includes(w));
+  return o;
+}
+
+function usage(err) {
+  if (err) console.error(`run.mjs: ${err}`);
+  console.error(
+    'usage: npm run bench -- [--runs N (default 3)] [--quick] [--targets postfix,floor,ims]\n' +
+      '                       [--workloads W1,W2,W2c,W3] [--relay-args "..."] [--timeout-ms MS]\n' +
+      '                       [--no-build] [--no-pin]',
+  );
+  process.exit(err ? 2 : 0);
+}
+
+// minimal shell-like split: whitespace separated, '...' and "..." group, no escapes
+function splitArgs(s) {
+  const out = [];
+  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  let m;
+  while ((m = re.exec(s))) out.push(m[1] ?? m[2] ?? m[3]);
+  return out;
+}
+
+const TARGET_NAMES = { postfix: 'Postfix', floor: 'smtp-server floor', ims: 'ims-relay' };
+
+// kind: 'big' (time of one transaction), 'load' (msgs/s), 'source' (smtp-source, msgs/s)
+const WORKLOADS = {
+  W1: {
+    kind: 'big',
+    desc: 'one transaction, 32,800 pipelined RCPT',
+    args: ['--mode', 'big', '--rcpts', '32800', '--show', '32766,32767,32800'],
+  },
+  W2: {
+    kind: 'load',
+    desc: '2,000 msgs x 1 rcpt, 4 connections',
+    messages: 2000,
+    args: ['--mode', 'load', '--messages', '2000', '--rcpts', '1', '--conns', '4'],
+  },
+  W2c: {
+    kind: 'source',
+    desc: '2,000 msgs x 1 rcpt, new connection per message (smtp-source, 4 sessions)',
+    messages: 2000,
+    args: ['-c', '-l', '2048', '-m', '2000', '-s', '4', '-f', 'a@example.org', '-t', 'user@example.test'],
+  },
+  W3: {
+    kind: 'load',
+    desc: '200 msgs x 100 rcpt, 4 connections',
+    messages: 200,
+    args: ['--mode', 'load', '--messages', '200', '--rcpts', '100', '--conns', '4'],
+  },
+};
+
+// ratio = ims metric / other target's metric; time ratios want <=, throughput ratios want >=
+const GOALS = [
+  {
+    id: 'W1-postfix',
+    wl: 'W1',
+    metric: 'ms',
+    vs: 'postfix',
+    op: '<=',
+    limit: 0.25,
+    text: 'W1 time <= 0.25 x Postfix',
+  },
+  {
+    id: 'W1-floor',
+    wl: 'W1',
+    metric: 'ms',
+    vs: 'floor',
+    op: '<=',
+    limit: 1.3,
+    text: 'W1 time <= 1.3 x smtp-server floor',
+  },
+  {
+    id: 'W1-peak',
+    wl: 'W1',
+    metric: 'peakMB',
+    vs: null,
+    op: '<=',
+    limit: 150,
+    text: 'W1 peak RSS <= 150 MB',
+  },
+  {
+    id: 'W2-postfix',
+    wl: 'W2',
+    metric: 'mps',
+    vs: 'postfix',
+    op: '>=',
+    limit: 1.2,
+    text: 'W2 msgs/s >= 1.2 x Postfix',
+  },
+  {
+    id: 'W2c-postfix',
+    wl: 'W2c',
+    metric: 'mps',
+    vs: 'postfix',
+    op: '>=',
+    limit: 0.8,
+    text: 'W2c msgs/s >= 0.8 x Postfix',
+  },
+  {
+    id: 'W3-postfix',
+    wl: 'W3',
+    metric: 'mps',
+    vs: 'postfix',
+    op: '>=',
+    limit: 3,
+    text: 'W3 msgs/s >= 3 x Postfix',
+  },
+  {
+    id: 'idle',
+    wl: null,
+    metric: 'idleMB',
+    vs: null,
+    op: '<=',
+    limit: 80,
+    text: 'idle RSS after start <= 80 MB',
+  },
+];
+
+// ---------------------------------------------------------------- small helpers
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const kbToMB = (kb) => (kb == null ? null : +((kb * 1024) / 1e6).toFixed(1)); // MB = 10^6 bytes
+
+function median(xs) {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+function which(cmd, extra = []) {
+  for (const dir of [...(process.env.PATH || '').split(':'), ...extra]) {
+    if (!dir) continue;
+    const p = path.join(dir, cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+}
+
+function procStatus(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const get = (k) => {
+      const m = s.match(new RegExp(`^${k}:\\s+(\\d+)`, 'm'));
+      return m ? Number(m[1]) : null;
+    };
+    const name = (s.match(/^Name:\s+(\S+)/m) || [])[1] || '?';
+    return { pid, name, hwmKB: get('VmHWM'), rssKB: get('VmRSS') };
+  } catch {
+    return null;
+  }
+}
+
+// pid plus all its descendants (scan of /proc/*/stat)
+function processTree(rootPid) {
+  const children = new Map();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  const out = [];
+  const stack = [rootPid];
+  while (stack.length) {
+    const p = stack.pop();
+    out.push(p);
+    for (const c of children.get(p) || []) stack.push(c);
+  }
+  return out;
+}
+
+// memory of a server: root process and the sum over its process tree (shared pages counted per process)
+function memory(rootPid) {
+  if (!rootPid) return null;
+  const procs = processTree(rootPid)
+    .map(procStatus)
+    .filter((p) => p && p.hwmKB != null);
+  if (!procs.length) return null;
+  const root = procs.find((p) => p.pid === rootPid) || procs[0];
+  return {
+    processes: procs.length,
+    hwmKB: procs.reduce((a, p) => a + p.hwmKB, 0),
+    rssKB: procs.reduce((a, p) => a + p.rssKB, 0),
+    rootHwmKB: root.hwmKB,
+    rootRssKB: root.rssKB,
+  };
+}
+
+function portOpen(port, host = '127.0.0.1', timeoutMs = 500) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (v) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function cmdline(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+// a server about to be started must not find its port taken (by a server this run did not start,
+// or one that did not stop): it would be measured in its place
+async function ensurePortFree(port, how) {
+  if (await portOpen(port)) throw new Error(`port ${port} is already in use before the start (${how})`);
+}
+
+async function waitPortClosed(port, ms = 5000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (!(await portOpen(port))) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------- child processes
+const activeChildren = new Set();
+
+// run a command to completion, bounded by timeoutMs (SIGTERM, then SIGKILL 3 s later)
+function runCmd(cmd, args, { timeoutMs = 60000, cwd = ROOT, env = process.env } = {}) {
+  return new Promise((resolve) => {
+    const t0 = now();
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    let child;
+    try {
+      child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      resolve({
+        code: null,
+        signal: null,
+        stdout,
+        stderr: String(e.message),
+        ms: 0,
+        timedOut,
+        error: String(e.message),
+      });
+      return;
+    }
+    activeChildren.add(child);
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout = (stdout + d).slice(-200000)));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr = (stderr + d).slice(-200000)));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+    }, timeoutMs);
+    let settled = false;
+    const finish = (code, signal, error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      activeChildren.delete(child);
+      resolve({ code, signal, stdout, stderr, ms: now() - t0, timedOut, error });
+    };
+    child.on('error', (e) => finish(null, null, String(e.message)));
+    child.on('close', (code, signal) => finish(code, signal));
+  });
+}
+
+// ---------------------------------------------------------------- environment
+const OPT = parseArgs(process.argv.slice(2));
+const TASKSET = which('taskset');
+const PIN = OPT.pin && !!TASKSET && os.cpus().length >= 2;
+const SERVER_PIN = PIN ? [TASKSET, '-c', '0'] : [];
+const CLIENT_PIN = PIN ? [TASKSET, '-c', '1'] : [];
+const SMTP_SOURCE = which('smtp-source', ['/usr/sbin', '/usr/local/sbin']);
+const LAB_ENV = { ...process.env, BENCHLAB, ...(PIN ? { SERVER_TASKSET: `${TASKSET} -c 0` } : {}) };
+if (!PIN) delete LAB_ENV.SERVER_TASKSET;
+
+function withPin(pin, cmd, args) {
+  return pin.length ? [pin[0], [...pin.slice(1), cmd, ...args]] : [cmd, args];
+}
+
+// ---------------------------------------------------------------- servers
+// Each server object: { name, available, reason, start() -> {port, pid}, stop(), idleWaitMs }
+const started = new Set(); // servers that may be running and must be stopped
+
+const serversSh = (...args) => runCmd('bash', [SERVERS_SH, ...args], { timeoutMs: 30000, env: LAB_ENV });
+
+const PFC = path.join(BENCHLAB, 'postfix', 'etc');
+function queuedFiles() {
+  let n = 0;
+  const walk = (d) => {
+    let ents = [];
+    try {
+      ents = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of ents) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else n++;
+    }
+  };
+  for (const q of ['maildrop', 'incoming', 'active', 'deferred', 'hold'])
+    walk(path.join(BENCHLAB, 'postfix', 'queue', q));
+  return n;
+}
+
+function postfixServer() {
+  const s = {
+    name: 'postfix',
+    port: 2525,
+    pid: null,
+    async check() {
+      if (!fs.existsSync(SERVERS_SH)) return `lab not found: ${SERVERS_SH}`;
+      if (!which('postfix', ['/usr/sbin'])) return 'postfix not installed (run bench/setup.sh as root)';
+      if (!fs.existsSync(path.join(BENCHLAB, 'postfix', 'etc', 'main.cf')))
+        return `no Postfix instance under ${BENCHLAB}/postfix (run bench/setup.sh as root)`;
+      if (process.getuid && process.getuid() !== 0) return 'starting the lab Postfix needs root';
+      if (await portOpen(2525))
+        return 'port 2525 already in use (not started by this bench; stop it with ../shared/bench/servers.sh stop postfix)';
+      return null;
+    },
+    async start() {
+      await ensurePortFree(2525, '../shared/bench/servers.sh stop postfix');
+      started.add(s);
+      // leftovers of an earlier (interrupted) run would be delivered during this run: delete them
+      const n = queuedFiles();
+      if (n)
+        spawnSync(which('postsuper', ['/usr/sbin']) || 'postsuper', ['-c', PFC, '-d', 'ALL'], {
+          stdio: 'ignore',
+          timeout: 30000,
+        });
+      const r = await serversSh('start', 'postfix');
+      const pidFile = path.join(BENCHLAB, 'postfix', 'queue', 'pid', 'master.pid');
+      let pid = null;
+      try {
+        pid = Number(fs.readFileSync(pidFile, 'utf8').trim()) || null;
+      } catch {
+        /* none */
+      }
+      if (r.code !== 0 || !pid || !(await portOpen(2525)))
+        throw new Error(`postfix did not start: ${r.stdout}${r.stderr}`);
+      s.pid = pid;
+      return { port: 2525, pid };
+    },
+    // wait until Postfix has delivered (discarded) what the run queued, so that it does not
+    // spill into the next run; bounded
+    async drain(ms = 60000) {
+      const t0 = now();
+      while (now() - t0 < ms) {
+        if (queuedFiles() === 0) return +(now() - t0).toFixed(0);
+        await sleep(100);
+      }
+      return null;
+    },
+    async stop() {
+      const pid = s.pid;
+      await serversSh('stop', 'postfix');
+      for (let i = 0; i < 50 && pid && alive(pid); i++) await sleep(100);
+      if (pid && alive(pid) && /master/.test(cmdline(pid))) {
+        spawnSync(which('postfix', ['/usr/sbin']) || 'postfix', ['-c', PFC, 'abort'], {
+          stdio: 'ignore',
+          timeout: 30000,
+        });
+      }
+      const closed = await waitPortClosed(2525);
+      s.pid = null;
+      started.delete(s);
+      if (!closed) throw new Error('Postfix still listens on 2525 after stop');
+    },
+  };
+  return s;
+}
+
+function floorServer() {
+  const lib = path.join(BENCHLAB, 'node_modules', 'smtp-server');
+  const s = {
+    name: 'floor',
+    port: 2527,
+    pid: null,
+    async check() {
+      if (!fs.existsSync(SERVERS_SH)) return `lab not found: ${SERVERS_SH}`;
+      if (!fs.existsSync(path.join(lib, 'package.json')))
+        return `smtp-server not installed in ${BENCHLAB} (run bench/setup.sh)`;
+      const script = path.join(BENCHLAB, 'smtpserver.mjs');
+      if (!fs.existsSync(script)) {
+        // servers.sh runs $BENCHLAB/smtpserver.mjs: link it to the lab's copy (what setup.sh does)
+        try {
+          fs.symlinkSync(path.join(LAB, 'smtpserver.mjs'), script);
+        } catch (e) {
+          return `cannot link ${script}: ${e.message}`;
+        }
+      }
+      if (await portOpen(2527))
+        return 'port 2527 already in use (not started by this bench; stop it with ../shared/bench/servers.sh stop node)';
+      return null;
+    },
+    async start() {
+      await ensurePortFree(2527, '../shared/bench/servers.sh stop node');
+      started.add(s);
+      const r = await serversSh('start', 'node');
+      let pid = null;
+      try {
+        pid = Number(fs.readFileSync(path.join(BENCHLAB, 'run', 'node.pid'), 'utf8').trim()) || null;
+      } catch {
+        /* none */
+      }
+      // the listening line names the pid that holds the port
+      const listening = Number((r.stdout.match(/listening on 127\.0\.0\.1:2527 pid=(\d+)/) || [])[1]);
+      if (r.code !== 0 || !pid || listening !== pid || !alive(pid) || !(await portOpen(2527)))
+        throw new Error(`smtp-server floor did not start: ${r.stdout}${r.stderr}`);
+      s.pid = pid;
+      s.version = (r.stdout.match(/smtp-server (\S+) listening/) || [])[1];
+      return { port: 2527, pid };
+    },
+    async stop() {
+      const pid = s.pid;
+      await serversSh('stop', 'node');
+      // servers.sh gives it 3 s; make sure the process this run started is gone
+      if (pid && alive(pid) && cmdline(pid).includes('smtpserver.mjs')) {
+        process.kill(pid, 'SIGTERM');
+        for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
+        if (alive(pid)) process.kill(pid, 'SIGKILL');
+      }
+      const closed = await waitPortClosed(2527);
+      s.pid = null;
+      started.delete(s);
+      if (!closed) throw new Error('port 2527 still open after stopping the smtp-server floor');
+    },
+  };
+  return s;
+}
+
+function imsServer() {
+  const s = {
+    name: 'ims',
+    pid: null,
+    child: null,
+    dir: null,
+    async check() {
+      const bin = path.join(ROOT, 'bin', 'ims-relay.js');
+      if (!fs.existsSync(bin)) return `missing ${bin}`;
+      if (OPT.build) {
+        console.log('building ims-relay (npm run build) ...');
+        const r = await runCmd('npm', ['run', 'build'], { timeoutMs: 300000 });
+        if (r.code !== 0) {
+          return `npm run build failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}):\n${(r.stdout + r.stderr).trim().split('\n').slice(-15).join('\n')}`;
+        }
+      }
+      if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js')))
+        return 'dist/cli/main.js missing (npm run build)';
+      return null;
+    },
+    async start() {
+      started.add(s);
+      const base = fs.existsSync(BENCHLAB) ? BENCHLAB : os.tmpdir();
+      s.dir = fs.mkdtempSync(path.join(base, 'ims-bench-'));
+      const spool = path.join(s.dir, 'spool');
+      fs.mkdirSync(spool);
+      const logFile = path.join(s.dir, 'relay.out');
+      const fd = fs.openSync(logFile, 'w');
+      const relayArgs = [
+        'bin/ims-relay.js',
+        'serve',
+        '--smtp',
+        '127.0.0.1:0',
+        '--spool',
+        spool,
+        // receive benchmarks: accept into the durable spool and deliver nowhere (Postfix's side
+        // discards); --relay-args come after and win, e.g. --relay-args "--mode capture"
+        '--mode',
+        'hold',
+        '--log-level',
+        'warn',
+        ...OPT.relayArgs,
+      ];
+      const [cmd, args] = withPin(SERVER_PIN, process.execPath, relayArgs);
+      // stdout/stderr go to a file, so that log volume never blocks the relay on a pipe nor costs this process CPU
+      // IMS_RELAY_* settings from the caller's environment would change what is measured: only
+      // --relay-args configure the relay here
+      const env = Object.fromEntries(
+        Object.entries(process.env).filter(([k]) => !k.startsWith('IMS_RELAY_')),
+      );
+      const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
+      fs.closeSync(fd);
+      s.child = child;
+      s.pid = child.pid;
+      s.exited = false;
+      s.exitInfo = null;
+      s.exitPromise = new Promise((resolve) => {
+        child.on('exit', (code, signal) => {
+          s.exited = true;
+          s.exitInfo = { code, signal };
+          resolve();
+        });
+        child.on('error', (e) => {
+          s.exited = true;
+          s.exitInfo = { error: String(e.message) };
+          resolve();
+        });
+      });
+      activeChildren.add(child);
+      // the ready line: "ims-relay ready: SMTP on 127.0.0.1:40123, spool ..., events ..."
+      const end = Date.now() + 30000;
+      while (Date.now() < end) {
+        const text = fs.readFileSync(logFile, 'utf8');
+        for (const line of text.split('\n')) {
+          if (line.startsWith('{')) continue; // pino JSON log line
+          const m = line.match(/SMTP on ([^\s,]+):(\d+)/);
+          if (m) {
+            if (!/^127\.\d+\.\d+\.\d+$/.test(m[1]))
+              throw new Error(`ims-relay listens on ${m[1]}, not loopback`);
+            s.readyLine = line.trim();
+            return { port: Number(m[2]), pid: child.pid, host: m[1] };
+          }
+        }
+        if (s.exited)
+          throw new Error(
+            `ims-relay exited before ready (${JSON.stringify(s.exitInfo)}):\n${text.split('\n').slice(-15).join('\n')}`,
+          );
+        await sleep(50);
+      }
+      throw new Error(
+        `ims-relay printed no ready line within 30 s:\n${fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n')}`,
+      );
+    },
+    async stop() {
+      const child = s.child;
+      let clean = true;
+      const t0 = now();
+      if (child && !s.exited) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => {
+          clean = false;
+          child.kill('SIGKILL');
+        }, 15000);
+        await s.exitPromise;
+        clearTimeout(t);
+      }
+      if (child) activeChildren.delete(child);
+      s.lastStop = { clean, exit: s.exitInfo, stopMs: +(now() - t0).toFixed(0) };
+      s.child = null;
+      s.pid = null;
+      if (s.dir) fs.rmSync(s.dir, { recursive: true, force: true });
+      s.dir = null;
+      started.delete(s);
+      return s.lastStop;
+    },
+  };
+  return s;
+}
+
+async function stopAll() {
+  for (const s of [...started]) {
+    try {
+      await s.stop();
+    } catch (e) {
+      console.error(`stopping ${s.name}: ${e.message}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- clients
+async function runWorkload(wl, port, label) {
+  const W = WORKLOADS[wl];
+  const t = OPT.timeoutMs;
+  if (W.kind === 'source') {
+    if (!SMTP_SOURCE) return { ok: false, error: 'smtp-source not found (postfix package)' };
+    const [cmd, args] = withPin(CLIENT_PIN, SMTP_SOURCE, [...W.args, `127.0.0.1:${port}`]);
+    const r = await runCmd(cmd, args, { timeoutMs: t });
+    const counts = r.stdout
+      .split(/[\r\n]+/)
+      .filter((x) => /^\d+$/.test(x.trim()))
+      .map(Number);
+    const last = counts.length ? counts[counts.length - 1] : null;
+    const errLines = r.stderr.split('\n').filter((l) => l.trim());
+    const ok =
+      r.code === 0 && !r.timedOut && last === W.messages && !errLines.some((l) => /fatal|error/i.test(l));
+    return {
+      ok,
+      ms: +r.ms.toFixed(1),
+      mps: ok ? +((W.messages * 1000) / r.ms).toFixed(1) : null,
+      sent: last,
+      ...(ok
+        ? {}
+        : {
+            error: r.timedOut
+              ? `timed out after ${t} ms`
+              : `exit ${r.code}: ${errLines.slice(0, 5).join(' | ')}`,
+          }),
+    };
+  }
+  const [cmd, args] = withPin(CLIENT_PIN, process.execPath, [
+    SMTPLOAD,
+    ...W.args,
+    '--port',
+    String(port),
+    '--host',
+    '127.0.0.1',
+    '--timeout-ms',
+    String(t),
+    '--label',
+    label,
+  ]);
+  const r = await runCmd(cmd, args, { timeoutMs: t + 15000 });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  let res = null;
+  try {
+    res = line ? JSON.parse(line.slice(7)) : null;
+  } catch {
+    /* bad json */
+  }
+  if (!res)
+    return {
+      ok: false,
+      error: `no RESULT (exit ${r.code}${r.timedOut ? ', killed' : ''}): ${(r.stderr || r.stdout).trim().slice(-400)}`,
+    };
+  if (W.kind === 'big') {
+    const ok =
+      r.code === 0 &&
+      !res.error &&
+      res.rcpt250 === 32766 &&
+      res.rcpt452 === 34 &&
+      /^250/.test(res.finalReply || '');
+    return {
+      ok,
+      ms: res.elapsedMs,
+      mps: null,
+      rcpt250: res.rcpt250,
+      rcpt452: res.rcpt452,
+      rcptOther: res.rcptOther,
+      first452: res.first452,
+      shown: res.shown,
+      finalReply: res.finalReply,
+      ...(ok
+        ? {}
+        : {
+            error:
+              res.error ||
+              `unexpected replies: 250=${res.rcpt250} 452=${res.rcpt452} other=${res.rcptOther} final=${res.finalReply}`,
+          }),
+    };
+  }
+  const ok = r.code === 0 && !res.error && res.accepted === res.messages && !(res.errors || []).length;
+  return {
+    ok,
+    ms: res.elapsedMs,
+    mps: res.msgsPerSec,
+    accepted: res.accepted,
+    rejected: res.rejected,
+    latencyMs: res.latencyMs,
+    ...(ok
+      ? {}
+      : { error: res.error || res.firstFailure || (res.errors || []).join(' | ') || `exit ${r.code}` }),
+  };
+}
+
+// ---------------------------------------------------------------- main
+let interrupted = false;
+async function onSignal(sig) {
+  if (interrupted) return;
+  interrupted = true;
+  console.error(`\n${sig}: stopping clients and servers ...`);
+  for (const c of activeChildren) c.kill('SIGTERM');
+  await stopAll();
+  process.exit(130);
+}
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => onSignal(sig));
+
+function postfixVersion() {
+  const p = which('postconf', ['/usr/sbin']);
+  if (!p) return null;
+  const r = spawnSync(p, ['-d', '-h', 'mail_version'], { encoding: 'utf8', timeout: 10000 });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+async function main() {
+  const t0 = Date.now();
+  const meta = {
+    date: new Date().toISOString(),
+    host: os.hostname(),
+    cpu: (os.cpus()[0] || {}).model,
+    cpus: os.cpus().length,
+    memGB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    postfix: postfixVersion(),
+    runs: OPT.runs,
+    pinned: PIN ? 'servers taskset -c 0, client taskset -c 1' : 'no',
+    relayArgs: OPT.relayArgs,
+    lab: LAB,
+    benchlab: BENCHLAB,
+  };
+  console.log(
+    `ims-relay bench: targets ${OPT.targets.join(',')}; workloads ${OPT.workloads.join(',')}; ` +
+      `${OPT.runs} run(s) each; pinning ${meta.pinned}; per-run timeout ${OPT.timeoutMs} ms`,
+  );
+  if (!fs.existsSync(SMTPLOAD)) throw new Error(`load client not found: ${SMTPLOAD} (set BENCH_LAB_DIR)`);
+
+  const factories = { postfix: postfixServer, floor: floorServer, ims: imsServer };
+  const servers = {};
+  const skipped = {};
+  for (const t of OPT.targets) {
+    const s = factories[t]();
+    const reason = await s.check();
+    if (reason) {
+      skipped[t] = reason;
+      console.log(`skip ${TARGET_NAMES[t]}: ${reason}`);
+    } else servers[t] = s;
+  }
+  const names = Object.keys(servers);
+  if (!names.length) throw new Error('no target available');
+
+  const results = {}; // results[target][wl] = [run, ...]
+  const idle = {}; // idle[target] = [{rssKB, hwmKB}]
+  for (const t of names) {
+    results[t] = {};
+    idle[t] = [];
+  }
+
+  for (const wl of OPT.workloads) {
+    for (let run = 1; run <= OPT.runs; run++) {
+      for (const t of names) {
+        if (interrupted) return;
+        const s = servers[t];
+        const rec = { run };
+        try {
+          const { port, pid } = await s.start();
+          await sleep(500); // let the fresh server settle; this is also the "idle" sample point
+          const m0 = memory(pid);
+          if (m0)
+            idle[t].push({
+              rssKB: m0.rssKB,
+              hwmKB: m0.hwmKB,
+              rootRssKB: m0.rootRssKB,
+              processes: m0.processes,
+            });
+          Object.assign(rec, await runWorkload(wl, port, `${t}-${wl}-${run}`));
+          const m1 = memory(pid);
+          if (m1) Object.assign(rec, { peakKB: m1.hwmKB, rootPeakKB: m1.rootHwmKB, processes: m1.processes });
+          if (s.drain) {
+            rec.drainMs = await s.drain();
+            if (rec.drainMs == null) rec.stopNote = 'queue not empty 60 s after the run';
+          }
+        } catch (e) {
+          Object.assign(rec, { ok: false, error: String(e.message) });
+        } finally {
+          try {
+            const st = await s.stop();
+            if (st && st.stopMs != null) rec.stopMs = st.stopMs;
+            if (st && st.clean === false) rec.stopNote = 'did not exit within 15 s of SIGTERM (killed)';
+          } catch (e) {
+            rec.stopNote = `stop failed: ${e.message}`;
+          }
+        }
+        if (interrupted) return; // the signal handler stops the servers and exits; write nothing
+        results[t][wl] = results[t][wl] || [];
+        results[t][wl].push(rec);
+        const fig = rec.ok
+          ? `${rec.ms} ms${rec.mps != null ? `, ${rec.mps} msgs/s` : ''}, peak ${kbToMB(rec.peakKB)} MB`
+          : `ERROR ${rec.error}`;
+        console.log(
+          `  ${wl} run ${run}/${OPT.runs} ${TARGET_NAMES[t].padEnd(17)} ${fig}${rec.stopNote ? ` (${rec.stopNote})` : ''}`,
+        );
+      }
+    }
+  }
+
+  // ---- medians
+  const summary = {};
+  for (const t of names) {
+    summary[t] = { workloads: {} };
+    for (const wl of OPT.workloads) {
+      const runs = results[t][wl] || [];
+      const good = runs.filter((r) => r.ok);
+      summary[t].workloads[wl] = {
+        runs: runs.length,
+        ok: good.length,
+        ms: median(good.map((r) => r.ms)),
+        mps: median(good.map((r) => r.mps)),
+        peakMB: kbToMB(median(good.map((r) => r.peakKB))),
+        errors: runs.filter((r) => !r.ok).map((r) => r.error),
+      };
+    }
+    summary[t].idleMB = kbToMB(median(idle[t].map((x) => x.rssKB)));
+    summary[t].idleProcesses = idle[t].length ? idle[t][0].processes : null;
+  }
+  const metric = (t, wl, key) =>
+    summary[t] && summary[t].workloads[wl] ? summary[t].workloads[wl][key] : null;
+  const ratio = (a, b) => (a != null && b != null && b !== 0 ? +(a / b).toFixed(3) : null);
+  const wlKey = (wl) => (WORKLOADS[wl].kind === 'big' ? 'ms' : 'mps');
+  const ratios = {};
+  for (const wl of OPT.workloads) {
+    const k = wlKey(wl);
+    ratios[wl] = {
+      metric: k,
+      imsVsPostfix: ratio(metric('ims', wl, k), metric('postfix', wl, k)),
+      imsVsFloor: ratio(metric('ims', wl, k), metric('floor', wl, k)),
+    };
+  }
+  const goals = GOALS.filter((g) => g.wl === null || OPT.workloads.includes(g.wl)).map((g) => {
+    let value = null;
+    if (g.metric === 'idleMB') value = summary.ims ? summary.ims.idleMB : null;
+    else if (g.metric === 'peakMB') value = metric('ims', g.wl, 'peakMB');
+    else value = ratio(metric('ims', g.wl, g.metric), metric(g.vs, g.wl, g.metric));
+    const status =
+      value == null ? 'n/a' : (g.op === '<=' ? value <= g.limit : value >= g.limit) ? 'PASS' : 'MISS';
+    return { id: g.id, target: g.text, value, unit: g.vs ? 'x' : 'MB', status };
+  });
+
+  // ---- console table
+  const fmt = (v, d = 0) =>
+    v == null
+      ? '-'
+      : Number(v).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const rows = [['workload', 'server', 'ms', 'msgs/s', 'peak RSS MB', 'ok runs']];
+  for (const wl of OPT.workloads) {
+    for (const t of names) {
+      const w = summary[t].workloads[wl];
+      rows.push([
+        wl,
+        TARGET_NAMES[t],
+        fmt(w.ms),
+        WORKLOADS[wl].kind === 'big' ? '-' : fmt(w.mps, 1),
+        fmt(w.peakMB, 1),
+        `${w.ok}/${w.runs}`,
+      ]);
+    }
+  }
+  for (const t of names)
+    rows.push([
+      'idle',
+      TARGET_NAMES[t],
+      '-',
+      '-',
+      fmt(summary[t].idleMB, 1) + ' (RSS)',
+      `${idle[t].length} samples`,
+    ]);
+  console.log(`\nMedians of ${OPT.runs} run(s) (peak RSS = VmHWM summed over the server's processes):`);
+  printTable(rows);
+
+  if (servers.ims) {
+    const rr = [['workload', 'metric', 'ims / Postfix', 'ims / floor']];
+    for (const wl of OPT.workloads) {
+      rr.push([
+        wl,
+        ratios[wl].metric === 'ms' ? 'time' : 'msgs/s',
+        fmt(ratios[wl].imsVsPostfix, 2),
+        fmt(ratios[wl].imsVsFloor, 2),
+      ]);
+    }
+    console.log('\nRatios (ims-relay divided by the other server):');
+    printTable(rr);
+  }
+  console.log('\nTargets (figures, not assertions):');
+  for (const g of goals) {
+    console.log(
+      `  ${g.status.padEnd(4)}  ${g.target.padEnd(36)} measured ${g.value == null ? 'n/a' : g.value + (g.unit === 'x' ? ' x' : ' MB')}`,
+    );
+  }
+  const errs = [];
+  for (const t of names)
+    for (const wl of OPT.workloads)
+      for (const e of summary[t].workloads[wl].errors) errs.push(`${TARGET_NAMES[t]} ${wl}: ${e}`);
+  if (errs.length) console.log(`\nFailed runs (left out of the medians):\n  ${errs.join('\n  ')}`);
+  for (const [t, r] of Object.entries(skipped)) console.log(`\nskipped ${TARGET_NAMES[t]}: ${r}`);
+
+  // ---- markdown
+  const md = markdown(meta, summary, ratios, goals, names, skipped, fmt);
+  console.log('\nMarkdown (for docs/performance.md):\n');
+  console.log(md);
+
+  // ---- files
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const out = {
+    meta: { ...meta, elapsedS: Math.round((Date.now() - t0) / 1000) },
+    skipped,
+    summary,
+    ratios,
+    goals,
+    idle,
+    runs: results,
+  };
+  await writeFormatted(path.join(RESULTS_DIR, 'latest.json'), JSON.stringify(out, null, 2) + '\n');
+  await writeFormatted(path.join(RESULTS_DIR, 'latest.md'), md + '\n');
+  console.log(
+    `wrote ${path.relative(ROOT, path.join(RESULTS_DIR, 'latest.json'))} and latest.md (${out.meta.elapsedS} s)`,
+  );
+}
+
+// write through the project's own prettier (a devDependency) when it is installed, so that the
+// committed results pass `npm run lint`; plain text otherwise
+async function writeFormatted(file, text) {
+  let out = text;
+  try {
+    const prettier = await import('prettier');
+    const config = (await prettier.resolveConfig(file)) || {};
+    out = await prettier.format(text, { ...config, filepath: file });
+  } catch {
+    /* prettier not installed: keep the text as it is */
+  }
+  fs.writeFileSync(file, out);
+}
+
+function printTable(rows) {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  rows.forEach((r, j) => {
+    console.log(
+      '  ' + r.map((c, i) => (i < 2 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  '),
+    );
+    if (j === 0) console.log('  ' + w.map((n) => '-'.repeat(n)).join('  '));
+  });
+}
+
+function markdown(meta, summary, ratios, goals, names, skipped, fmt) {
+  const has = (t) => names.includes(t);
+  const cell = (t, wl, k, d) => (has(t) ? fmt(summary[t].workloads[wl][k], d) : 'n/a');
+  const goalFor = (id) => goals.find((g) => g.id === id);
+  const lines = [];
+  lines.push(
+    `Measured ${meta.date.slice(0, 10)} on ${meta.cpus} × ${meta.cpu || 'CPU'}, ${meta.memGB} GiB, Node ${meta.node}` +
+      `${meta.postfix ? `, Postfix ${meta.postfix}` : ''}; medians of ${meta.runs} run(s); pinned: ${meta.pinned}` +
+      `${meta.relayArgs.length ? `; relay args \`${meta.relayArgs.join(' ')}\`` : ''}.`,
+  );
+  lines.push('');
+  lines.push(
+    '| workload | Postfix | smtp-server floor | ims-relay | ims / Postfix | ims / floor | target | result |',
+  );
+  lines.push('|---|---:|---:|---:|---:|---:|---|---|');
+  const tgt = (ids) => ids.map((id) => goalFor(id)).filter(Boolean);
+  for (const wl of Object.keys(WORKLOADS)) {
+    if (!ratios[wl]) continue;
+    const k = ratios[wl].metric;
+    const unit = k === 'ms' ? 'ms' : 'msgs/s';
+    const gs = tgt(GOALS.filter((g) => g.wl === wl && g.metric !== 'peakMB').map((g) => g.id));
+    lines.push(
+      `| ${wl}: ${WORKLOADS[wl].desc} (${unit}) | ${cell('postfix', wl, k, k === 'ms' ? 0 : 1)} | ${cell('floor', wl, k, k === 'ms' ? 0 : 1)} | ` +
+        `${cell('ims', wl, k, k === 'ms' ? 0 : 1)} | ${fmt(ratios[wl].imsVsPostfix, 2)} | ${fmt(ratios[wl].imsVsFloor, 2)} | ` +
+        `${gs.map((g) => g.target.replace(/^\S+ /, '')).join('; ') || '-'} | ${gs.map((g) => g.status).join(', ') || '-'} |`,
+    );
+  }
+  if (ratios.W1) {
+    const g = goalFor('W1-peak');
+    lines.push(
+      `| peak RSS in W1 (MB) | ${cell('postfix', 'W1', 'peakMB', 1)} | ${cell('floor', 'W1', 'peakMB', 1)} | ${cell('ims', 'W1', 'peakMB', 1)} | | | ≤ 150 MB | ${g ? g.status : '-'} |`,
+    );
+  }
+  const gi = goalFor('idle');
+  const idleCell = (t) => (has(t) ? fmt(summary[t].idleMB, 1) : 'n/a');
+  lines.push(
+    `| RSS right after start (MB) | ${idleCell('postfix')} | ${idleCell('floor')} | ${idleCell('ims')} | | | ≤ 80 MB | ${gi ? gi.status : '-'} |`,
+  );
+  lines.push('');
+  lines.push(
+    "Peak RSS is VmHWM summed over the server's processes (Postfix: master and all its children, shared pages counted per process); " +
+      'MB = 10^6 bytes. Each run starts a fresh server. W1 is one transaction (time, lower is better); the others are msgs/s (higher is better).',
+  );
+  for (const [t, r] of Object.entries(skipped))
+    lines.push(`\n${TARGET_NAMES[t]} not measured: ${r.split('\n')[0]}`);
+  return lines.join('\n');
+}
+
+main()
+  .catch((e) => {
+    console.error(`bench failed: ${e.stack || e.message}`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await stopAll();
+  });
