@@ -17,6 +17,7 @@ import { SmtpListener } from './server/smtp-listener.js';
 import { PickupFolder } from './spool/pickup-folder.js';
 import { Spool } from './spool/spool.js';
 import { acquireSpoolLock } from './spool/spool-lock.js';
+import { removeRuntimeInfo, writeRuntimeInfo } from './spool/runtime-info.js';
 
 export interface RunningRelay {
   config: RelayConfig;
@@ -163,6 +164,12 @@ export async function startRelay(
   pickupTimer.unref();
   void scanPickup();
 
+  writeRuntimeInfo(config.spool, {
+    pid: process.pid,
+    smtp: formatHostPort(smtp),
+    http: null,
+    startedAt: new Date().toISOString(),
+  });
   events.emit('serviceStarted', {
     detail: `SMTP on ${formatHostPort(smtp)}, spool ${config.spool}, ${config.mode} mode.`,
     data: {
@@ -184,6 +191,7 @@ export async function startRelay(
       await delivery?.stop(config.shutdownTimeoutMs);
       upstream?.close();
       await spool.close();
+      removeRuntimeInfo(config.spool);
       events.emit('serviceStopped');
       await events.close();
       lock.release();

@@ -2,20 +2,13 @@
  * The `ims-relay` command line. The only module besides bin/ that deals with argv, the
  * environment, signals and exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { resolveConfig, type RawSettings } from '../config/relay-config.js';
-import { SETTINGS, envName, flagName } from '../config/settings.js';
-import { formatHostPort } from '../config/host-port.js';
-import { startRelay } from '../relay.js';
+import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import type { CliIO } from './cli-io.js';
+import { registerHealth } from './health-command.js';
+import { registerServe } from './serve-command.js';
 
-export interface CliIO {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  env: Record<string, string | undefined>;
-  /** Resolves when the process is asked to stop (SIGTERM/SIGINT). */
-  stopSignal: () => Promise<string>;
-}
+export type { CliIO } from './cli-io.js';
 
 const processIO = (): CliIO => ({
   stdout: process.stdout,
@@ -33,49 +26,6 @@ const processIO = (): CliIO => ({
     }),
 });
 
-function addSettingOptions(command: Command): Command {
-  for (const s of SETTINGS) {
-    const flag = `--${flagName(s.key)}${'valueName' in s ? ` <${s.valueName}>` : ' [BOOL]'}`;
-    command.addOption(
-      new Option(flag, `${s.description} (default: ${s.defaultText}; env ${envName(s.key)})`),
-    );
-  }
-  return command;
-}
-
-async function serve(options: Record<string, unknown>, io: CliIO): Promise<number> {
-  const flags: RawSettings = {};
-  for (const s of SETTINGS) {
-    const v = options[s.key];
-    if (v !== undefined) flags[s.key] = v === true ? 'true' : v;
-  }
-  const resolved = resolveConfig({
-    flags,
-    env: io.env,
-    ...(typeof options.config === 'string' ? { configFile: options.config } : {}),
-  });
-  if (!resolved.ok) {
-    io.stderr.write(`ims-relay: ${resolved.message}\n`);
-    return 2;
-  }
-  // listen for SIGTERM/SIGINT before saying we are ready: a signal that comes right after the
-  // ready line must stop the relay gracefully, not kill it
-  const stopRequested = io.stopSignal();
-  const started = await startRelay(resolved.config);
-  if (!started.ok) {
-    io.stderr.write(`ims-relay: ${started.message}\n`);
-    return 1;
-  }
-  const { relay } = started;
-  io.stdout.write(
-    `ims-relay ready: SMTP on ${formatHostPort(relay.smtp)}, spool ${relay.config.spool}, events ${relay.config.events}\n`,
-  );
-  const signal = await stopRequested;
-  relay.events.logger.info(`${signal} received: finishing transactions in flight and stopping`);
-  await relay.stop();
-  return 0;
-}
-
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
   let exitCode = 0;
   const program = new Command()
@@ -92,16 +42,11 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     })
     .showHelpAfterError('(run with --help for usage)');
 
-  addSettingOptions(
-    program
-      .command('serve')
-      .description(
-        'run the relay: SMTP listener and spool (settings: defaults < --config file < IMS_RELAY_* < flags)',
-      )
-      .option('--config <FILE>', 'JSON or YAML file with settings (keys as in the README)'),
-  ).action(async (options: Record<string, unknown>) => {
-    exitCode = await serve(options, io);
-  });
+  const done = (code: number) => {
+    exitCode = code;
+  };
+  registerServe(program, io, done);
+  registerHealth(program, io, done);
 
   try {
     await program.parseAsync(argv);

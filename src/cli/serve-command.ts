@@ -1,0 +1,63 @@
+/**
+ * `ims-relay serve`: resolves the configuration, runs the relay until SIGTERM/SIGINT.
+ */
+import { Option, type Command } from 'commander';
+import { resolveConfig, type RawSettings } from '../config/relay-config.js';
+import { SETTINGS, envName, flagName } from '../config/settings.js';
+import { formatHostPort } from '../config/host-port.js';
+import { startRelay } from '../relay.js';
+import type { CliIO } from './cli-io.js';
+
+export function addSettingOptions(command: Command): Command {
+  for (const s of SETTINGS) {
+    const flag = `--${flagName(s.key)}${'valueName' in s ? ` <${s.valueName}>` : ' [BOOL]'}`;
+    command.addOption(
+      new Option(flag, `${s.description} (default: ${s.defaultText}; env ${envName(s.key)})`),
+    );
+  }
+  return command;
+}
+
+export async function serve(options: Record<string, unknown>, io: CliIO): Promise<number> {
+  const flags: RawSettings = {};
+  for (const s of SETTINGS) {
+    const v = options[s.key];
+    if (v !== undefined) flags[s.key] = v === true ? 'true' : v;
+  }
+  const resolved = resolveConfig({
+    flags,
+    env: io.env,
+    ...(typeof options.config === 'string' ? { configFile: options.config } : {}),
+  });
+  if (!resolved.ok) {
+    io.stderr.write(`ims-relay: ${resolved.message}\n`);
+    return 2;
+  }
+  // listen for SIGTERM/SIGINT before saying we are ready: a signal that comes right after the
+  // ready line must stop the relay gracefully, not kill it
+  const stopRequested = io.stopSignal();
+  const started = await startRelay(resolved.config);
+  if (!started.ok) {
+    io.stderr.write(`ims-relay: ${started.message}\n`);
+    return 1;
+  }
+  const { relay } = started;
+  io.stdout.write(
+    `ims-relay ready: SMTP on ${formatHostPort(relay.smtp)}, spool ${relay.config.spool}, events ${relay.config.events}\n`,
+  );
+  const signal = await stopRequested;
+  relay.events.logger.info(`${signal} received: finishing transactions in flight and stopping`);
+  await relay.stop();
+  return 0;
+}
+
+export function registerServe(program: Command, io: CliIO, done: (code: number) => void): void {
+  addSettingOptions(
+    program
+      .command('serve')
+      .description(
+        'run the relay: SMTP listener, spool and delivery (settings: defaults < --config file < IMS_RELAY_* < flags)',
+      )
+      .option('--config <FILE>', 'JSON or YAML file with settings (keys as in the README)'),
+  ).action(async (options: Record<string, unknown>) => done(await serve(options, io)));
+}
