@@ -16,6 +16,10 @@ import { EventLog, type EventLogOptions } from './events/event-log.js';
 import { SmtpListener } from './server/smtp-listener.js';
 import { PickupFolder } from './spool/pickup-folder.js';
 import { Spool } from './spool/spool.js';
+import type { FastifyInstance } from 'fastify';
+import { buildAdminServer, listenAdmin } from './admin/admin-server.js';
+import { QueueService } from './admin/queue-service.js';
+import { RelayMetrics } from './admin/relay-metrics.js';
 import { acquireSpoolLock } from './spool/spool-lock.js';
 import { removeRuntimeInfo, writeRuntimeInfo } from './spool/runtime-info.js';
 
@@ -23,6 +27,8 @@ export interface RunningRelay {
   config: RelayConfig;
   /** The address SMTP really listens on (the port is resolved when 0 was asked for). */
   smtp: HostPort;
+  /** The address the admin API really listens on; undefined when it is off. */
+  http: HostPort | undefined;
   spool: Spool;
   events: EventLog;
   /** The delivery worker pool; undefined in hold mode. */
@@ -164,14 +170,55 @@ export async function startRelay(
   pickupTimer.unref();
   void scanPickup();
 
+  // the admin API
+  const metrics = new RelayMetrics(spool, events, delivery);
+  const queueService = new QueueService(spool, delivery);
+  let admin: FastifyInstance | undefined;
+  let http: HostPort | undefined;
+  if (config.http) {
+    admin = buildAdminServer({
+      queue: queueService,
+      events,
+      eventsFile: config.events,
+      metrics,
+      mailboxes,
+      failureRules: () => rules,
+      setFailureRules: (next) => {
+        rules = next;
+      },
+      notReady: async () => {
+        const free = await spool.freeBytes().catch(() => Infinity);
+        return free < config.minFreeDisk
+          ? `free space on the spool file system is ${free} bytes, below ${config.minFreeDisk}`
+          : undefined;
+      },
+      token: config.adminToken,
+    });
+    try {
+      http = await listenAdmin(admin, config.http);
+    } catch (err) {
+      clearInterval(pickupTimer);
+      await listener.close(0);
+      await delivery?.stop(0);
+      upstream?.close();
+      await spool.close();
+      await events.close();
+      lock.release();
+      return {
+        ok: false,
+        message: `cannot start the admin API on ${formatHostPort(config.http)}: ${(err as Error).message} (--http off disables it)`,
+      };
+    }
+  }
+
   writeRuntimeInfo(config.spool, {
     pid: process.pid,
     smtp: formatHostPort(smtp),
-    http: null,
+    http: http ? formatHostPort(http) : null,
     startedAt: new Date().toISOString(),
   });
   events.emit('serviceStarted', {
-    detail: `SMTP on ${formatHostPort(smtp)}, spool ${config.spool}, ${config.mode} mode.`,
+    detail: `SMTP on ${formatHostPort(smtp)}, spool ${config.spool}, ${config.mode} mode${http ? `, admin API on http://${formatHostPort(http)}` : ''}.`,
     data: {
       smtp: formatHostPort(smtp),
       spool: config.spool,
@@ -186,6 +233,7 @@ export async function startRelay(
   const stop = () =>
     (stopping ??= (async () => {
       clearInterval(pickupTimer);
+      await admin?.close();
       await listener.close(config.shutdownTimeoutMs);
       await scanning;
       await delivery?.stop(config.shutdownTimeoutMs);
@@ -202,6 +250,7 @@ export async function startRelay(
     relay: {
       config,
       smtp,
+      http,
       spool,
       events,
       delivery,

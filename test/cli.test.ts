@@ -39,13 +39,13 @@ describe('ims-relay command line', () => {
     const relay = await startRelayProcess(['--spool', spool, '--mode', 'hold']);
     expect(relay.stdout()).toMatch(
       new RegExp(
-        `^ims-relay ready: SMTP on 127\\.0\\.0\\.1:${relay.port}, spool ${spool}, events ${spool}/log/events\\.jsonl\\n`,
+        `^ims-relay ready: SMTP on 127\\.0\\.0\\.1:${relay.port}, spool ${spool}, events ${spool}/log/events\\.jsonl, admin API http://127\\.0\\.0\\.1:\\d+\\n`,
       ),
     );
     for (const f of ['pickup', 'in', 'out', 'bad', 'archive', 'log'])
       expect(fs.statSync(path.join(spool, f)).isDirectory()).toBe(true);
 
-    const second = runCli(['serve', '--spool', spool, '--smtp', '127.0.0.1:0']);
+    const second = runCli(['serve', '--spool', spool, '--smtp', '127.0.0.1:0', '--http', '127.0.0.1:0']);
     expect(await second.exited).toBe(1);
     expect(second.stderr()).toContain(`is in use by another ims-relay (PID ${relay.child.pid})`);
 

@@ -43,7 +43,8 @@ export async function serve(options: Record<string, unknown>, io: CliIO): Promis
   }
   const { relay } = started;
   io.stdout.write(
-    `ims-relay ready: SMTP on ${formatHostPort(relay.smtp)}, spool ${relay.config.spool}, events ${relay.config.events}\n`,
+    `ims-relay ready: SMTP on ${formatHostPort(relay.smtp)}, spool ${relay.config.spool}, events ${relay.config.events}, ` +
+      `admin API ${relay.http ? `http://${formatHostPort(relay.http)}` : 'off'}\n`,
   );
   const signal = await stopRequested;
   relay.events.logger.info(`${signal} received: finishing transactions in flight and stopping`);

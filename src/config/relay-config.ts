@@ -6,6 +6,10 @@ import type { HostPort } from './host-port.js';
 import type { FailureRule } from '../delivery/failure-rules.js';
 import { SETTINGS, envName, flagName, type SettingKey } from './settings.js';
 
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /** The validated configuration the relay runs with. */
 export interface RelayConfig {
   smtp: HostPort;
@@ -25,6 +29,9 @@ export interface RelayConfig {
   shutdownTimeoutMs: number;
   reverseDns: boolean;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** The admin API's address; undefined when it is off. */
+  http: HostPort | undefined;
+  adminToken: string | undefined;
   mode: 'capture' | 'relay' | 'hold';
   /** The upstream URL in relay mode; undefined when none is set. */
   upstream: string | undefined;
@@ -145,6 +152,12 @@ export function resolveConfig(sources: ConfigSources = {}): ConfigResult {
     minFreeDisk?: number;
     events?: string;
   };
+  if (v.http && !isLoopback(v.http.host) && !v.adminToken) {
+    return {
+      ok: false,
+      message: `invalid setting adminToken (--admin-token, ${envName('adminToken')}): the admin API on ${v.http.host} is reachable from other hosts, so it needs a token`,
+    };
+  }
   if (v.mode === 'relay' && !v.upstream) {
     return {
       ok: false,

@@ -225,6 +225,30 @@ export const SETTINGS = [
     schema: boolean,
   },
   {
+    key: 'http',
+    valueName: 'HOST:PORT|off',
+    description:
+      'address of the HTTP admin API (messages, events, mailboxes, failure rules, /metrics, /healthz); off to disable',
+    defaultText: '127.0.0.1:8025',
+    schema: z.string().transform((value, ctx): HostPort | undefined => {
+      if (value.trim().toLowerCase() === 'off') return undefined;
+      const parsed = parseHostPort(value);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed + ', or off' });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
+  },
+  {
+    key: 'adminToken',
+    valueName: 'TOKEN',
+    description:
+      'bearer token every admin API request must carry (Authorization: Bearer TOKEN); required when --http binds to anything but loopback',
+    defaultText: 'none',
+    schema: z.string().transform((v) => (v === 'none' || v === '' ? undefined : v)),
+  },
+  {
     key: 'mode',
     valueName: 'capture|relay|hold',
     description:

@@ -135,6 +135,23 @@ export class DeliveryQueue {
       });
   }
 
+  /** Whether the entry is being processed right now. */
+  isActive(queueId: string): boolean {
+    return this.active.has(queueId);
+  }
+
+  /** Forgets a waiting entry (held or deleted by a queue tool); one being processed is not affected. */
+  cancel(queueId: string): void {
+    const timer = this.timers.get(queueId);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(queueId);
+    if (this.readySet.delete(queueId)) {
+      const i = this.ready.findIndex((r) => r.queueId === queueId);
+      if (i >= 0) this.ready.splice(i, 1);
+    }
+    this.again.delete(queueId);
+  }
+
   /** Calls `listener` with the outcome of every processing from now on. */
   subscribe(listener: (queueId: string, outcome: ProcessOutcome | Error) => void): () => void {
     this.listeners.add(listener);

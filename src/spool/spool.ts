@@ -2,7 +2,13 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { DirectorySync } from './directory-sync.js';
-import { decodeEntry, encodeEntryHead, type EntryResult } from './entry-format.js';
+import {
+  TRAILER_LENGTH,
+  decodeEntry,
+  decodeEntryHead,
+  encodeEntryHead,
+  type EntryResult,
+} from './entry-format.js';
 import { JournalWriter, emptyJournal, replayJournal, type JournalState } from './recipient-journal.js';
 import { EntryWriter } from './entry-writer.js';
 import type { Envelope } from './envelope.js';
@@ -16,6 +22,9 @@ export type QueueFolder = 'in' | 'out' | 'bad' | 'archive';
 export const ENTRY_SUFFIX = '.imsr';
 export const JOURNAL_SUFFIX = '.journal';
 export const QUEUE_FOLDERS: readonly QueueFolder[] = ['in', 'out', 'bad', 'archive'];
+
+export type HeadSummary =
+  { ok: true; envelope: Envelope; messageBytes: number } | { ok: false; reason: string };
 
 export interface RecoveryReport {
   /** Incomplete temporary files removed from tmp/. */
@@ -100,6 +109,35 @@ export class Spool {
     return decodeEntry(bytes);
   }
 
+  /** The envelope and message size of an entry, reading only its head (not the message). */
+  async readEntryHead(folder: QueueFolder, queueId: string): Promise<HeadSummary> {
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(this.entryPath(folder, queueId), 'r');
+    } catch (err) {
+      return { ok: false, reason: `cannot read: ${(err as Error).message}` };
+    }
+    try {
+      const { size } = await handle.stat();
+      let bytes = Buffer.alloc(Math.min(size, 64 * 1024));
+      await handle.read(bytes, 0, bytes.length, 0);
+      const declared = /^IMSR\/\d+ (\d{1,12})\n/.exec(bytes.subarray(0, 64).toString('latin1'));
+      if (declared && Number(declared[1]) + declared[0].length + 1 > bytes.length && size > bytes.length) {
+        bytes = Buffer.alloc(Math.min(size, Number(declared[1]) + declared[0].length + 1));
+        await handle.read(bytes, 0, bytes.length, 0);
+      }
+      const head = decodeEntryHead(bytes);
+      if (!head.ok) return head;
+      return {
+        ok: true,
+        envelope: head.envelope,
+        messageBytes: Math.max(0, size - head.messageOffset - TRAILER_LENGTH),
+      };
+    } finally {
+      await handle.close();
+    }
+  }
+
   /** The delivery journal of an entry (empty when there is none yet). */
   async readJournal(folder: QueueFolder, queueId: string): Promise<JournalState> {
     try {
@@ -134,6 +172,13 @@ export class Spool {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     await Promise.all([this.folderSync(to).sync(), this.folderSync(from).sync()]);
+  }
+
+  /** Moves an entry back to in/ without its journal, for a fresh delivery. */
+  async replay(queueId: string, from: QueueFolder): Promise<void> {
+    await fsp.rm(this.journalPath(from, queueId), { force: true });
+    await fsp.rename(this.entryPath(from, queueId), this.entryPath('in', queueId));
+    await Promise.all([this.folderSync('in').sync(), this.folderSync(from).sync()]);
   }
 
   /** Removes an entry and its journal, durably. */

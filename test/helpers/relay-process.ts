@@ -34,7 +34,10 @@ export async function startRelayProcess(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<RelayProcess> {
-  const run = runCli(['serve', '--smtp', '127.0.0.1:0', '--log-level', 'warn', ...args], env);
+  const run = runCli(
+    ['serve', '--smtp', '127.0.0.1:0', '--http', '127.0.0.1:0', '--log-level', 'warn', ...args],
+    env,
+  );
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ready line; stderr: ${run.stderr()}`)), 15_000);
     const check = () => {

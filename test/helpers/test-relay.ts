@@ -28,7 +28,15 @@ const quiet = () => new Writable({ write: (_c, _e, cb) => cb() });
 export async function startTestRelay(flags: RawSettings = {}): Promise<TestRelay> {
   const spool = (flags.spool as string | undefined) ?? tempDir();
   const resolved = resolveConfig({
-    flags: { smtp: '127.0.0.1:0', spool, logLevel: 'silent', hostname: 'relay.test', mode: 'hold', ...flags },
+    flags: {
+      smtp: '127.0.0.1:0',
+      spool,
+      logLevel: 'silent',
+      hostname: 'relay.test',
+      mode: 'hold',
+      http: '127.0.0.1:0',
+      ...flags,
+    },
   });
   if (!resolved.ok) throw new Error(resolved.message);
   const started = await startRelay(resolved.config, { destination: quiet(), stderr: quiet() });

@@ -1,0 +1,209 @@
+/**
+ * The HTTP admin API (fastify): spool messages, events (and a server-sent-events stream),
+ * capture-mode mailboxes, failure rules, health, readiness and Prometheus metrics. Documented by
+ * the OpenAPI document it serves at /api/v1/openapi.json. With an admin token, every request
+ * needs `Authorization: Bearer <token>` (401 otherwise).
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { simpleParser } from 'mailparser';
+import { parseFailureRule, type FailureRule } from '../delivery/failure-rules.js';
+import { listMailboxes, mailboxMessages } from '../delivery/mailbox-listing.js';
+import type { EventLog } from '../events/event-log.js';
+import { matches, readEvents, type EventFilter } from '../events/event-reader.js';
+import type { HostPort } from '../config/host-port.js';
+import type { OperationResult } from '../spool/queue-operations.js';
+import { QUEUE_FOLDERS, type QueueFolder } from '../spool/spool.js';
+import { OPENAPI } from './openapi.js';
+import type { QueueService } from './queue-service.js';
+import type { RelayMetrics } from './relay-metrics.js';
+
+export interface AdminContext {
+  queue: QueueService;
+  events: EventLog;
+  eventsFile: string;
+  metrics: RelayMetrics;
+  mailboxes: string;
+  failureRules: () => readonly FailureRule[];
+  setFailureRules: (rules: FailureRule[]) => void;
+  /** Undefined when ready, else why not. */
+  notReady: () => Promise<string | undefined>;
+  token: string | undefined;
+}
+
+const STATUS: Record<string, number> = { 'not-found': 404, conflict: 409, 'bad-request': 400 };
+
+function sendResult(reply: FastifyReply, result: OperationResult): FastifyReply {
+  if (result.ok) return reply.send(result);
+  return reply.code(STATUS[result.status] ?? 400).send({ error: result.message });
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(/^Bearer (.+)$/i.exec(header ?? '')?.[1] ?? '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && crypto.timingSafeEqual(given, expected);
+}
+
+function intParam(value: unknown, fallback: number, min: number, max: number): number | undefined {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+}
+
+export function buildAdminServer(ctx: AdminContext): FastifyInstance {
+  const app = Fastify({ logger: false });
+
+  app.addHook('onRequest', async (request, reply) => {
+    const open = request.url === '/healthz' || request.url === '/readyz';
+    if (ctx.token && !open && !tokenMatches(request.headers.authorization, ctx.token)) {
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'missing or wrong admin token (Authorization: Bearer <token>)' });
+    }
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const reason = await ctx.notReady();
+    return reason ? reply.code(503).send({ status: 'not ready', reason }) : { status: 'ready' };
+  });
+  app.get('/metrics', async (_req, reply) =>
+    reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
+  );
+  app.get('/api/v1/openapi.json', async () => OPENAPI);
+
+  app.get<{ Querystring: { folder?: string; offset?: string; limit?: string } }>(
+    '/api/v1/messages',
+    async (req, reply) => {
+      const folder = (req.query.folder ?? 'in') as QueueFolder;
+      if (!QUEUE_FOLDERS.includes(folder))
+        return reply.code(400).send({ error: `folder must be one of ${QUEUE_FOLDERS.join(', ')}` });
+      const offset = intParam(req.query.offset, 0, 0, Number.MAX_SAFE_INTEGER);
+      const limit = intParam(req.query.limit, 50, 1, 1000);
+      if (offset === undefined || limit === undefined)
+        return reply.code(400).send({ error: 'offset must be >= 0 and limit 1..1000' });
+      const page = await ctx.queue.list(folder, { offset, limit });
+      return { folder, offset, limit, ...page };
+    },
+  );
+  app.get<{ Params: { id: string } }>('/api/v1/messages/:id', async (req, reply) => {
+    const result = await ctx.queue.show(req.params.id);
+    return result.ok
+      ? result.detail
+      : reply.code(STATUS[result.status] ?? 400).send({ error: result.message });
+  });
+  app.get<{ Params: { id: string } }>('/api/v1/messages/:id/raw', async (req, reply) => {
+    const result = await ctx.queue.raw(req.params.id);
+    if (!result.ok) return reply.code(STATUS[result.status] ?? 400).send({ error: result.message });
+    return reply.header('content-type', 'message/rfc822').send(result.raw);
+  });
+  for (const op of ['retry', 'replay', 'hold', 'release'] as const) {
+    app.post<{ Params: { id: string } }>(`/api/v1/messages/:id/${op}`, async (req, reply) =>
+      sendResult(reply, await ctx.queue[op](req.params.id)),
+    );
+  }
+  app.delete<{ Params: { id: string } }>('/api/v1/messages/:id', async (req, reply) =>
+    sendResult(reply, await ctx.queue.delete(req.params.id)),
+  );
+
+  const eventFilter = (q: { id?: string; since?: string; limit?: string }): EventFilter | string => {
+    const filter: EventFilter = {};
+    if (q.id !== undefined) {
+      if (!/^\d+$/.test(q.id)) return 'id must be an event ID such as 3041';
+      filter.id = Number(q.id);
+    }
+    if (q.since !== undefined) {
+      const since = new Date(q.since);
+      if (Number.isNaN(since.getTime())) return 'since must be a time such as 2026-11-21T12:00:00Z';
+      filter.since = since;
+    }
+    const limit = intParam(q.limit, 1000, 1, 100_000);
+    if (limit === undefined) return 'limit must be 1..100000';
+    filter.limit = limit;
+    return filter;
+  };
+  app.get<{ Querystring: { id?: string; since?: string; limit?: string } }>(
+    '/api/v1/events',
+    async (req, reply) => {
+      const filter = eventFilter(req.query);
+      if (typeof filter === 'string') return reply.code(400).send({ error: filter });
+      return { events: await readEvents(ctx.eventsFile, filter) };
+    },
+  );
+  app.get<{ Querystring: { id?: string } }>('/api/v1/events/stream', (req, reply) => {
+    const filter = eventFilter(req.query);
+    if (typeof filter === 'string') {
+      void reply.code(400).send({ error: filter });
+      return;
+    }
+    delete filter.limit;
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    res.write(': ims-relay events\n\n');
+    const stop = ctx.events.subscribe((event) => {
+      if (matches(event, filter))
+        res.write(`id: ${event.time}\nevent: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`);
+    });
+    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    req.raw.on('close', () => {
+      clearInterval(ping);
+      stop();
+    });
+  });
+
+  app.get('/api/v1/mailboxes', async () => ({ mailboxes: listMailboxes(ctx.mailboxes) }));
+  app.get<{ Params: { address: string } }>('/api/v1/mailboxes/:address/messages', async (req) => {
+    const messages = mailboxMessages(ctx.mailboxes, req.params.address);
+    const parsed = await Promise.all(
+      messages.map(async (m) => {
+        const mail = await simpleParser(fs.readFileSync(m.path), { skipHtmlToText: true });
+        return {
+          file: m.file,
+          queueId: m.queueId,
+          subject: mail.subject,
+          from: mail.from?.text,
+          to: mail.to
+            ? Array.isArray(mail.to)
+              ? mail.to.map((a) => a.text).join(', ')
+              : mail.to.text
+            : undefined,
+          date: mail.date?.toISOString(),
+          text: mail.text?.slice(0, 4000),
+        };
+      }),
+    );
+    return { mailbox: messages[0]?.mailbox ?? req.params.address.toLowerCase(), messages: parsed };
+  });
+
+  app.get('/api/v1/failure-rules', async () => ({ rules: ctx.failureRules().map((r) => r.source) }));
+  app.put<{ Body: { rules?: unknown } }>('/api/v1/failure-rules', async (req, reply) => {
+    const rules = req.body?.rules;
+    if (!Array.isArray(rules) || !rules.every((r) => typeof r === 'string')) {
+      return reply.code(400).send({ error: 'body must be { "rules": ["PATTERN=CODE TEXT", ...] }' });
+    }
+    const parsed: FailureRule[] = [];
+    for (const source of rules as string[]) {
+      const rule = parseFailureRule(source);
+      if (typeof rule === 'string') return reply.code(400).send({ error: rule });
+      parsed.push(rule);
+    }
+    ctx.setFailureRules(parsed);
+    return { rules: parsed.map((r) => r.source) };
+  });
+
+  return app;
+}
+
+export async function listenAdmin(app: FastifyInstance, at: HostPort): Promise<HostPort> {
+  await app.listen({ host: at.host, port: at.port });
+  const address = app.server.address() as AddressInfo;
+  return { host: address.address, port: address.port };
+}

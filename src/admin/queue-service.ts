@@ -1,0 +1,161 @@
+/**
+ * The queue tools' operations for a spool, coordinated with the delivery queue when the relay is
+ * running (so a held or deleted entry is not picked up, a retried one is delivered now). Used by
+ * the admin API, and by the CLI on a spool no relay runs on.
+ */
+import { simpleParser } from 'mailparser';
+import type { DeliveryQueue } from '../delivery/delivery-queue.js';
+import {
+  deleteEntry,
+  findEntry,
+  holdEntry,
+  listFolder,
+  replayEntry,
+  retryEntry,
+  summarize,
+  type OperationResult,
+  type QueueItem,
+} from '../spool/queue-operations.js';
+import type { Envelope } from '../spool/envelope.js';
+import type { JournalState } from '../spool/recipient-journal.js';
+import type { QueueFolder, Spool } from '../spool/spool.js';
+
+export interface MessageDetail {
+  item: QueueItem;
+  envelope: Envelope;
+  recipients: {
+    address: string;
+    state: 'pending' | 'deferred' | 'delivered' | 'relayed' | 'failed';
+    status?: string;
+    diagnostic?: string;
+  }[];
+  parsed: {
+    subject?: string;
+    from?: string;
+    to?: string;
+    date?: string;
+    messageId?: string;
+    text?: string;
+    attachments: number;
+  };
+}
+
+export type DetailResult = { ok: true; detail: MessageDetail } | Extract<OperationResult, { ok: false }>;
+export type RawResult =
+  { ok: true; raw: Buffer; folder: QueueFolder } | Extract<OperationResult, { ok: false }>;
+
+function recipientStates(envelope: Envelope, journal: JournalState): MessageDetail['recipients'] {
+  return envelope.recipients.map((r, i) => {
+    const done = journal.done.get(i);
+    if (done)
+      return {
+        address: r.address,
+        state: done.action,
+        status: done.status,
+        ...(done.diagnostic ? { diagnostic: done.diagnostic } : {}),
+      };
+    const deferred = journal.deferred.get(i);
+    if (deferred)
+      return {
+        address: r.address,
+        state: 'deferred',
+        status: deferred.status,
+        ...(deferred.diagnostic ? { diagnostic: deferred.diagnostic } : {}),
+      };
+    return { address: r.address, state: 'pending' };
+  });
+}
+
+export class QueueService {
+  constructor(
+    readonly spool: Spool,
+    private readonly delivery?: DeliveryQueue,
+  ) {}
+
+  list(
+    folder: QueueFolder,
+    page: { offset?: number; limit?: number } = {},
+  ): Promise<{ total: number; items: QueueItem[] }> {
+    return listFolder(this.spool, folder, page);
+  }
+
+  async raw(queueId: string): Promise<RawResult> {
+    const found = await findEntry(this.spool, queueId);
+    if (!found.ok) return found;
+    const entry = await this.spool.readEntry(found.folder, queueId);
+    if (!entry.ok)
+      return { ok: false, status: 'conflict', message: `${queueId} cannot be read: ${entry.reason}` };
+    return { ok: true, raw: entry.message, folder: found.folder };
+  }
+
+  async show(queueId: string): Promise<DetailResult> {
+    const found = await findEntry(this.spool, queueId);
+    if (!found.ok) return found;
+    const entry = await this.spool.readEntry(found.folder, queueId);
+    if (!entry.ok)
+      return { ok: false, status: 'conflict', message: `${queueId} cannot be read: ${entry.reason}` };
+    const item = await summarize(this.spool, found.folder, queueId);
+    const journal = await this.spool.readJournal(found.folder, queueId);
+    const mail = await simpleParser(entry.message, { skipHtmlToText: true, skipTextLinks: true });
+    return {
+      ok: true,
+      detail: {
+        item: item!,
+        envelope: entry.envelope,
+        recipients: recipientStates(entry.envelope, journal),
+        parsed: {
+          ...(mail.subject ? { subject: mail.subject } : {}),
+          ...(mail.from?.text ? { from: mail.from.text } : {}),
+          ...(mail.to
+            ? { to: Array.isArray(mail.to) ? mail.to.map((a) => a.text).join(', ') : mail.to.text }
+            : {}),
+          ...(mail.date ? { date: mail.date.toISOString() } : {}),
+          ...(mail.messageId ? { messageId: mail.messageId } : {}),
+          ...(mail.text ? { text: mail.text.slice(0, 4000) } : {}),
+          attachments: mail.attachments.length,
+        },
+      },
+    };
+  }
+
+  async retry(queueId: string): Promise<OperationResult> {
+    const result = await retryEntry(this.spool, queueId);
+    if (result.ok && (result.folder === 'in' || result.folder === 'out'))
+      this.delivery?.enqueue(result.folder, queueId);
+    return result;
+  }
+
+  async hold(queueId: string): Promise<OperationResult> {
+    if (this.delivery?.isActive(queueId)) return busy(queueId);
+    const result = await holdEntry(this.spool, queueId, true);
+    if (result.ok) this.delivery?.cancel(queueId);
+    return result;
+  }
+
+  async release(queueId: string): Promise<OperationResult> {
+    const result = await holdEntry(this.spool, queueId, false);
+    if (result.ok && (result.folder === 'in' || result.folder === 'out'))
+      this.delivery?.enqueue(result.folder, queueId);
+    return result;
+  }
+
+  async delete(queueId: string): Promise<OperationResult> {
+    if (this.delivery?.isActive(queueId)) return busy(queueId);
+    this.delivery?.cancel(queueId);
+    return deleteEntry(this.spool, queueId);
+  }
+
+  async replay(queueId: string): Promise<OperationResult> {
+    const result = await replayEntry(this.spool, queueId);
+    if (result.ok) this.delivery?.enqueue('in', queueId);
+    return result;
+  }
+}
+
+function busy(queueId: string): OperationResult {
+  return {
+    ok: false,
+    status: 'conflict',
+    message: `${queueId} is being delivered right now; try again in a moment`,
+  };
+}
