@@ -5,7 +5,10 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import type { CliIO } from './cli-io.js';
+import { registerEvents } from './events-command.js';
 import { registerHealth } from './health-command.js';
+import { registerMailbox } from './mailbox-command.js';
+import { registerQueue } from './queue-command.js';
 import { registerServe } from './serve-command.js';
 
 export type { CliIO } from './cli-io.js';
@@ -47,6 +50,9 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   };
   registerServe(program, io, done);
   registerHealth(program, io, done);
+  registerQueue(program, io, done);
+  registerEvents(program, io, done);
+  registerMailbox(program, io, done);
 
   try {
     await program.parseAsync(argv);

@@ -6,7 +6,12 @@ export async function waitFor<T>(
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await check();
+    let value: T | undefined;
+    try {
+      value = await check();
+    } catch {
+      value = undefined; // e.g. a file that does not exist yet
+    }
     if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));

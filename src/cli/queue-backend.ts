@@ -1,0 +1,148 @@
+/**
+ * Where the queue commands do their work: through the admin API of the relay that runs on the
+ * spool (so they are safe while it runs and it hears about them), or — when no relay runs —
+ * directly on the spool files, holding the spool lock meanwhile.
+ */
+import { QueueService, type DetailResult, type RawResult } from '../admin/queue-service.js';
+import type { RelayConfig } from '../config/relay-config.js';
+import type { OperationResult, QueueItem } from '../spool/queue-operations.js';
+import { readRuntimeInfo } from '../spool/runtime-info.js';
+import { acquireSpoolLock } from '../spool/spool-lock.js';
+import { Spool, type QueueFolder } from '../spool/spool.js';
+
+export type Operation = 'retry' | 'replay' | 'hold' | 'release' | 'delete';
+
+export interface QueueBackend {
+  /** Where the work is done, for messages: "the relay (PID 12, http://…)" or "the spool /x". */
+  readonly where: string;
+  list(folder: QueueFolder): Promise<{ total: number; items: QueueItem[] }>;
+  show(queueId: string): Promise<DetailResult>;
+  raw(queueId: string): Promise<RawResult>;
+  apply(op: Operation, queueId: string): Promise<OperationResult>;
+  close(): void;
+}
+
+class LocalBackend implements QueueBackend {
+  private readonly service: QueueService;
+  constructor(
+    spool: Spool,
+    private readonly release: () => void,
+  ) {
+    this.service = new QueueService(spool);
+  }
+  get where(): string {
+    return `the spool ${this.service.spool.dir}`;
+  }
+  list(folder: QueueFolder) {
+    return this.service.list(folder);
+  }
+  show(queueId: string) {
+    return this.service.show(queueId);
+  }
+  raw(queueId: string) {
+    return this.service.raw(queueId);
+  }
+  apply(op: Operation, queueId: string) {
+    return this.service[op](queueId);
+  }
+  close(): void {
+    this.release();
+  }
+}
+
+class HttpBackend implements QueueBackend {
+  constructor(
+    private readonly base: string,
+    private readonly token: string | undefined,
+    readonly where: string,
+  ) {}
+
+  private async call(method: string, path: string): Promise<Response> {
+    return fetch(this.base + path, {
+      method,
+      headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
+      signal: AbortSignal.timeout(30_000),
+    });
+  }
+
+  private async failure(res: Response): Promise<Extract<OperationResult, { ok: false }>> {
+    const body = (await res.json().catch(() => ({}))) as { error?: string };
+    const status = res.status === 404 ? 'not-found' : res.status === 409 ? 'conflict' : 'bad-request';
+    const message =
+      res.status === 401
+        ? 'the admin API refused the token (set --admin-token or IMS_RELAY_ADMIN_TOKEN)'
+        : (body.error ?? `HTTP ${res.status}`);
+    return { ok: false, status, message };
+  }
+
+  async list(folder: QueueFolder) {
+    const items: QueueItem[] = [];
+    let total = 0;
+    for (let offset = 0; ; offset += 1000) {
+      const res = await this.call('GET', `/api/v1/messages?folder=${folder}&offset=${offset}&limit=1000`);
+      if (!res.ok) throw new Error((await this.failure(res)).message);
+      const page = (await res.json()) as { total: number; items: QueueItem[] };
+      total = page.total;
+      items.push(...page.items);
+      if (page.items.length < 1000) break;
+    }
+    return { total, items };
+  }
+
+  async show(queueId: string): Promise<DetailResult> {
+    const res = await this.call('GET', `/api/v1/messages/${encodeURIComponent(queueId)}`);
+    if (!res.ok) return this.failure(res);
+    return { ok: true, detail: (await res.json()) as Extract<DetailResult, { ok: true }>['detail'] };
+  }
+
+  async raw(queueId: string): Promise<RawResult> {
+    const res = await this.call('GET', `/api/v1/messages/${encodeURIComponent(queueId)}/raw`);
+    if (!res.ok) return this.failure(res);
+    return { ok: true, raw: Buffer.from(await res.arrayBuffer()), folder: 'in' };
+  }
+
+  async apply(op: Operation, queueId: string): Promise<OperationResult> {
+    const id = encodeURIComponent(queueId);
+    const res =
+      op === 'delete'
+        ? await this.call('DELETE', `/api/v1/messages/${id}`)
+        : await this.call('POST', `/api/v1/messages/${id}/${op}`);
+    if (!res.ok) return this.failure(res);
+    return (await res.json()) as OperationResult;
+  }
+
+  close(): void {}
+}
+
+/** Opens the right backend for the configured spool, or says why it cannot. */
+export function openQueueBackend(
+  config: RelayConfig,
+): { ok: true; backend: QueueBackend } | { ok: false; message: string } {
+  const running = readRuntimeInfo(config.spool);
+  if (running) {
+    if (!running.http) {
+      return {
+        ok: false,
+        message: `the relay (PID ${running.pid}) runs on ${config.spool} with its admin API off; start it with --http, or stop it, to use the queue tools`,
+      };
+    }
+    const host = running.http.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
+    return {
+      ok: true,
+      backend: new HttpBackend(
+        `http://${host}`,
+        config.adminToken,
+        `the relay (PID ${running.pid}, http://${host})`,
+      ),
+    };
+  }
+  let spool: Spool;
+  try {
+    spool = Spool.open(config.spool);
+  } catch (err) {
+    return { ok: false, message: `cannot open the spool ${config.spool}: ${(err as Error).message}` };
+  }
+  const lock = acquireSpoolLock(config.spool);
+  if (!lock.ok) return lock;
+  return { ok: true, backend: new LocalBackend(spool, lock.release) };
+}
