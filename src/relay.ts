@@ -46,7 +46,7 @@ export interface RunningRelay {
 
 export type StartResult = { ok: true; relay: RunningRelay } | { ok: false; message: string };
 
-export async function startRelay(
+export async function runRelay(
   config: RelayConfig,
   logging: Pick<EventLogOptions, 'destination' | 'stderr'> = {},
 ): Promise<StartResult> {

@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import { resolveConfig, type RawSettings } from '../config/relay-config.js';
 import { SETTINGS, envName, flagName } from '../config/settings.js';
 import { formatHostPort } from '../config/host-port.js';
-import { startRelay } from '../relay.js';
+import { runRelay } from '../relay.js';
 import type { CliIO } from './cli-io.js';
 
 export function addSettingOptions(command: Command): Command {
@@ -36,7 +36,7 @@ export async function serve(options: Record<string, unknown>, io: CliIO): Promis
   // listen for SIGTERM/SIGINT before saying we are ready: a signal that comes right after the
   // ready line must stop the relay gracefully, not kill it
   const stopRequested = io.stopSignal();
-  const started = await startRelay(resolved.config);
+  const started = await runRelay(resolved.config);
   if (!started.ok) {
     io.stderr.write(`ims-relay: ${started.message}\n`);
     return 1;

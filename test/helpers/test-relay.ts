@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { resolveConfig, type RawSettings } from '../../src/config/relay-config.js';
 import { decodeEntry } from '../../src/spool/entry-format.js';
 import type { RelayEvent } from '../../src/events/event-log.js';
-import { startRelay, type RunningRelay } from '../../src/relay.js';
+import { runRelay, type RunningRelay } from '../../src/relay.js';
 
 export interface TestRelay extends RunningRelay {
   port: number;
@@ -39,7 +39,7 @@ export async function startTestRelay(flags: RawSettings = {}): Promise<TestRelay
     },
   });
   if (!resolved.ok) throw new Error(resolved.message);
-  const started = await startRelay(resolved.config, { destination: quiet(), stderr: quiet() });
+  const started = await runRelay(resolved.config, { destination: quiet(), stderr: quiet() });
   if (!started.ok) throw new Error(started.message);
   const relay = started.relay;
   const recorded: RelayEvent[] = [];

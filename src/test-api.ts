@@ -1,0 +1,172 @@
+/**
+ * The test API: `import { startRelay } from 'ims-relay'` starts an isolated relay for one test —
+ * its own temporary spool, SMTP and HTTP on free loopback ports, capture mode, no log output —
+ * with helpers to read what it captured and logged, wait for mail and events, and change the
+ * failure rules while it runs.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { simpleParser } from 'mailparser';
+import { resolveConfig, type RawSettings, type RelayConfig } from './config/relay-config.js';
+import { allMailboxMessages } from './delivery/mailbox-listing.js';
+import { parseFailureRule, type FailureRule } from './delivery/failure-rules.js';
+import type { RelayEvent } from './events/event-log.js';
+import { runRelay } from './relay.js';
+
+/** Settings for the test relay: any key of the README's settings table (config-file form). */
+export type TestRelayOptions = Partial<Record<keyof RelayConfig, string | number | boolean | string[]>>;
+
+/** A message captured in a mailbox (capture mode). */
+export interface CapturedMessage {
+  /** The mailbox (recipient address, lower case). */
+  mailbox: string;
+  queueId: string | undefined;
+  subject: string | undefined;
+  from: string | undefined;
+  to: string | undefined;
+  text: string | undefined;
+  /** The whole message as stored. */
+  raw: Buffer;
+  /** Path of the Maildir file. */
+  file: string;
+}
+
+export interface WaitOptions {
+  /** Milliseconds to wait before rejecting (default 10,000). */
+  timeout?: number;
+}
+
+export interface TestRelay {
+  smtpPort: number;
+  /** The admin API's port (the API runs on 127.0.0.1). */
+  httpPort: number;
+  spoolDir: string;
+  /** Every message captured so far, oldest first. */
+  messages(): Promise<CapturedMessage[]>;
+  /** Every event logged so far. */
+  events(): RelayEvent[];
+  /** Resolves with the first captured message that matches, waiting for it if needed. */
+  waitForMessage(predicate: (m: CapturedMessage) => boolean, options?: WaitOptions): Promise<CapturedMessage>;
+  /** Resolves with the first event with this ID (see docs/events.md), waiting for it if needed. */
+  waitForEvent(id: number, options?: WaitOptions): Promise<RelayEvent>;
+  /** Replaces the failure rules, e.g. `['*@bounce.test=550 5.1.1 User unknown']`. */
+  setFailureRules(rules: string[]): void;
+  /** Stops the relay and removes its temporary spool (unless a spool was given). */
+  stop(): Promise<void>;
+}
+
+const silent = () => new Writable({ write: (_c, _e, cb) => cb() });
+
+export async function startRelay(options: TestRelayOptions = {}): Promise<TestRelay> {
+  const ownSpool = options.spool === undefined;
+  const spoolDir = ownSpool ? fs.mkdtempSync(path.join(os.tmpdir(), 'ims-relay-')) : String(options.spool);
+  const flags: RawSettings = {
+    smtp: '127.0.0.1:0',
+    http: '127.0.0.1:0',
+    mode: 'capture',
+    logLevel: 'silent',
+    pickupInterval: '100ms',
+  };
+  for (const [key, value] of Object.entries(options)) {
+    (flags as Record<string, unknown>)[key] = Array.isArray(value) ? value : String(value);
+  }
+  flags.spool = spoolDir;
+  const resolved = resolveConfig({ flags });
+  if (!resolved.ok) throw new Error(`ims-relay: ${resolved.message}`);
+  const started = await runRelay(resolved.config, { destination: silent(), stderr: silent() });
+  if (!started.ok) throw new Error(`ims-relay: ${started.message}`);
+  const relay = started.relay;
+
+  const seen: RelayEvent[] = [];
+  const waiters = new Set<() => void>();
+  relay.events.subscribe((e) => {
+    seen.push(e);
+    for (const w of waiters) w();
+  });
+
+  const messages = async (): Promise<CapturedMessage[]> =>
+    Promise.all(
+      allMailboxMessages(relay.mailboxes).map(async (m) => {
+        const raw = fs.readFileSync(m.path);
+        const mail = await simpleParser(raw, { skipHtmlToText: true });
+        return {
+          mailbox: m.mailbox,
+          queueId: m.queueId,
+          subject: mail.subject,
+          from: mail.from?.text,
+          to: mail.to
+            ? Array.isArray(mail.to)
+              ? mail.to.map((a) => a.text).join(', ')
+              : mail.to.text
+            : undefined,
+          text: mail.text,
+          raw,
+          file: m.path,
+        };
+      }),
+    );
+
+  /** Calls `check` on every event (and every `pollMs`) until it yields a value or time runs out. */
+  const waitUntil = <T>(
+    what: string,
+    check: () => Promise<T | undefined> | T | undefined,
+    timeout: number,
+    pollMs: number,
+  ) =>
+    new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const finish = (err: Error | undefined, value?: T) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        clearInterval(poll);
+        waiters.delete(tryNow);
+        if (err) reject(err);
+        else resolve(value as T);
+      };
+      const tryNow = () => {
+        Promise.resolve(check()).then(
+          (v) => v !== undefined && finish(undefined, v),
+          (err: Error) => finish(err),
+        );
+      };
+      const timer = setTimeout(
+        () => finish(new Error(`ims-relay: timed out after ${timeout} ms waiting for ${what}`)),
+        timeout,
+      );
+      const poll = setInterval(tryNow, pollMs);
+      waiters.add(tryNow);
+      tryNow();
+    });
+
+  return {
+    smtpPort: relay.smtp.port,
+    httpPort: relay.http?.port ?? 0,
+    spoolDir,
+    messages,
+    events: () => [...seen],
+    waitForMessage: (predicate, opts = {}) =>
+      waitUntil(
+        'a matching message',
+        async () => (await messages()).find(predicate),
+        opts.timeout ?? 10_000,
+        50,
+      ),
+    waitForEvent: (id, opts = {}) =>
+      waitUntil(`event ${id}`, () => seen.find((e) => e.id === id), opts.timeout ?? 10_000, 1000),
+    setFailureRules: (rules) => {
+      const parsed: FailureRule[] = rules.map((source) => {
+        const rule = parseFailureRule(source);
+        if (typeof rule === 'string') throw new Error(`ims-relay: ${rule}`);
+        return rule;
+      });
+      relay.setFailureRules(parsed);
+    },
+    stop: async () => {
+      await relay.stop();
+      if (ownSpool) fs.rmSync(spoolDir, { recursive: true, force: true });
+    },
+  };
+}
