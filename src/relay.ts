@@ -3,6 +3,7 @@
  * event log, SMTP listener, pickup folder, delivery — and takes it down again. It neither reads
  * the environment nor exits the process; the CLI does that.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { RelayConfig } from './config/relay-config.js';
 import { formatHostPort, type HostPort } from './config/host-port.js';
@@ -13,7 +14,9 @@ import { MaildirStore } from './delivery/maildir-store.js';
 import { OutageTracker } from './delivery/outage-tracker.js';
 import { UpstreamClient } from './delivery/upstream-client.js';
 import { EventLog, type EventLogOptions } from './events/event-log.js';
-import { SmtpListener } from './server/smtp-listener.js';
+import { RelayPolicy } from './server/relay-policy.js';
+import { SmtpListener, type ListenerSecurity } from './server/smtp-listener.js';
+import { loadUsers } from './server/user-store.js';
 import { PickupFolder } from './spool/pickup-folder.js';
 import { Spool } from './spool/spool.js';
 import type { FastifyInstance } from 'fastify';
@@ -27,6 +30,8 @@ export interface RunningRelay {
   config: RelayConfig;
   /** The address SMTP really listens on (the port is resolved when 0 was asked for). */
   smtp: HostPort;
+  /** The implicit-TLS listener's address, when there is one. */
+  smtps: HostPort | undefined;
   /** The address the admin API really listens on; undefined when it is off. */
   http: HostPort | undefined;
   spool: Spool;
@@ -42,6 +47,39 @@ export interface RunningRelay {
   scanPickup(): Promise<void>;
   /** Stops accepting, lets transactions and deliveries in flight finish (bounded), closes the spool. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** Reads the TLS files and the users file, and builds the relay policy. */
+function loadSecurity(
+  config: RelayConfig,
+): { ok: true; value: ListenerSecurity } | { ok: false; message: string } {
+  let tls: ListenerSecurity['tls'];
+  if (config.tlsCert && config.tlsKey) {
+    try {
+      tls = { cert: fs.readFileSync(config.tlsCert), key: fs.readFileSync(config.tlsKey) };
+    } catch (err) {
+      return { ok: false, message: `cannot read the TLS certificate or key: ${(err as Error).message}` };
+    }
+  }
+  let users: Map<string, string> | undefined;
+  if (config.users) {
+    const loaded = loadUsers(config.users);
+    if (!loaded.ok) return loaded;
+    users = loaded.users;
+  }
+  return {
+    ok: true,
+    value: {
+      ...(tls ? { tls } : {}),
+      ...(users ? { users } : {}),
+      allowInsecureAuth: config.allowInsecureAuth,
+      policy: new RelayPolicy({
+        mode: config.mode,
+        localDomains: config.localDomains,
+        relayNetworks: config.relayNetworks,
+      }),
+    },
+  };
 }
 
 export type StartResult = { ok: true; relay: RunningRelay } | { ok: false; message: string };
@@ -127,16 +165,34 @@ export async function runRelay(
   queueRef.current = delivery;
   await delivery?.start();
 
-  const listener = new SmtpListener(config, spool, events, (queueId) => delivery?.enqueue('in', queueId));
-  let smtp: HostPort;
-  try {
-    smtp = await listener.listen();
-  } catch (err) {
+  const security = loadSecurity(config);
+  const abort = async (message: string): Promise<StartResult> => {
     await delivery?.stop(0);
     upstream?.close();
+    await spool.close();
     await events.close();
     lock.release();
-    return { ok: false, message: (err as Error).message };
+    return { ok: false, message };
+  };
+  if (!security.ok) return abort(security.message);
+  const onCommitted = (queueId: string) => delivery?.enqueue('in', queueId);
+  const listener = new SmtpListener(config, spool, events, onCommitted, security.value);
+  const listeners = [listener];
+  let smtp: HostPort;
+  let smtps: HostPort | undefined;
+  try {
+    smtp = await listener.listen();
+    if (config.smtps) {
+      const implicit = new SmtpListener({ ...config, smtp: config.smtps }, spool, events, onCommitted, {
+        ...security.value,
+        implicitTls: true,
+      });
+      listeners.push(implicit);
+      smtps = await implicit.listen();
+    }
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close(0)));
+    return abort((err as Error).message);
   }
 
   // the pickup folder: one scan at a time, every pickupInterval
@@ -198,7 +254,7 @@ export async function runRelay(
       http = await listenAdmin(admin, config.http);
     } catch (err) {
       clearInterval(pickupTimer);
-      await listener.close(0);
+      await Promise.all(listeners.map((l) => l.close(0)));
       await delivery?.stop(0);
       upstream?.close();
       await spool.close();
@@ -234,7 +290,7 @@ export async function runRelay(
     (stopping ??= (async () => {
       clearInterval(pickupTimer);
       await admin?.close();
-      await listener.close(config.shutdownTimeoutMs);
+      await Promise.all(listeners.map((l) => l.close(config.shutdownTimeoutMs)));
       await scanning;
       await delivery?.stop(config.shutdownTimeoutMs);
       upstream?.close();
@@ -250,6 +306,7 @@ export async function runRelay(
     relay: {
       config,
       smtp,
+      smtps,
       http,
       spool,
       events,

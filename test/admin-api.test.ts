@@ -49,10 +49,18 @@ describe('admin API', () => {
     expect(await raw.text()).toMatch(/^Received: from /);
 
     expect(
-      (await (await api(relay, `/api/v1/messages/${id}/hold`, { method: 'POST' })).json()).message,
+      (
+        (await (await api(relay, `/api/v1/messages/${id}/hold`, { method: 'POST' })).json()) as {
+          message: string;
+        }
+      ).message,
     ).toContain('is held');
     expect(
-      (await (await api(relay, `/api/v1/messages/${id}/release`, { method: 'POST' })).json()).message,
+      (
+        (await (await api(relay, `/api/v1/messages/${id}/release`, { method: 'POST' })).json()) as {
+          message: string;
+        }
+      ).message,
     ).toContain('is released');
     const replayQueued = await api(relay, `/api/v1/messages/${id}/replay`, { method: 'POST' });
     expect(replayQueued.status).toBe(409);

@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startRelay, type TestRelay } from 'ims-relay';
 
@@ -8,7 +8,7 @@ beforeAll(async () => {
 });
 afterAll(() => relay.stop());
 
-const send = (mail: nodemailer.SendMailOptions) =>
+const send = (mail: SendMailOptions) =>
   nodemailer.createTransport({ host: '127.0.0.1', port: relay.smtpPort, ignoreTLS: true }).sendMail(mail);
 
 test('the welcome mail reaches the new user', async () => {

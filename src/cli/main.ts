@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import type { CliIO } from './cli-io.js';
 import { registerEvents } from './events-command.js';
+import { registerHashPassword } from './hash-password-command.js';
 import { registerHealth } from './health-command.js';
 import { registerMailbox } from './mailbox-command.js';
 import { registerQueue } from './queue-command.js';
@@ -17,6 +18,11 @@ const processIO = (): CliIO => ({
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
   stopSignal: () =>
     new Promise((resolve) => {
       const on = (signal: NodeJS.Signals) => {
@@ -53,6 +59,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   registerQueue(program, io, done);
   registerEvents(program, io, done);
   registerMailbox(program, io, done);
+  registerHashPassword(program, io, done, io.readStdin);
 
   try {
     await program.parseAsync(argv);

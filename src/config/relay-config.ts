@@ -29,6 +29,13 @@ export interface RelayConfig {
   shutdownTimeoutMs: number;
   reverseDns: boolean;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  smtps: HostPort | undefined;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  users: string | undefined;
+  allowInsecureAuth: boolean;
+  localDomains: string[];
+  relayNetworks: string[];
   /** The admin API's address; undefined when it is off. */
   http: HostPort | undefined;
   adminToken: string | undefined;
@@ -152,6 +159,24 @@ export function resolveConfig(sources: ConfigSources = {}): ConfigResult {
     minFreeDisk?: number;
     events?: string;
   };
+  if (Boolean(v.tlsCert) !== Boolean(v.tlsKey)) {
+    return {
+      ok: false,
+      message: `invalid setting ${v.tlsCert ? 'tlsKey (--tls-key' : 'tlsCert (--tls-cert'}): --tls-cert and --tls-key go together`,
+    };
+  }
+  if (v.users && !v.tlsCert && !v.allowInsecureAuth) {
+    return {
+      ok: false,
+      message: `invalid setting users (--users, ${envName('users')}): AUTH is offered only after TLS; give --tls-cert and --tls-key, or --allow-insecure-auth`,
+    };
+  }
+  if (v.smtps && !v.tlsCert) {
+    return {
+      ok: false,
+      message: `invalid setting smtps (--smtps, ${envName('smtps')}): implicit TLS needs --tls-cert and --tls-key`,
+    };
+  }
   if (v.http && !isLoopback(v.http.host) && !v.adminToken) {
     return {
       ok: false,

@@ -9,6 +9,7 @@ import { parseByteSize } from './byte-size.js';
 import { parseHostPort, type HostPort } from './host-port.js';
 import { parseDuration } from './duration.js';
 import { parseFailureRule, type FailureRule } from '../delivery/failure-rules.js';
+import { parseCidr } from '../server/relay-policy.js';
 
 const byteSize = (what: string) =>
   z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -49,6 +50,16 @@ const hostPort = z.string().transform((value, ctx): HostPort => {
 });
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+const optionalFile = z.string().transform((v) => (v === 'none' || v.trim() === '' ? undefined : v.trim()));
+
+const stringList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) =>
+    (Array.isArray(value) ? value : value === 'none' ? [] : value.split(','))
+      .map((v) => v.trim())
+      .filter(Boolean),
+  );
 
 const duration = (min: number) =>
   z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -223,6 +234,71 @@ export const SETTINGS = [
     description: 'look up the client address in reverse DNS for Received: headers (off: no lookup)',
     defaultText: 'false',
     schema: boolean,
+  },
+  {
+    key: 'smtps',
+    valueName: 'HOST:PORT|off',
+    description:
+      'a second SMTP listener with implicit TLS (SMTPS, usually port 465); needs --tls-cert and --tls-key',
+    defaultText: 'off',
+    schema: z.string().transform((value, ctx): HostPort | undefined => {
+      if (value.trim().toLowerCase() === 'off') return undefined;
+      const parsed = parseHostPort(value);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed + ', or off' });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
+  },
+  {
+    key: 'tlsCert',
+    valueName: 'FILE',
+    description: 'PEM certificate (chain) for STARTTLS and --smtps; with --tls-key, STARTTLS is offered',
+    defaultText: 'none',
+    schema: optionalFile,
+  },
+  {
+    key: 'tlsKey',
+    valueName: 'FILE',
+    description: 'PEM private key for --tls-cert',
+    defaultText: 'none',
+    schema: optionalFile,
+  },
+  {
+    key: 'users',
+    valueName: 'FILE',
+    description:
+      'SMTP AUTH (PLAIN, LOGIN) users, one USER:HASH line each (make a hash with `ims-relay hash-password`); offered only after TLS unless --allow-insecure-auth',
+    defaultText: 'none',
+    schema: optionalFile,
+  },
+  {
+    key: 'allowInsecureAuth',
+    description: 'offer AUTH on connections without TLS too',
+    defaultText: 'false',
+    schema: boolean,
+  },
+  {
+    key: 'localDomains',
+    valueName: 'LIST',
+    description:
+      'relay mode: domains anyone may send to (comma-separated); other domains only from --relay-networks or after AUTH',
+    defaultText: 'none',
+    schema: stringList,
+  },
+  {
+    key: 'relayNetworks',
+    valueName: 'CIDRS',
+    description:
+      'relay mode: client networks that may relay without AUTH (comma-separated); everyone else gets 554 5.7.1 Relay access denied',
+    defaultText: '127.0.0.0/8,::1/128',
+    schema: stringList.superRefine((list, ctx) => {
+      for (const cidr of list) {
+        const parsed = parseCidr(cidr);
+        if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+      }
+    }),
   },
   {
     key: 'http',

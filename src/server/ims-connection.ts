@@ -30,6 +30,8 @@ export interface ConnectionSettings {
   greetingDelayMs: number;
   maxClients: number;
   maxRecipientOvershoot: number;
+  /** AUTH is offered after STARTTLS: an AUTH before it gets 530 instead of "not recognized". */
+  authAfterTls?: boolean;
 }
 
 /** What a connection tells its listener about. */
@@ -103,6 +105,8 @@ export class ImsConnection extends SMTPConnection {
       case 'TOO_MANY_RECIPIENTS':
         return this.refuseOverCap();
     }
+    if (code === 500 && context === 'AUTH' && this.settings.authAfterTls && !this.secure)
+      return REPLIES.startTlsFirst;
     if (code === 214) return REPLIES.help;
     if (code === 252) return REPLIES.vrfy;
     return undefined;

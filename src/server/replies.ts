@@ -47,6 +47,9 @@ export const REPLIES = {
     enhanced: '5.5.2',
     text: 'Bare LF line ending in message data is not allowed, use CRLF',
   },
+  startTlsFirst: { code: 530, enhanced: '5.7.0', text: 'Must issue a STARTTLS command first' },
+  relayDenied: { code: 554, enhanced: '5.7.1', text: 'Relay access denied' },
+  authFailed: { code: 535, enhanced: '5.7.8', text: 'Authentication credentials invalid' },
   queued: (queueId: string): Reply => ({ code: 250, enhanced: '2.6.0', text: `OK: queued as ${queueId}` }),
   help: {
     code: 214,

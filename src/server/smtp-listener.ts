@@ -18,7 +18,20 @@ import {
 } from './ims-connection.js';
 import { MessageIntake, type IntakeRefusal } from '../message/message-intake.js';
 import { receivedHeader, type ReceivedInfo } from './received-header.js';
+import type { RelayPolicy } from './relay-policy.js';
 import { REPLIES, replyError, replyText, type Reply } from './replies.js';
+import { verifyPassword } from './user-store.js';
+
+export interface ListenerSecurity {
+  /** Certificate and key: STARTTLS is offered (or, with implicitTls, the whole connection is TLS). */
+  tls?: { key: Buffer; cert: Buffer };
+  implicitTls?: boolean;
+  /** SMTP AUTH users (user -> scrypt hash); no AUTH without them. */
+  users?: Map<string, string>;
+  allowInsecureAuth: boolean;
+  /** Relay mode's no-open-relay rule. */
+  policy?: RelayPolicy;
+}
 
 export interface ListenerSettings extends ConnectionSettings {
   smtp: HostPort;
@@ -64,6 +77,7 @@ export class SmtpListener {
     private readonly events: EventLog,
     /** Told about every message committed to in/ (the wiring hands it to delivery). */
     private readonly onCommitted: (queueId: string) => void = () => undefined,
+    private readonly security: ListenerSecurity = { allowInsecureAuth: false },
   ) {
     assertLibraryHooks();
     this.freeSpace = new FreeSpaceGuard(() => spool.freeBytes(), settings.minFreeDisk, {
@@ -77,14 +91,37 @@ export class SmtpListener {
         }),
     });
     const profile = settings.profile;
+    const { tls, users, policy } = security;
+    // AUTH only with a users file, and before TLS only with allowInsecureAuth
+    const authAvailable = Boolean(users) && (Boolean(tls) || security.allowInsecureAuth);
+    const disabled = [...(tls ? [] : ['STARTTLS']), ...(authAvailable ? [] : ['AUTH'])];
+    const beforeTls = authAvailable && !security.allowInsecureAuth ? [...disabled, 'AUTH'] : disabled;
     this.server = new ImsSmtpServer({
       name: settings.hostname,
       banner: 'ims-relay ready',
       logger: false,
-      secure: false,
+      secure: Boolean(security.implicitTls),
+      ...(tls ? { key: tls.key, cert: tls.cert } : {}),
       authOptional: true,
-      disabledCommands: ['AUTH', 'STARTTLS'],
-      hideSTARTTLS: true,
+      authMethods: ['PLAIN', 'LOGIN'],
+      allowInsecureAuth: security.allowInsecureAuth,
+      disabledCommands: disabled,
+      hideSTARTTLS: !tls,
+      onConnect: (session, callback) => {
+        if (!security.implicitTls) session.disabledCommands = beforeTls;
+        callback();
+      },
+      onSecure: (_socket, session, callback) => {
+        session.disabledCommands = disabled;
+        callback();
+      },
+      onAuth: (auth, _session, callback) => {
+        const stored = users?.get(auth.username ?? '');
+        if (stored && typeof auth.password === 'string' && verifyPassword(auth.password, stored)) {
+          return callback(null, { user: auth.username });
+        }
+        callback(replyError(profile, REPLIES.authFailed));
+      },
       hideENHANCEDSTATUSCODES: profile !== 'rfc',
       hideDSN: false,
       disableReverseLookup: !settings.reverseDns,
@@ -94,6 +131,15 @@ export class SmtpListener {
       socketTimeout: settings.socketTimeoutMs,
       onMailFrom: (_address, session, callback) => this.onMailFrom(session, callback),
       onRcptTo: (address, session, callback) => {
+        if (
+          policy &&
+          !policy.allows(address.address, {
+            address: session.remoteAddress,
+            authenticated: Boolean(session.user),
+          })
+        ) {
+          return callback(replyError(profile, REPLIES.relayDenied));
+        }
         const connection = this.server.connectionsBySession.get(session);
         if (connection) connection.pendingRecipient = address.address;
         callback();
@@ -101,7 +147,10 @@ export class SmtpListener {
       onData: (stream, session, callback) => this.onData(stream, session, callback),
       onClose: (session) => this.server.connectionsBySession.get(session)?.endTransaction(),
     });
-    this.server.connectionSettings = settings;
+    this.server.connectionSettings = {
+      ...settings,
+      authAfterTls: authAvailable && !security.allowInsecureAuth,
+    };
     this.server.observer = {
       capSummary: (connection, refused, accepted, queueId) =>
         events.emit('recipientCapReached', {

@@ -29,8 +29,16 @@ export class SmtpSession {
     for (const f of w) f();
   }
 
-  static async connect(port: number, host = '127.0.0.1'): Promise<SmtpSession> {
-    const socket = net.connect(port, host);
+  static connect(port: number, host = '127.0.0.1'): Promise<SmtpSession> {
+    return SmtpSession.open(net.connect(port, host));
+  }
+
+  /** Connects from a given local address (any of 127.0.0.0/8 works on loopback). */
+  static connectFrom(port: number, localAddress: string): Promise<SmtpSession> {
+    return SmtpSession.open(net.connect({ port, host: '127.0.0.1', localAddress }));
+  }
+
+  private static async open(socket: net.Socket): Promise<SmtpSession> {
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);

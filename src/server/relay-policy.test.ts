@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { RelayPolicy, parseCidr } from './relay-policy.js';
+
+describe('RelayPolicy', () => {
+  const policy = new RelayPolicy({
+    mode: 'relay',
+    localDomains: ['Example.test'],
+    relayNetworks: ['10.0.0.0/8', '::1/128', '192.0.2.7'],
+  });
+
+  it('lets trusted networks and authenticated clients relay anywhere', () => {
+    expect(policy.allows('x@elsewhere.test', { address: '10.1.2.3', authenticated: false })).toBe(true);
+    expect(policy.allows('x@elsewhere.test', { address: '::1', authenticated: false })).toBe(true);
+    expect(policy.allows('x@elsewhere.test', { address: '192.0.2.7', authenticated: false })).toBe(true);
+    expect(policy.allows('x@elsewhere.test', { address: '203.0.113.5', authenticated: true })).toBe(true);
+  });
+
+  it('lets anyone send to local domains, and nobody else relay', () => {
+    expect(policy.allows('x@EXAMPLE.test', { address: '203.0.113.5', authenticated: false })).toBe(true);
+    expect(policy.allows('x@elsewhere.test', { address: '203.0.113.5', authenticated: false })).toBe(false);
+    expect(policy.allows('x@elsewhere.test', { address: '192.0.2.8', authenticated: false })).toBe(false);
+  });
+
+  it('accepts everything outside relay mode', () => {
+    const capture = new RelayPolicy({ mode: 'capture', localDomains: [], relayNetworks: [] });
+    expect(capture.allows('x@elsewhere.test', { address: '203.0.113.5', authenticated: false })).toBe(true);
+  });
+
+  it('explains a bad CIDR', () => {
+    expect(parseCidr('10.0.0.0/33')).toContain('0 to 32');
+    expect(parseCidr('ten')).toContain('not an address');
+    expect(parseCidr('fd00::/8')).toEqual({ address: 'fd00::', prefix: 8, family: 'ipv6' });
+  });
+});
