@@ -75,7 +75,8 @@ export function registerHealth(program: Command, io: CliIO, done: (code: number)
       const timeoutMs = Number(options.timeout) || 5000;
       try {
         const greeting = await smtpGreeting(target, timeoutMs);
-        const http = running?.http ? await checkHttp(running.http, timeoutMs) : undefined;
+        // the admin API of the relay of this spool, unless another SMTP address was asked for
+        const http = running?.http && !options.smtp ? await checkHttp(running.http, timeoutMs) : undefined;
         io.stdout.write(`ok: SMTP ${formatHostPort(target)} "${greeting}"${http ? `, HTTP ${http}` : ''}\n`);
         done(0);
       } catch (err) {

@@ -54,7 +54,11 @@ export function registerQueue(program: Command, io: CliIO, done: (code: number) 
     try {
       done(await work(opened.backend));
     } catch (err) {
-      io.stderr.write(`ims-relay: ${opened.backend.where}: ${(err as Error).message}\n`);
+      const hint =
+        (err as Error).message === 'fetch failed'
+          ? ' (cannot reach its admin API from here; in Docker, run the tool inside the relay container: docker exec CONTAINER ims-relay queue …)'
+          : '';
+      io.stderr.write(`ims-relay: ${opened.backend.where}: ${(err as Error).message}${hint}\n`);
       done(1);
     } finally {
       opened.backend.close();

@@ -15,6 +15,7 @@ export function resolveToolConfig(
   const resolved = resolveConfig({
     flags,
     env: io.env,
+    serve: false,
     ...(options.config ? { configFile: options.config } : {}),
   });
   if (!resolved.ok) {

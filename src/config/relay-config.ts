@@ -69,6 +69,11 @@ export interface ConfigSources {
   configFile?: string;
   /** Directory relative paths are resolved against (default: the current directory). */
   cwd?: string;
+  /**
+   * False for the tool commands (queue, events, health …): they only need the spool and addresses,
+   * so the checks that only matter for running the relay (TLS pairs, admin token, upstream) are skipped.
+   */
+  serve?: boolean;
 }
 
 export type ConfigResult = { ok: true; config: RelayConfig } | { ok: false; message: string };
@@ -159,31 +164,32 @@ export function resolveConfig(sources: ConfigSources = {}): ConfigResult {
     minFreeDisk?: number;
     events?: string;
   };
-  if (Boolean(v.tlsCert) !== Boolean(v.tlsKey)) {
+  const serveChecks = sources.serve !== false;
+  if (serveChecks && Boolean(v.tlsCert) !== Boolean(v.tlsKey)) {
     return {
       ok: false,
       message: `invalid setting ${v.tlsCert ? 'tlsKey (--tls-key' : 'tlsCert (--tls-cert'}): --tls-cert and --tls-key go together`,
     };
   }
-  if (v.users && !v.tlsCert && !v.allowInsecureAuth) {
+  if (serveChecks && v.users && !v.tlsCert && !v.allowInsecureAuth) {
     return {
       ok: false,
       message: `invalid setting users (--users, ${envName('users')}): AUTH is offered only after TLS; give --tls-cert and --tls-key, or --allow-insecure-auth`,
     };
   }
-  if (v.smtps && !v.tlsCert) {
+  if (serveChecks && v.smtps && !v.tlsCert) {
     return {
       ok: false,
       message: `invalid setting smtps (--smtps, ${envName('smtps')}): implicit TLS needs --tls-cert and --tls-key`,
     };
   }
-  if (v.http && !isLoopback(v.http.host) && !v.adminToken) {
+  if (serveChecks && v.http && !isLoopback(v.http.host) && !v.adminToken) {
     return {
       ok: false,
       message: `invalid setting adminToken (--admin-token, ${envName('adminToken')}): the admin API on ${v.http.host} is reachable from other hosts, so it needs a token`,
     };
   }
-  if (v.mode === 'relay' && !v.upstream) {
+  if (serveChecks && v.mode === 'relay' && !v.upstream) {
     return {
       ok: false,
       message: `invalid setting upstream (--upstream, ${envName('upstream')}): relay mode needs an upstream, e.g. --upstream smtp://mail.example.test:25`,

@@ -6,6 +6,7 @@
  * Otherwise it says when to try again. Every expected outcome is a value; an entry that cannot be
  * read, or whose processing throws too often in a row, is quarantined in bad/ (event 4116).
  */
+import { formatDuration } from '../config/duration.js';
 import type { EventLog } from '../events/event-log.js';
 import {
   buildReports,
@@ -189,7 +190,7 @@ export class DeliveryAgent {
     pending: Map<string, number[]>,
     state: JournalState,
   ): RecipientAttempt[] {
-    const lifetimeText = `${Math.round(this.settings.retry.lifetime / 3_600_000)} hours`;
+    const lifetimeText = formatDuration(this.settings.retry.lifetime);
     return [...pending.values()].map((indexes) => {
       const last = state.deferred.get(indexes[0]!);
       return {

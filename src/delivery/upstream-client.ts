@@ -6,6 +6,7 @@
  * not be reached) or permanent (5xx).
  */
 import nodemailer, { type Transporter } from 'nodemailer';
+import { dnsCache } from 'nodemailer/lib/shared';
 import type { RecipientAttempt } from './delivery-result.js';
 import { statusOfReply } from './delivery-result.js';
 
@@ -152,6 +153,9 @@ export class UpstreamClient {
         };
       }
       const unreachable = !err.responseCode && CONNECTION_ERRORS.has(err.code ?? '');
+      // nodemailer keeps resolved addresses for 5 minutes: after a failed connection, resolve
+      // again next time (an upstream container that restarted may have a new address)
+      if (unreachable) dnsCache.delete(this.host);
       return {
         attempts: batch.map((a) => failure(a, err, remoteMta)),
         retryNow: [],

@@ -24,6 +24,11 @@ import {
   type Reply,
 } from './replies.js';
 
+/** Longest command line taken, without its line end (512 octets plus room for DSN parameters). */
+export const MAX_COMMAND_LINE = 2048;
+/** Control characters (TAB aside) have no place in a command line: NUL, a bare CR, ESC, DEL … */
+const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
+
 export interface ConnectionSettings {
   profile: Profile;
   hostname: string;
@@ -44,7 +49,7 @@ export interface ConnectionObserver {
 
 export function assertLibraryHooks(): void {
   const proto = SMTPConnection.prototype as unknown as Record<string, unknown>;
-  const missing = ['send', 'init', 'connectionReady', '_setListeners'].filter(
+  const missing = ['send', 'init', 'connectionReady', '_setListeners', '_onCommand'].filter(
     (m) => typeof proto[m] !== 'function',
   );
   if (missing.length > 0) {
@@ -80,6 +85,27 @@ export class ImsConnection extends SMTPConnection {
         setTimeout(() => this.connectionReady(), this.settings.greetingDelayMs).unref();
       else this.connectionReady();
     });
+  }
+
+  /**
+   * Refuses a command line longer than MAX_COMMAND_LINE with 500 and keeps the connection (RFC 5321
+   * §4.5.3.1.4 allows 512 octets, extensions such as DSN more; smtp-server itself only stops at
+   * 16 KB), and one with control characters with 501 (a bare CR, NUL: an injection attempt or a
+   * broken client). Lines inside DATA do not come here.
+   */
+  override _onCommand(command: Buffer, callback?: () => void): void {
+    const refusal =
+      command.length > MAX_COMMAND_LINE
+        ? REPLIES.lineTooLong
+        : CONTROL_CHARACTER.test(command.toString('latin1'))
+          ? REPLIES.controlCharacters
+          : undefined;
+    if (refusal) {
+      this.send(refusal.code, replyText(this.settings.profile, refusal), false);
+      if (callback) setImmediate(callback);
+      return;
+    }
+    super._onCommand(command, callback);
   }
 
   override send(code: number, data?: string | string[] | null, context?: string | false): void {

@@ -48,6 +48,31 @@ export interface ListenerSettings extends ConnectionSettings {
 const resolvedName = (session: SMTPServerSession): string | undefined =>
   session.clientHostname && !session.clientHostname.startsWith('[') ? session.clientHostname : undefined;
 
+/** An address with anything but ASCII needs MAIL FROM … SMTPUTF8 (RFC 6531). */
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** MAIL FROM and RCPT TO parameters of the extensions the relay offers; others get 555. */
+const MAIL_PARAMETERS = new Set(['SIZE', 'BODY', 'SMTPUTF8', 'RET', 'ENVID', 'AUTH']);
+const RCPT_PARAMETERS = new Set(['NOTIFY', 'ORCPT']);
+/** esmtp-keyword (RFC 5321 §4.1.2). */
+const ESMTP_KEYWORD = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+
+/** The first parameter that is not an extension's, or `'syntax'` when one is not even a keyword. */
+function unknownParameter(
+  address: { args?: Record<string, unknown> | false },
+  known: Set<string>,
+): string | undefined {
+  if (!address.args) return undefined;
+  for (const key of Object.keys(address.args)) {
+    if (!ESMTP_KEYWORD.test(key)) return 'syntax';
+    if (!known.has(key.toUpperCase())) return key;
+  }
+  return undefined;
+}
+
+const parameterReply = (unknown: string): Reply =>
+  unknown === 'syntax' ? REPLIES.parameterSyntax : REPLIES.unsupportedParameter(unknown);
+
 type DataCallback = (err?: Error | null, message?: string) => void;
 
 class ImsSmtpServer extends SMTPServer {
@@ -129,8 +154,15 @@ export class SmtpListener {
       maxRecipients: settings.maxRecipients,
       maxClients: settings.maxClients,
       socketTimeout: settings.socketTimeoutMs,
-      onMailFrom: (_address, session, callback) => this.onMailFrom(session, callback),
+      onMailFrom: (address, session, callback) => this.onMailFrom(address, session, callback),
       onRcptTo: (address, session, callback) => {
+        if (NON_ASCII.test(address.address) && !session.envelope.smtpUtf8) {
+          return callback(replyError(profile, REPLIES.needsSmtpUtf8));
+        }
+        if (address.args) {
+          const unknown = unknownParameter(address, RCPT_PARAMETERS);
+          if (unknown) return callback(replyError(profile, parameterReply(unknown)));
+        }
         if (
           policy &&
           !policy.allows(address.address, {
@@ -192,7 +224,16 @@ export class SmtpListener {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private onMailFrom(session: SMTPServerSession, callback: (err?: Error | null) => void): void {
+  private onMailFrom(
+    address: { address: string; args?: Record<string, unknown> | false },
+    session: SMTPServerSession,
+    callback: (err?: Error | null) => void,
+  ): void {
+    if (NON_ASCII.test(address.address) && !session.envelope.smtpUtf8) {
+      return callback(replyError(this.settings.profile, REPLIES.needsSmtpUtf8));
+    }
+    const unknown = unknownParameter(address, MAIL_PARAMETERS);
+    if (unknown) return callback(replyError(this.settings.profile, parameterReply(unknown)));
     this.server.connectionsBySession.get(session)?.endTransaction();
     this.freeSpace
       .hasRoom()

@@ -1,0 +1,54 @@
+# ims-relay container image. Build: docker build -t ims-relay .
+# Run:   docker run --rm -p 127.0.0.1:2525:2525 ims-relay            (serve, capture mode)
+#        docker run --rm ims-relay --help                               (other subcommands)
+# See docs/docker.md.
+
+# ---- build stage: full install (typescript is a devDependency) and tsc into dist/ ----
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# dependencies first, so that a source change does not re-run the install
+COPY package.json package-lock.json ./
+# --ignore-scripts here: `prepare` (the build) needs src/, which is copied below
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- runtime stage: production dependencies + bin/ + dist/ only ----
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: `prepare` would run tsc, which is not installed without dev dependencies
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+  && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
+# `ims-relay` on the PATH for `docker exec CONTAINER ims-relay ...`
+RUN ln -s /app/bin/ims-relay.js /usr/local/bin/ims-relay \
+  && mkdir -p /var/spool/ims-relay \
+  && chown node:node /var/spool/ims-relay
+
+# Every setting is an environment variable IMS_RELAY_<NAME> (`ims-relay serve --help`).
+# Defaults for a container: SMTP on all interfaces, spool on the volume, capture mode.
+# The admin API stays on its default 127.0.0.1:8025 (inside the container) because a non-loopback
+# IMS_RELAY_HTTP needs IMS_RELAY_ADMIN_TOKEN and an image must not ship a token; to publish it run
+# with -e IMS_RELAY_HTTP=0.0.0.0:8025 -e IMS_RELAY_ADMIN_TOKEN=... (docker-compose.yml does).
+# IMS_RELAY_HOSTNAME defaults to the container's host name.
+ENV IMS_RELAY_SMTP=0.0.0.0:2525 \
+    IMS_RELAY_SPOOL=/var/spool/ims-relay \
+    IMS_RELAY_MODE=capture
+
+VOLUME ["/var/spool/ims-relay"]
+EXPOSE 2525 8025
+USER node
+
+# healthy = the relay answers SMTP with 220 (and its admin API, when it has one, /healthz);
+# `health` finds the address in $IMS_RELAY_SPOOL/ims-relay.json
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
+  CMD node /app/bin/ims-relay.js health --timeout 3000 || exit 1
+
+# node is PID 1 and gets SIGTERM directly (exec form, no shell); `serve` handles SIGTERM/SIGINT.
+# Arguments after the image name replace CMD: `docker run IMAGE health --smtp HOST:PORT`.
+ENTRYPOINT ["node", "/app/bin/ims-relay.js"]
+CMD ["serve"]
