@@ -27,6 +27,7 @@ import {
 /** Longest command line taken, without its line end (512 octets plus room for DSN parameters). */
 export const MAX_COMMAND_LINE = 2048;
 /** Control characters (TAB aside) have no place in a command line: NUL, a bare CR, ESC, DEL … */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 export interface ConnectionSettings {

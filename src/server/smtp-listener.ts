@@ -49,6 +49,7 @@ const resolvedName = (session: SMTPServerSession): string | undefined =>
   session.clientHostname && !session.clientHostname.startsWith('[') ? session.clientHostname : undefined;
 
 /** An address with anything but ASCII needs MAIL FROM … SMTPUTF8 (RFC 6531). */
+// eslint-disable-next-line no-control-regex -- anything outside ASCII
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** MAIL FROM and RCPT TO parameters of the extensions the relay offers; others get 555. */
