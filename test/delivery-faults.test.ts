@@ -220,3 +220,64 @@ describe('stopping during a large delivery', () => {
     }
   }, 90_000);
 });
+
+describe('a spool file that cannot be read (Q317653: an antivirus scanner holds it)', () => {
+  // root reads every file whatever its mode, so the relay runs as nobody here
+  const asRoot = process.getuid?.() === 0;
+  it.skipIf(!asRoot)(
+    'is retried, then quarantined with 4116, and the rest flows',
+    async () => {
+      const { execFileSync } = await import('node:child_process');
+      const spool = tempDir();
+      fs.chmodSync(spool, 0o755);
+      fs.mkdirSync(path.join(spool, 'in'), { recursive: true });
+      const locked = envelope({ recipients: [{ address: 'locked@example.test' }] });
+      const fine = envelope({ recipients: [{ address: 'fine@example.test' }] });
+      for (const e of [locked, fine]) {
+        fs.writeFileSync(
+          path.join(spool, 'in', `${e.queueId}.imsr`),
+          encodeEntry(e, Buffer.from(`Subject: ${e.queueId}\r\n\r\nx\r\n`)),
+        );
+      }
+      execFileSync('chown', ['-R', 'nobody:nogroup', spool]);
+      fs.chmodSync(path.join(spool, 'in', `${locked.queueId}.imsr`), 0o000); // unreadable for its owner
+      const nobody = {
+        uid: Number(execFileSync('id', ['-u', 'nobody']).toString()),
+        gid: Number(execFileSync('id', ['-g', 'nobody']).toString()),
+      };
+      const relay = await startRelayProcess(
+        ['--spool', spool, '--mode', 'capture', '--max-processing-failures', '2'],
+        {},
+        nobody,
+      );
+      try {
+        await waitFor(
+          'the readable one delivered',
+          () => listMaildir(path.join(spool, 'mailboxes', 'fine@example.test')).length === 1,
+        );
+        await waitFor(
+          'the locked one in bad/',
+          () => fs.existsSync(path.join(spool, 'bad', `${locked.queueId}.imsr`)),
+          15_000,
+        );
+        const events = fs
+          .readFileSync(path.join(spool, 'log', 'events.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map(
+            (l) =>
+              JSON.parse(l) as { id: number; queueId?: string; data?: { error?: string; reason?: string } },
+          );
+        const retries = events.filter((e) => e.id === 4131 && e.queueId === locked.queueId);
+        expect(retries).toHaveLength(2);
+        expect(retries[0]!.data?.error).toContain('EACCES');
+        const quarantined = events.find((e) => e.id === 4116 && e.queueId === locked.queueId);
+        expect(quarantined?.data?.reason).toContain('could not be read');
+      } finally {
+        relay.child.kill('SIGTERM');
+        await relay.exited;
+      }
+    },
+    30_000,
+  );
+});

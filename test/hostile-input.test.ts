@@ -127,3 +127,39 @@ describe('fuzzing', () => {
     expect(fs.readdirSync(relay.spool.folder('tmp'))).toEqual([]);
   }, 60_000);
 });
+
+describe('resource limits', () => {
+  it('disconnects a client that goes silent, with 421, after the socket timeout', async () => {
+    const r = await startTestRelay({ socketTimeoutMs: '1000' });
+    try {
+      const s = await SmtpSession.connect(r.port);
+      await s.reply();
+      await s.cmd('EHLO slow.test');
+      s.write('MAIL FROM:<a@exam'); // and nothing more
+      expect(await s.reply(5000)).toMatch(/^421 /);
+      const deadline = Date.now() + 2000;
+      while (!s.closed && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
+      expect(s.closed).toBe(true);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it('answers one connection more than --max-clients with 421', async () => {
+    const r = await startTestRelay({ maxClients: '3' });
+    try {
+      const open = await Promise.all([0, 1, 2].map(() => SmtpSession.connect(r.port)));
+      for (const s of open) expect(await s.reply()).toMatch(/^220 /);
+      const extra = await SmtpSession.connect(r.port);
+      expect(await extra.reply()).toMatch(/^421 .*Too many connected clients/);
+      for (const s of open) s.close();
+      extra.close();
+      await new Promise((res) => setTimeout(res, 100));
+      const again = await SmtpSession.connect(r.port);
+      expect(await again.reply()).toMatch(/^220 /);
+      again.close();
+    } finally {
+      await r.stop();
+    }
+  });
+});

@@ -65,15 +65,13 @@ export class DeliveryAgent {
 
   async process(folder: QueueFolder, queueId: string, now = new Date()): Promise<ProcessOutcome> {
     if (!(await this.spool.locate(queueId))) return { kind: 'gone' };
-    const entry = await this.spool.readEntry(folder, queueId);
-    if (!entry.ok) return this.quarantine(folder, queueId, `the spool entry cannot be read: ${entry.reason}`);
     const state = await this.spool.readJournal(folder, queueId);
     if (state.held) return { kind: 'held' };
     if (state.unfinishedAttempts >= this.settings.maxProcessingFailures) {
       return this.quarantine(
         folder,
         queueId,
-        `processing failed ${state.unfinishedAttempts} times in a row (the relay stopped or an error was thrown)`,
+        `processing failed ${state.unfinishedAttempts} times in a row (the entry could not be read, the relay stopped, or an error was thrown)`,
       );
     }
 
@@ -81,6 +79,13 @@ export class DeliveryAgent {
     try {
       // counted before the attempt: an attempt that never ends (crash, throw) still counts
       await journal.append([{ t: 'attempt', n: state.attempts + 1, at: now.toISOString() }]);
+      const entry = await this.spool.readEntry(folder, queueId);
+      if (!entry.ok && entry.transient)
+        throw new Error(`the spool entry cannot be read now: ${entry.reason}`);
+      if (!entry.ok) {
+        await journal.close();
+        return this.quarantine(folder, queueId, `the spool entry cannot be read: ${entry.reason}`);
+      }
       state.attempts++;
       const outcome = await this.attempt(
         folder,

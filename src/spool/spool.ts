@@ -20,6 +20,7 @@ export type SpoolFolder = (typeof SPOOL_FOLDERS)[number];
 export type QueueFolder = 'in' | 'out' | 'bad' | 'archive';
 
 export const ENTRY_SUFFIX = '.imsr';
+const TRANSIENT_READ_ERRORS = new Set(['EACCES', 'EPERM', 'EBUSY', 'EAGAIN', 'EMFILE', 'ENFILE', 'EIO']);
 export const JOURNAL_SUFFIX = '.journal';
 export const QUEUE_FOLDERS: readonly QueueFolder[] = ['in', 'out', 'bad', 'archive'];
 
@@ -99,12 +100,14 @@ export class Spool {
   }
 
   /** Reads and verifies a whole entry. */
-  async readEntry(folder: QueueFolder, queueId: string): Promise<EntryResult> {
+  async readEntry(folder: QueueFolder, queueId: string): Promise<EntryResult & { transient?: boolean }> {
     let bytes: Buffer;
     try {
       bytes = await fsp.readFile(this.entryPath(folder, queueId));
     } catch (err) {
-      return { ok: false, reason: `cannot read: ${(err as Error).message}` };
+      // locked or unreadable for now (an antivirus scanner, Q317653; out of descriptors): worth a retry
+      const transient = TRANSIENT_READ_ERRORS.has((err as NodeJS.ErrnoException).code ?? '');
+      return { ok: false, reason: `cannot read: ${(err as Error).message}`, transient };
     }
     return decodeEntry(bytes);
   }

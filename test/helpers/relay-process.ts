@@ -14,10 +14,11 @@ export interface RelayProcess {
 }
 
 /** Runs `ims-relay ARGS` (the built CLI) and collects its output. */
-export function runCli(args: string[], env: Record<string, string> = {}) {
+export function runCli(args: string[], env: Record<string, string> = {}, as?: { uid: number; gid: number }) {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(as ?? {}),
   });
   let out = '';
   let err = '';
@@ -33,10 +34,12 @@ export function runCli(args: string[], env: Record<string, string> = {}) {
 export async function startRelayProcess(
   args: string[],
   env: Record<string, string> = {},
+  as?: { uid: number; gid: number },
 ): Promise<RelayProcess> {
   const run = runCli(
     ['serve', '--smtp', '127.0.0.1:0', '--http', '127.0.0.1:0', '--log-level', 'warn', ...args],
     env,
+    as,
   );
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ready line; stderr: ${run.stderr()}`)), 15_000);
