@@ -1,0 +1,170 @@
+/**
+ * The crash suite (RFC 5321 §6.1: once the relay has said 250 it does not lose the message). Under
+ * load — several connections, some messages with many recipients — the relay (capture mode, a
+ * child process) is killed with SIGKILL at random moments and restarted each time. At the end
+ * every acknowledged message must be delivered to each of its recipients exactly once, or still
+ * be in the spool. Prints acknowledged / delivered / in the spool / lost / duplicate deliveries.
+ *
+ * `npm test` runs a short version; `npm run test:crash` the full one (2,000 messages, 20 kills);
+ * CRASH_MESSAGES, CRASH_KILLS and CRASH_CONNECTIONS change it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { listMaildir } from '../src/delivery/maildir-store.js';
+import { mailboxName } from '../src/delivery/mailbox-name.js';
+import { freePort } from './helpers/postfix-instance.js';
+import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
+import { SmtpSession } from './helpers/smtp-session.js';
+import { tempDir } from './helpers/test-relay.js';
+
+const MESSAGES = Number(process.env.CRASH_MESSAGES ?? 150);
+const KILLS = Number(process.env.CRASH_KILLS ?? 4);
+const CONNECTIONS = Number(process.env.CRASH_CONNECTIONS ?? 4);
+const BIG_EVERY = 25; // every 25th message has BIG recipients
+const BIG = Number(process.env.CRASH_BIG_RECIPIENTS ?? (MESSAGES >= 1000 ? 1000 : 200));
+
+interface Acknowledged {
+  queueId: string;
+  recipients: string[];
+}
+
+function recipientsOf(n: number): string[] {
+  if (n % BIG_EVERY === 0) return Array.from({ length: BIG }, (_, i) => `big${i}@example.test`);
+  return [`user${n % 97}@example.test`, `other${n % 13}@example.test`];
+}
+
+/** Sends one message; resolves with its queue ID, or undefined when the relay went away first. */
+async function sendOne(port: number, n: number): Promise<Acknowledged | undefined> {
+  let s: SmtpSession;
+  try {
+    s = await SmtpSession.connect(port);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!(await s.reply(5000)).startsWith('220')) return undefined;
+    await s.cmd('EHLO load.test');
+    const recipients = recipientsOf(n);
+    s.write(
+      ['MAIL FROM:<load@example.test>', ...recipients.map((r) => `RCPT TO:<${r}>`), 'DATA'].join('\r\n') +
+        '\r\n',
+    );
+    for (let i = 0; i < recipients.length + 2; i++) if (!(await s.reply(10_000))) return undefined;
+    const final = await s.cmd(
+      `Subject: crash load ${n}\r\nMessage-ID: <m${n}@load.test>\r\n\r\n${'line of body text\r\n'.repeat(20)}.`,
+    );
+    const m = /^250 OK: queued as (\S+)$/.exec(final);
+    return m ? { queueId: m[1]!, recipients } : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    s.close();
+  }
+}
+
+describe('crash suite', () => {
+  it(`keeps every acknowledged message through ${KILLS} SIGKILLs under load (${MESSAGES} messages)`, async () => {
+    const spool = tempDir('ims-crash-');
+    const port = await freePort();
+    const args = [
+      '--spool',
+      spool,
+      '--smtp',
+      `127.0.0.1:${port}`,
+      '--mode',
+      'capture',
+      '--max-processing-failures',
+      '1000',
+      '--retry-initial',
+      '200ms',
+      '--retry-max',
+      '1s',
+    ];
+    let relay: RelayProcess = await startRelayProcess(args);
+    const acknowledged: Acknowledged[] = [];
+    let next = 0;
+    let sending = true;
+
+    const worker = async () => {
+      while (sending && next < MESSAGES) {
+        const n = next++;
+        const ack = await sendOne(port, n);
+        if (ack) acknowledged.push(ack);
+        else await new Promise((r) => setTimeout(r, 50)); // the relay is being restarted
+      }
+    };
+    const workers = Array.from({ length: CONNECTIONS }, worker);
+
+    let kills = 0;
+    const killer = (async () => {
+      while (kills < KILLS) {
+        await new Promise((r) => setTimeout(r, 150 + Math.random() * 450));
+        relay.child.kill('SIGKILL');
+        await relay.exited;
+        kills++;
+        relay = await startRelayProcess(args);
+      }
+    })();
+    await killer;
+    await Promise.all(workers);
+    sending = false;
+
+    // let the last relay deliver everything
+    const deadline = Date.now() + 120_000;
+    const pending = () =>
+      fs.readdirSync(path.join(spool, 'in')).filter((f) => f.endsWith('.imsr')).length +
+      fs.readdirSync(path.join(spool, 'out')).filter((f) => f.endsWith('.imsr')).length;
+    while (pending() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    relay.child.kill('SIGTERM');
+    await relay.exited;
+
+    const inSpool = new Set(
+      ['in', 'out', 'bad', 'archive'].flatMap((f) =>
+        fs
+          .readdirSync(path.join(spool, f))
+          .filter((n) => n.endsWith('.imsr'))
+          .map((n) => n.replace(/\.imsr$/, '')),
+      ),
+    );
+    let delivered = 0;
+    let stillQueued = 0;
+    let lost = 0;
+    let duplicates = 0;
+    const mailboxes = path.join(spool, 'mailboxes');
+    const files = new Map<string, string[]>();
+    const filesOf = (address: string) => {
+      let list = files.get(address);
+      if (!list) {
+        list = listMaildir(path.join(mailboxes, mailboxName(address))).map((f) => path.basename(f));
+        files.set(address, list);
+      }
+      return list;
+    };
+    for (const ack of acknowledged) {
+      const copies = ack.recipients.map((r) => filesOf(r).filter((f) => f.includes(ack.queueId)).length);
+      duplicates += copies.filter((c) => c > 1).length;
+      if (copies.every((c) => c >= 1)) delivered++;
+      else if (inSpool.has(ack.queueId)) stillQueued++;
+      else lost++;
+    }
+    // a message that was never acknowledged must not have been delivered twice either
+    for (const list of files.values()) duplicates += list.length - new Set(list).size;
+
+    const figures = {
+      messagesTried: next,
+      acknowledged: acknowledged.length,
+      kills,
+      delivered,
+      inSpool: stillQueued,
+      lost,
+      duplicateDeliveries: duplicates,
+    };
+    console.log(`crash suite: ${JSON.stringify(figures)}`);
+    expect(kills).toBe(KILLS);
+    expect(acknowledged.length).toBeGreaterThan(0);
+    expect(lost).toBe(0);
+    expect(duplicates).toBe(0);
+    expect(delivered + stillQueued).toBe(acknowledged.length);
+  }, 600_000);
+});
