@@ -40,6 +40,7 @@ export class EventLog {
   readonly logger: Logger;
   private readonly fileStream: fs.WriteStream | undefined;
   private fileFailed = false;
+  private corked = false;
   private readonly listeners = new Set<(event: RelayEvent) => void>();
   private readonly stderr: NodeJS.WritableStream;
 
@@ -84,7 +85,18 @@ export class EventLog {
       ...(details.queueId ? { queueId: details.queueId } : {}),
       ...(details.data ? { data: details.data } : {}),
     };
-    if (this.fileStream && !this.fileFailed) this.fileStream.write(JSON.stringify(event) + '\n');
+    if (this.fileStream && !this.fileFailed) {
+      // events of one turn of the event loop go to the file in one write
+      if (!this.corked) {
+        this.corked = true;
+        this.fileStream.cork();
+        setImmediate(() => {
+          this.corked = false;
+          this.fileStream?.uncork();
+        });
+      }
+      this.fileStream.write(JSON.stringify(event) + '\n');
+    }
     this.logger[LEVEL[def.type]](
       { event: def.id, type: def.type, category: def.category, queueId: event.queueId, data: event.data },
       event.message,
@@ -104,6 +116,10 @@ export class EventLog {
     this.logger.flush();
     const stream = this.fileStream;
     if (!stream || stream.destroyed) return;
+    if (this.corked) {
+      this.corked = false;
+      stream.uncork();
+    }
     await new Promise<void>((resolve) => stream.end(resolve));
   }
 }
