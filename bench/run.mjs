@@ -2,8 +2,13 @@
 // bench/run.mjs - side-by-side benchmark of ims-relay against Postfix and the bare smtp-server
 // floor, on the loopback workloads of the benchmark lab (../shared/bench, see bench/README.md).
 //
-//   npm run bench -- [--runs N] [--quick] [--targets postfix,floor,ims] [--workloads W1,W2,W2c,W3]
+//   npm run bench -- [--runs N] [--quick] [--targets postfix,floor,ims]
+//                    [--workloads W1,W2,W2c,W3,E2,E3,NDR32766,NDR100000]
 //                    [--relay-args "..."] [--timeout-ms MS] [--no-build] [--no-pin]
+//
+// W* measure the receive path (ims-relay in hold mode), E* end to end (ims-relay in capture mode:
+// accepted -> in the recipients' Maildirs; Postfix: received -> discarded, its queue empty again),
+// NDR* the non-delivery report for a pickup file whose recipients all fail (ims-relay only).
 //
 // Every run starts a fresh server (so each peak RSS belongs to that one workload run), runs one
 // bounded client against 127.0.0.1, reads the server's VmHWM, and stops the server again. Runs are
@@ -15,8 +20,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LAB = path.resolve(process.env.BENCH_LAB_DIR || path.join(ROOT, '..', 'shared', 'bench'));
@@ -24,13 +30,14 @@ const BENCHLAB = path.resolve(process.env.BENCHLAB || '/tmp/benchlab');
 const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 const SMTPLOAD = path.join(LAB, 'smtpload.mjs');
 const SERVERS_SH = path.join(LAB, 'servers.sh');
+const MARK_START = pathToFileURL(path.join(ROOT, 'bench', 'mark-start.mjs')).href;
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
   const o = {
     runs: 3,
     targets: ['postfix', 'floor', 'ims'],
-    workloads: ['W1', 'W2', 'W2c', 'W3'],
+    workloads: ['W1', 'W2', 'W2c', 'W3', 'E2', 'E3', 'NDR32766', 'NDR100000'],
     relayArgs: [],
     timeoutMs: 300000,
     build: true,
@@ -75,7 +82,8 @@ function usage(err) {
   if (err) console.error(`run.mjs: ${err}`);
   console.error(
     'usage: npm run bench -- [--runs N (default 3)] [--quick] [--targets postfix,floor,ims]\n' +
-      '                       [--workloads W1,W2,W2c,W3] [--relay-args "..."] [--timeout-ms MS]\n' +
+      '                       [--workloads W1,W2,W2c,W3,E2,E3,NDR32766,NDR100000]\n' +
+      '                       [--relay-args "..."] [--timeout-ms MS]\n' +
       '                       [--no-build] [--no-pin]',
   );
   process.exit(err ? 2 : 0);
@@ -92,7 +100,16 @@ function splitArgs(s) {
 
 const TARGET_NAMES = { postfix: 'Postfix', floor: 'smtp-server floor', ims: 'ims-relay' };
 
-// kind: 'big' (time of one transaction), 'load' (msgs/s), 'source' (smtp-source, msgs/s)
+// kind: 'big' (time of one transaction), 'load' (msgs/s), 'source' (smtp-source, msgs/s): the
+// receive path, every target; 'e2e' (end to end, msgs/s), 'ndr' (time to the NDR): only the
+// targets in `targets`, the relay started with RELAY_ARGS[kind] (after --relay-args, so they win)
+const RECEIVE_KINDS = new Set(['big', 'load', 'source']);
+const NDR_FAIL_RULE = '*@fail.test=550 5.1.1 User unknown';
+const NDR_SENDER = 'bench@example.test';
+const RELAY_ARGS = {
+  e2e: ['--mode', 'capture'],
+  ndr: ['--mode', 'capture', '--archive', 'true', '--fail', NDR_FAIL_RULE, '--pickup-interval', '100ms'],
+};
 const WORKLOADS = {
   W1: {
     kind: 'big',
@@ -117,7 +134,37 @@ const WORKLOADS = {
     messages: 200,
     args: ['--mode', 'load', '--messages', '200', '--rcpts', '100', '--conns', '4'],
   },
+  // smtpload sends every message to user1..userR@example.test: R mailboxes with M files each
+  E2: {
+    kind: 'e2e',
+    desc: '2,000 msgs x 1 rcpt, 4 connections, end to end',
+    targets: ['postfix', 'ims'],
+    messages: 2000,
+    rcpts: 1,
+    args: ['--mode', 'load', '--messages', '2000', '--rcpts', '1', '--conns', '4'],
+  },
+  E3: {
+    kind: 'e2e',
+    desc: '200 msgs x 100 rcpt, 4 connections, end to end',
+    targets: ['postfix', 'ims'],
+    messages: 200,
+    rcpts: 100,
+    args: ['--mode', 'load', '--messages', '200', '--rcpts', '100', '--conns', '4'],
+  },
+  NDR32766: {
+    kind: 'ndr',
+    desc: 'NDR for 32,766 failed recipients (pickup file)',
+    targets: ['ims'],
+    rcpts: 32766,
+  },
+  NDR100000: {
+    kind: 'ndr',
+    desc: 'NDR for 100,000 failed recipients (pickup file)',
+    targets: ['ims'],
+    rcpts: 100000,
+  },
 };
+const appliesTo = (wl, t) => !WORKLOADS[wl].targets || WORKLOADS[wl].targets.includes(t);
 
 // ratio = ims metric / other target's metric; time ratios want <=, throughput ratios want >=
 const GOALS = [
@@ -174,6 +221,34 @@ const GOALS = [
     op: '>=',
     limit: 3,
     text: 'W3 msgs/s >= 3 x Postfix',
+  },
+  {
+    id: 'E3-postfix',
+    wl: 'E3',
+    metric: 'mps',
+    vs: 'postfix',
+    op: '>=',
+    limit: 2,
+    text: 'E3 end to end >= 2 x Postfix receive-to-discard',
+  },
+  {
+    id: 'NDR100000-time',
+    wl: 'NDR100000',
+    metric: 'ms',
+    vs: null,
+    op: '<=',
+    limit: 2000,
+    unit: 'ms',
+    text: 'NDR100000 failure -> NDR <= 2000 ms',
+  },
+  {
+    id: 'NDR100000-peak',
+    wl: 'NDR100000',
+    metric: 'peakMB',
+    vs: null,
+    op: '<=',
+    limit: 300,
+    text: 'NDR100000 peak RSS <= 300 MB',
   },
   {
     id: 'idle',
@@ -542,23 +617,47 @@ function imsServer() {
       }
       if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js')))
         return 'dist/cli/main.js missing (npm run build)';
+      // every run starts the relay from a copy of bin/, dist/ and package.json taken now
+      // (node_modules linked), so that a rebuild of dist/ while the bench runs (another build, a
+      // test run's pretest) cannot change the relay between runs or under a running one
+      try {
+        s.root = snapshotBuild();
+      } catch (e) {
+        return `cannot copy the build: ${e.message}`;
+      }
+      // a relay with the admin API (--http, default 127.0.0.1:8025) gets a free port for it, as
+      // for SMTP: the API stays on as shipped, and a fixed port taken by anything else on this
+      // machine cannot keep the relay from starting
+      const help = spawnSync(
+        process.execPath,
+        [path.join(s.root, 'bin', 'ims-relay.js'), 'serve', '--help'],
+        {
+          cwd: s.root,
+          encoding: 'utf8',
+          timeout: 30000,
+        },
+      );
+      s.httpArgs = /^\s*--http\b/m.test(help.stdout || '') ? ['--http', '127.0.0.1:0'] : [];
       return null;
     },
-    async start() {
+    // extraArgs: the workload's own settings (RELAY_ARGS), after --relay-args so that they win
+    async start(extraArgs = []) {
       started.add(s);
       const base = fs.existsSync(BENCHLAB) ? BENCHLAB : os.tmpdir();
       s.dir = fs.mkdtempSync(path.join(base, 'ims-bench-'));
       const spool = path.join(s.dir, 'spool');
       fs.mkdirSync(spool);
+      s.spool = spool;
       const logFile = path.join(s.dir, 'relay.out');
       const fd = fs.openSync(logFile, 'w');
       const relayArgs = [
-        'bin/ims-relay.js',
+        path.join(s.root, 'bin', 'ims-relay.js'),
         'serve',
         '--smtp',
         '127.0.0.1:0',
         '--spool',
         spool,
+        ...(s.httpArgs || []),
         // receive benchmarks: accept into the durable spool and deliver nowhere (Postfix's side
         // discards); --relay-args come after and win, e.g. --relay-args "--mode capture"
         '--mode',
@@ -566,6 +665,7 @@ function imsServer() {
         '--log-level',
         'warn',
         ...OPT.relayArgs,
+        ...extraArgs,
       ];
       const [cmd, args] = withPin(SERVER_PIN, process.execPath, relayArgs);
       // stdout/stderr go to a file, so that log volume never blocks the relay on a pipe nor costs this process CPU
@@ -574,7 +674,7 @@ function imsServer() {
       const env = Object.fromEntries(
         Object.entries(process.env).filter(([k]) => !k.startsWith('IMS_RELAY_')),
       );
-      const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
+      const child = spawn(cmd, args, { cwd: s.root, env, stdio: ['ignore', fd, fd] });
       fs.closeSync(fd);
       s.child = child;
       s.pid = child.pid;
@@ -636,6 +736,7 @@ function imsServer() {
       s.pid = null;
       if (s.dir) fs.rmSync(s.dir, { recursive: true, force: true });
       s.dir = null;
+      s.spool = null;
       started.delete(s);
       return s.lastStop;
     },
@@ -651,12 +752,380 @@ async function stopAll() {
       console.error(`stopping ${s.name}: ${e.message}`);
     }
   }
+  for (const d of snapshots) fs.rmSync(d, { recursive: true, force: true });
+  snapshots.clear();
+}
+
+// a copy of the relay as built now: bin/, dist/, package.json, and a link to node_modules
+const snapshots = new Set();
+let buildInfo = null; // { at, git } of the copy the ims-relay runs use
+function snapshotBuild() {
+  const base = fs.existsSync(BENCHLAB) ? BENCHLAB : os.tmpdir();
+  const dir = fs.mkdtempSync(path.join(base, 'ims-build-'));
+  snapshots.add(dir);
+  for (const d of ['bin', 'dist']) fs.cpSync(path.join(ROOT, d), path.join(dir, d), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  buildInfo = { at: new Date().toISOString(), git: gitState() };
+  return dir;
+}
+
+// the commit and the uncommitted files the measured build came from (read-only git commands)
+function gitState() {
+  const git = (...a) => spawnSync('git', a, { cwd: ROOT, encoding: 'utf8', timeout: 10000 });
+  const head = git('rev-parse', '--short', 'HEAD');
+  if (head.status !== 0) return null;
+  const dirty = git('status', '--porcelain', '--', 'src', 'bin', 'package.json');
+  return {
+    commit: head.stdout.trim(),
+    uncommitted: (dirty.stdout || '')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => l.slice(3)),
+  };
+}
+
+// ---------------------------------------------------------------- end to end and NDR
+const POLL_MS = 20; // how often the destination (Maildirs, Postfix's queue) is looked at
+const wallNow = () => performance.timeOrigin + performance.now(); // epoch ms, sub-ms resolution
+
+// files in <mailboxes>/<box>/new for the given boxes; a box that has reached perBox is not read again
+function maildirCounter(root, boxes, perBox) {
+  const full = new Map();
+  return () => {
+    let n = 0;
+    for (const b of boxes) {
+      let c = full.get(b);
+      if (c == null) {
+        try {
+          c = fs.readdirSync(path.join(root, b, 'new')).length;
+        } catch {
+          c = 0;
+        }
+        if (c >= perBox) full.set(b, c);
+      }
+      n += c;
+    }
+    return n;
+  };
+}
+
+// every mailbox under root (.staging left out) and the number of files in its new/
+function maildirCensus(root) {
+  const boxes = {};
+  let ents = [];
+  try {
+    ents = fs.readdirSync(root, { withFileTypes: true });
+  } catch {
+    return { boxes, files: 0 };
+  }
+  let files = 0;
+  for (const e of ents) {
+    if (!e.isDirectory() || e.name.startsWith('.')) continue;
+    let c = 0;
+    try {
+      c = fs.readdirSync(path.join(root, e.name, 'new')).length;
+    } catch {
+      /* no new/ yet */
+    }
+    boxes[e.name] = c;
+    files += c;
+  }
+  return { boxes, files };
+}
+
+function parseResult(stdout) {
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  try {
+    return line ? JSON.parse(line.slice(7)) : null;
+  } catch {
+    return null;
+  }
+}
+
+// E2/E3: smtpload sends; meanwhile the destination is polled every POLL_MS. ims-relay (capture
+// mode): done when every expected Maildir file exists. Postfix: done at the first look after the
+// last message was accepted that finds its queue empty (queuedFiles(), as drain() uses). Times run
+// from the client's first connect (BENCH_T0 from mark-start.mjs) to that look.
+async function runE2E(W, port, label, server) {
+  const t = OPT.timeoutMs;
+  const tSpawn = wallNow();
+  const deadline = tSpawn + t;
+  const expected = W.messages * W.rcpts;
+  const boxes = Array.from({ length: W.rcpts }, (_, i) => `user${i + 1}@example.test`);
+  const isIms = server.name === 'ims';
+  const mbRoot = isIms ? path.join(server.spool, 'mailboxes') : null;
+  const count = isIms ? maildirCounter(mbRoot, boxes, W.messages) : queuedFiles;
+  const [cmd, args] = withPin(CLIENT_PIN, process.execPath, [
+    '--import',
+    MARK_START,
+    SMTPLOAD,
+    ...W.args,
+    '--port',
+    String(port),
+    '--host',
+    '127.0.0.1',
+    '--timeout-ms',
+    String(t),
+    '--label',
+    label,
+  ]);
+  let client = null;
+  const clientP = runCmd(cmd, args, { timeoutMs: t + 15000 }).then((r) => (client = r));
+  const looks = []; // [look started, look ended, count] (Postfix: every look; ims: only the last)
+  let lastAccept = null; // epoch ms of the client's last accepted message
+  let t0 = null;
+  let res = null;
+  let doneAt = null;
+  let clientFailed = false;
+  // the client's RESULT and its BENCH_T0 mark, once it has exited
+  const readClient = () => {
+    res = parseResult(client.stdout) || false;
+    const m = client.stderr.match(/^BENCH_T0 ([\d.]+)$/m);
+    t0 = m ? Number(m[1]) : null;
+    if (!res || client.code !== 0 || res.error || res.accepted !== res.messages) clientFailed = true;
+    else lastAccept = (t0 ?? tSpawn) + res.elapsedMs;
+  };
+  while (!interrupted) {
+    const ts = wallNow();
+    const c = count();
+    const tl = wallNow();
+    if (isIms) {
+      looks[0] = [ts, tl, c];
+      if (c >= expected) {
+        doneAt = tl;
+        break;
+      }
+    } else looks.push([ts, tl, c]);
+    if (client && res === null) readClient();
+    if (clientFailed) break;
+    if (!isIms && lastAccept !== null) {
+      // a look that started after the last 250 and found the queue empty
+      const hit = looks.find(([start, , n]) => start >= lastAccept && n === 0);
+      if (hit) {
+        doneAt = hit[1];
+        break;
+      }
+    }
+    if (wallNow() > deadline) break;
+    await sleep(POLL_MS);
+  }
+  await clientP;
+  if (res === null) readClient();
+  const census = isIms ? maildirCensus(mbRoot) : null;
+  const out = {
+    recvMs: res ? res.elapsedMs : null,
+    recvMps: res ? res.msgsPerSec : null,
+    accepted: res ? res.accepted : null,
+    t0Source: t0 != null ? 'first connect' : 'client spawn',
+    expectedFiles: isIms ? expected : undefined,
+    files: census ? census.files : undefined,
+    mailboxes: census ? Object.keys(census.boxes).length : undefined,
+    queueLeft: isIms ? undefined : queuedFiles(),
+  };
+  if (!res)
+    return {
+      ok: false,
+      ...out,
+      error: `no RESULT (exit ${client.code}${client.timedOut ? ', killed' : ''}): ${(client.stderr || client.stdout).trim().slice(-400)}`,
+    };
+  if (clientFailed)
+    return {
+      ok: false,
+      ...out,
+      error: res.error || res.firstFailure || (res.errors || []).join(' | ') || `exit ${client.code}`,
+    };
+  if (doneAt === null) {
+    const left = isIms
+      ? `${looks[0] ? looks[0][2] : 0} of ${expected} Maildir files`
+      : `${out.queueLeft} queue files left`;
+    return {
+      ok: false,
+      ...out,
+      error: interrupted ? 'interrupted' : `not done ${t} ms after the start: ${left}`,
+    };
+  }
+  if (isIms && (census.files !== expected || out.mailboxes !== W.rcpts)) {
+    return {
+      ok: false,
+      ...out,
+      error: `expected ${expected} files in ${W.rcpts} mailboxes, found ${census.files} in ${out.mailboxes}`,
+    };
+  }
+  const ms = doneAt - (t0 ?? tSpawn);
+  return {
+    ok: true,
+    ...out,
+    ms: +ms.toFixed(1),
+    mps: +((W.messages * 1000) / ms).toFixed(1),
+    rps: +((W.messages * W.rcpts * 1000) / ms).toFixed(1),
+    afterLastAcceptMs: +(doneAt - lastAccept).toFixed(1),
+  };
+}
+
+function readEvents(file) {
+  let text = '';
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const out = [];
+  for (const l of text.split('\n')) {
+    if (!l) continue;
+    try {
+      out.push(JSON.parse(l));
+    } catch {
+      /* a line being written */
+    }
+  }
+  return out;
+}
+
+// the envelope of a spool entry: "IMSR/1 <n>\n" then n bytes of JSON
+function readEnvelope(file) {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(64);
+    const got = fs.readSync(fd, head, 0, 64, 0);
+    const nl = head.subarray(0, got).indexOf(10);
+    const m = head
+      .subarray(0, nl)
+      .toString('latin1')
+      .match(/^IMSR\/1 (\d+)$/);
+    if (!m) throw new Error(`not a spool entry: ${file}`);
+    const buf = Buffer.alloc(Number(m[1]));
+    fs.readSync(fd, buf, 0, buf.length, nl + 1);
+    return JSON.parse(buf.toString('utf8'));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function findEnvelope(spool, queueId) {
+  for (const dir of ['archive', 'out', 'archive', 'in']) {
+    const f = path.join(spool, dir, `${queueId}.imsr`);
+    try {
+      return { ...readEnvelope(f), foundIn: dir };
+    } catch (e) {
+      if (e.code !== 'ENOENT') throw e;
+    }
+  }
+  return null;
+}
+
+// NDR*: a pickup file from NDR_SENDER to N recipients that all fail (--fail NDR_FAIL_RULE); the
+// figure is event 1110's time (the entry is queued, delivery starts) -> arrivedAt of the report
+// entry (its queue ID from event 4117's data.reports); also drop -> the NDR in the sender's Maildir
+async function runNdr(W, server) {
+  const spool = server.spool;
+  const n = W.rcpts;
+  const name = `ndr-${n}`;
+  const lines = [`X-Sender: <${NDR_SENDER}>`];
+  for (let i = 1; i <= n; i++) lines.push(`X-Receiver: <user${i}@fail.test>`);
+  lines.push(
+    `From: <${NDR_SENDER}>`,
+    'To: undisclosed-recipients:;',
+    `Subject: bench NDR for ${n} recipients`,
+    `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
+    `Message-ID: <bench.ndr.${n}.${process.pid}@example.test>`,
+    '',
+    'This message goes to recipients that all fail.',
+    '',
+  );
+  const pickup = path.join(spool, 'pickup');
+  fs.mkdirSync(pickup, { recursive: true });
+  fs.writeFileSync(path.join(pickup, `${name}.eml.part`), lines.join('\r\n'));
+  const tDrop = Date.now();
+  fs.renameSync(path.join(pickup, `${name}.eml.part`), path.join(pickup, `${name}.eml`));
+  const deadline = tDrop + OPT.timeoutMs;
+  const box = path.join(spool, 'mailboxes', NDR_SENDER, 'new');
+  const eventsFile = path.join(spool, 'log', 'events.jsonl');
+  let seen = null;
+  let tSeen = null;
+  while (!interrupted && Date.now() < deadline) {
+    let files = [];
+    try {
+      files = fs.readdirSync(box);
+    } catch {
+      /* not yet */
+    }
+    if (files.length) {
+      tSeen = Date.now();
+      seen = files;
+      break;
+    }
+    // a pickup file the relay refused (event 4116) will never give an NDR
+    if (fs.existsSync(path.join(spool, 'bad')) && fs.readdirSync(path.join(spool, 'bad')).length) break;
+    await sleep(POLL_MS);
+  }
+  // the report's own 1101 (delivered) is logged right after its Maildir link: give it a moment
+  let events = readEvents(eventsFile);
+  for (
+    let i = 0;
+    seen && i < 50 && !events.some((e) => e.id === 1101 && e.data && e.data.delivered === 1);
+    i++
+  ) {
+    await sleep(POLL_MS);
+    events = readEvents(eventsFile);
+  }
+  const ev1110 = events.find((e) => e.id === 1110 && e.data && e.data.file === `${name}.eml`);
+  const ev4117 = ev1110 && events.find((e) => e.id === 4117 && e.queueId === ev1110.queueId);
+  const ev3041 = ev1110 && events.find((e) => e.id === 3041 && e.queueId === ev1110.queueId);
+  const reportId = ev4117 && ev4117.data && ev4117.data.reports ? ev4117.data.reports[0] : null;
+  const ev1101 = reportId && events.find((e) => e.id === 1101 && e.queueId === reportId);
+  const out = {
+    pickupId: ev1110 ? ev1110.queueId : null,
+    reportId,
+    failed: ev4117 ? ev4117.data.failed : null,
+    delivered: ev4117 ? ev4117.data.delivered : null,
+    reports: ev4117 ? ev4117.data.reports.length : null,
+    listed: ev3041 ? ev3041.data.listed : ev4117 ? ev4117.data.failed : null,
+    omitted: ev3041 ? ev3041.data.omitted : 0,
+    pickupMs: ev1110 ? Date.parse(ev1110.time) - tDrop : null,
+  };
+  const bad = events.filter((e) => e.id === 4116 || e.id === 4120 || e.id === 4131).map((e) => e.message);
+  if (!seen)
+    return {
+      ok: false,
+      ...out,
+      error: interrupted
+        ? 'interrupted'
+        : `no NDR in ${NDR_SENDER}'s Maildir within ${OPT.timeoutMs} ms${bad.length ? `: ${bad[0]}` : ''}`,
+    };
+  if (!ev1110 || !ev4117 || !reportId)
+    return {
+      ok: false,
+      ...out,
+      error: `events missing (1110 ${!!ev1110}, 4117 ${!!ev4117}, report ${reportId})`,
+    };
+  const env = findEnvelope(spool, reportId);
+  if (!env) return { ok: false, ...out, error: `report ${reportId} not found in archive/ or out/` };
+  const ndrFile = seen.find((f) => f.includes(reportId));
+  const ok = !!ndrFile && out.failed === n && out.delivered === 0 && seen.length === 1;
+  const ms = Date.parse(env.arrivedAt) - Date.parse(ev1110.time);
+  return {
+    ok,
+    ...out,
+    ms,
+    mps: null,
+    totalMs: tSeen - tDrop,
+    deliveredEventMs: ev1101 ? Date.parse(ev1101.time) - tDrop : null,
+    ndrBytes: ndrFile ? fs.statSync(path.join(box, ndrFile)).size : null,
+    ...(ok
+      ? {}
+      : {
+          error: `unexpected outcome: failed ${out.failed}, delivered ${out.delivered}, Maildir ${seen.join(' ')}`,
+        }),
+  };
 }
 
 // ---------------------------------------------------------------- clients
-async function runWorkload(wl, port, label) {
+async function runWorkload(wl, port, label, server) {
   const W = WORKLOADS[wl];
   const t = OPT.timeoutMs;
+  if (W.kind === 'e2e') return runE2E(W, port, label, server);
+  if (W.kind === 'ndr') return runNdr(W, server);
   if (W.kind === 'source') {
     if (!SMTP_SOURCE) return { ok: false, error: 'smtp-source not found (postfix package)' };
     const [cmd, args] = withPin(CLIENT_PIN, SMTP_SOURCE, [...W.args, `127.0.0.1:${port}`]);
@@ -802,6 +1271,15 @@ async function main() {
   }
   const names = Object.keys(servers);
   if (!names.length) throw new Error('no target available');
+  if (servers.ims && buildInfo) {
+    meta.imsBuild = buildInfo;
+    const g = buildInfo.git;
+    if (g)
+      console.log(
+        `ims-relay build copied at ${buildInfo.at}: commit ${g.commit}` +
+          (g.uncommitted.length ? ` + uncommitted ${g.uncommitted.join(', ')}` : ''),
+      );
+  }
 
   const results = {}; // results[target][wl] = [run, ...]
   const idle = {}; // idle[target] = [{rssKB, hwmKB}]
@@ -814,20 +1292,23 @@ async function main() {
     for (let run = 1; run <= OPT.runs; run++) {
       for (const t of names) {
         if (interrupted) return;
+        if (!appliesTo(wl, t)) continue;
         const s = servers[t];
+        const kind = WORKLOADS[wl].kind;
         const rec = { run };
         try {
-          const { port, pid } = await s.start();
+          const { port, pid } = await s.start(RELAY_ARGS[kind] || []);
           await sleep(500); // let the fresh server settle; this is also the "idle" sample point
           const m0 = memory(pid);
-          if (m0)
+          // idle = the server as the receive workloads start it (ims-relay in hold mode)
+          if (m0 && RECEIVE_KINDS.has(kind))
             idle[t].push({
               rssKB: m0.rssKB,
               hwmKB: m0.hwmKB,
               rootRssKB: m0.rootRssKB,
               processes: m0.processes,
             });
-          Object.assign(rec, await runWorkload(wl, port, `${t}-${wl}-${run}`));
+          Object.assign(rec, await runWorkload(wl, port, `${t}-${wl}-${run}`, s));
           const m1 = memory(pid);
           if (m1) Object.assign(rec, { peakKB: m1.hwmKB, rootPeakKB: m1.rootHwmKB, processes: m1.processes });
           if (s.drain) {
@@ -848,9 +1329,17 @@ async function main() {
         if (interrupted) return; // the signal handler stops the servers and exits; write nothing
         results[t][wl] = results[t][wl] || [];
         results[t][wl].push(rec);
-        const fig = rec.ok
-          ? `${rec.ms} ms${rec.mps != null ? `, ${rec.mps} msgs/s` : ''}, peak ${kbToMB(rec.peakKB)} MB`
-          : `ERROR ${rec.error}`;
+        let fig = `ERROR ${rec.error}`;
+        if (rec.ok && kind === 'e2e')
+          fig =
+            `end to end ${rec.ms} ms = ${rec.mps} msgs/s, ${rec.rps} rcpts/s (receive only ${rec.recvMps} msgs/s, ` +
+            `done ${rec.afterLastAcceptMs} ms after the last 250), peak ${kbToMB(rec.peakKB)} MB`;
+        else if (rec.ok && kind === 'ndr')
+          fig =
+            `failure -> NDR ${rec.ms} ms, drop -> NDR in Maildir ${rec.totalMs} ms (drop -> 1110 ${rec.pickupMs} ms), ` +
+            `NDR lists ${rec.listed} (${rec.omitted} omitted), peak ${kbToMB(rec.peakKB)} MB`;
+        else if (rec.ok)
+          fig = `${rec.ms} ms${rec.mps != null ? `, ${rec.mps} msgs/s` : ''}, peak ${kbToMB(rec.peakKB)} MB`;
         console.log(
           `  ${wl} run ${run}/${OPT.runs} ${TARGET_NAMES[t].padEnd(17)} ${fig}${rec.stopNote ? ` (${rec.stopNote})` : ''}`,
         );
@@ -873,6 +1362,17 @@ async function main() {
         peakMB: kbToMB(median(good.map((r) => r.peakKB))),
         errors: runs.filter((r) => !r.ok).map((r) => r.error),
       };
+      const kind = WORKLOADS[wl].kind;
+      if (kind === 'e2e' || kind === 'ndr') {
+        const w = summary[t].workloads[wl];
+        const extra =
+          kind === 'e2e'
+            ? ['rps', 'recvMps', 'recvMs', 'afterLastAcceptMs']
+            : ['totalMs', 'pickupMs', 'deliveredEventMs', 'listed', 'omitted', 'ndrBytes'];
+        for (const k of extra) w[k] = median(good.map((r) => r[k]));
+        const peaks = good.map((r) => r.peakKB).filter((x) => x != null);
+        w.peakMaxMB = peaks.length ? kbToMB(Math.max(...peaks)) : null;
+      }
     }
     summary[t].idleMB = kbToMB(median(idle[t].map((x) => x.rssKB)));
     summary[t].idleProcesses = idle[t].length ? idle[t][0].processes : null;
@@ -893,11 +1393,12 @@ async function main() {
   const goals = GOALS.filter((g) => g.wl === null || OPT.workloads.includes(g.wl)).map((g) => {
     let value = null;
     if (g.metric === 'idleMB') value = summary.ims ? summary.ims.idleMB : null;
-    else if (g.metric === 'peakMB') value = metric('ims', g.wl, 'peakMB');
+    else if (!g.vs)
+      value = metric('ims', g.wl, g.metric); // an absolute figure (peakMB, ms)
     else value = ratio(metric('ims', g.wl, g.metric), metric(g.vs, g.wl, g.metric));
     const status =
       value == null ? 'n/a' : (g.op === '<=' ? value <= g.limit : value >= g.limit) ? 'PASS' : 'MISS';
-    return { id: g.id, target: g.text, value, unit: g.vs ? 'x' : 'MB', status };
+    return { id: g.id, target: g.text, value, unit: g.unit || (g.vs ? 'x' : 'MB'), status };
   });
 
   // ---- console table
@@ -905,8 +1406,11 @@ async function main() {
     v == null
       ? '-'
       : Number(v).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const receiveWls = OPT.workloads.filter((wl) => RECEIVE_KINDS.has(WORKLOADS[wl].kind));
+  const e2eWls = OPT.workloads.filter((wl) => WORKLOADS[wl].kind === 'e2e');
+  const ndrWls = OPT.workloads.filter((wl) => WORKLOADS[wl].kind === 'ndr');
   const rows = [['workload', 'server', 'ms', 'msgs/s', 'peak RSS MB', 'ok runs']];
-  for (const wl of OPT.workloads) {
+  for (const wl of receiveWls) {
     for (const t of names) {
       const w = summary[t].workloads[wl];
       rows.push([
@@ -929,11 +1433,77 @@ async function main() {
       `${idle[t].length} samples`,
     ]);
   console.log(`\nMedians of ${OPT.runs} run(s) (peak RSS = VmHWM summed over the server's processes):`);
-  printTable(rows);
+  if (receiveWls.length) printTable(rows);
+  if (e2eWls.length) {
+    const er = [
+      [
+        'workload',
+        'server',
+        'end-to-end ms',
+        'msgs/s',
+        'rcpts/s',
+        'receive-only msgs/s',
+        'peak RSS MB',
+        'ok runs',
+      ],
+    ];
+    for (const wl of e2eWls)
+      for (const t of names.filter((x) => appliesTo(wl, x))) {
+        const w = summary[t].workloads[wl];
+        er.push([
+          wl,
+          TARGET_NAMES[t],
+          fmt(w.ms),
+          fmt(w.mps, 1),
+          fmt(w.rps, 1),
+          fmt(w.recvMps, 1),
+          fmt(w.peakMB, 1),
+          `${w.ok}/${w.runs}`,
+        ]);
+      }
+    console.log(
+      '\nEnd to end (ims-relay: first message sent -> every Maildir file exists, capture mode; ' +
+        'Postfix: first message sent -> queue empty, discard):',
+    );
+    printTable(er);
+  }
+  if (ndrWls.length && names.includes('ims')) {
+    const nr = [
+      [
+        'workload',
+        'failure -> NDR ms',
+        'drop -> NDR in Maildir ms',
+        'drop -> 1110 ms',
+        'listed',
+        'omitted',
+        'peak RSS MB',
+        'max peak MB',
+        'ok runs',
+      ],
+    ];
+    for (const wl of ndrWls) {
+      const w = summary.ims.workloads[wl];
+      nr.push([
+        wl,
+        fmt(w.ms),
+        fmt(w.totalMs),
+        fmt(w.pickupMs),
+        fmt(w.listed),
+        fmt(w.omitted),
+        fmt(w.peakMB, 1),
+        fmt(w.peakMaxMB, 1),
+        `${w.ok}/${w.runs}`,
+      ]);
+    }
+    console.log(
+      '\nNDR (ims-relay; failure = event 1110 of the pickup entry, NDR = arrivedAt of the report entry):',
+    );
+    printTable(nr);
+  }
 
   if (servers.ims) {
     const rr = [['workload', 'metric', 'ims / Postfix', 'ims / floor']];
-    for (const wl of OPT.workloads) {
+    for (const wl of [...receiveWls, ...e2eWls]) {
       rr.push([
         wl,
         ratios[wl].metric === 'ms' ? 'time' : 'msgs/s',
@@ -947,7 +1517,7 @@ async function main() {
   console.log('\nTargets (figures, not assertions):');
   for (const g of goals) {
     console.log(
-      `  ${g.status.padEnd(4)}  ${g.target.padEnd(36)} measured ${g.value == null ? 'n/a' : g.value + (g.unit === 'x' ? ' x' : ' MB')}`,
+      `  ${g.status.padEnd(4)}  ${g.target.padEnd(48)} measured ${g.value == null ? 'n/a' : `${g.value} ${g.unit}`}`,
     );
   }
   const errs = [];
@@ -1012,16 +1582,28 @@ function markdown(meta, summary, ratios, goals, names, skipped, fmt) {
   lines.push(
     `Measured ${meta.date.slice(0, 10)} on ${meta.cpus} × ${meta.cpu || 'CPU'}, ${meta.memGB} GiB, Node ${meta.node}` +
       `${meta.postfix ? `, Postfix ${meta.postfix}` : ''}; medians of ${meta.runs} run(s); pinned: ${meta.pinned}` +
-      `${meta.relayArgs.length ? `; relay args \`${meta.relayArgs.join(' ')}\`` : ''}.`,
+      `${meta.relayArgs.length ? `; relay args \`${meta.relayArgs.join(' ')}\`` : ''}` +
+      `${meta.imsBuild && meta.imsBuild.git ? `; ims-relay built from ${meta.imsBuild.git.commit}${meta.imsBuild.git.uncommitted.length ? ` + ${meta.imsBuild.git.uncommitted.length} uncommitted file(s)` : ''}` : ''}.`,
   );
-  lines.push('');
-  lines.push(
-    '| workload | Postfix | smtp-server floor | ims-relay | ims / Postfix | ims / floor | target | result |',
-  );
-  lines.push('|---|---:|---:|---:|---:|---:|---|---|');
   const tgt = (ids) => ids.map((id) => goalFor(id)).filter(Boolean);
-  for (const wl of Object.keys(WORKLOADS)) {
-    if (!ratios[wl]) continue;
+  const goalCells = (wl) => {
+    const gs = tgt(GOALS.filter((g) => g.wl === wl).map((g) => g.id));
+    return `${gs.map((g) => g.target.replace(/^\S+ /, '')).join('; ') || '-'} | ${gs.map((g) => g.status).join(', ') || '-'}`;
+  };
+  const selected = (kind) => Object.keys(WORKLOADS).filter((wl) => ratios[wl] && WORKLOADS[wl].kind === kind);
+  const e2e = selected('e2e');
+  const ndr = selected('ndr').filter(() => has('ims'));
+  const receive = Object.keys(WORKLOADS).filter((wl) => ratios[wl] && RECEIVE_KINDS.has(WORKLOADS[wl].kind));
+  if (receive.length) {
+    lines.push('');
+    lines.push('Receive path (ims-relay in hold mode: accepted into the durable spool, delivered nowhere):');
+    lines.push('');
+    lines.push(
+      '| workload | Postfix | smtp-server floor | ims-relay | ims / Postfix | ims / floor | target | result |',
+    );
+    lines.push('|---|---:|---:|---:|---:|---:|---|---|');
+  }
+  for (const wl of receive) {
     const k = ratios[wl].metric;
     const unit = k === 'ms' ? 'ms' : 'msgs/s';
     const gs = tgt(GOALS.filter((g) => g.wl === wl && g.metric !== 'peakMB').map((g) => g.id));
@@ -1031,7 +1613,7 @@ function markdown(meta, summary, ratios, goals, names, skipped, fmt) {
         `${gs.map((g) => g.target.replace(/^\S+ /, '')).join('; ') || '-'} | ${gs.map((g) => g.status).join(', ') || '-'} |`,
     );
   }
-  if (ratios.W1) {
+  if (ratios.W1 && receive.length) {
     const g = goalFor('W1-peak');
     lines.push(
       `| peak RSS in W1 (MB) | ${cell('postfix', 'W1', 'peakMB', 1)} | ${cell('floor', 'W1', 'peakMB', 1)} | ${cell('ims', 'W1', 'peakMB', 1)} | | | ≤ 150 MB | ${g ? g.status : '-'} |`,
@@ -1039,13 +1621,55 @@ function markdown(meta, summary, ratios, goals, names, skipped, fmt) {
   }
   const gi = goalFor('idle');
   const idleCell = (t) => (has(t) ? fmt(summary[t].idleMB, 1) : 'n/a');
-  lines.push(
-    `| RSS right after start (MB) | ${idleCell('postfix')} | ${idleCell('floor')} | ${idleCell('ims')} | | | ≤ 80 MB | ${gi ? gi.status : '-'} |`,
-  );
+  if (receive.length)
+    lines.push(
+      `| RSS right after start (MB) | ${idleCell('postfix')} | ${idleCell('floor')} | ${idleCell('ims')} | | | ≤ 80 MB | ${gi ? gi.status : '-'} |`,
+    );
+  if (e2e.length) {
+    lines.push('');
+    lines.push(
+      'End to end (ims-relay in capture mode: first message sent -> every Maildir file exists; ' +
+        "Postfix: first message sent -> its queue is empty again, discard transport; 'receive only' is smtpload's own msgs/s in the same run):",
+    );
+    lines.push('');
+    lines.push(
+      '| workload | Postfix receive-to-discard (msgs/s) | ims-relay end to end (msgs/s) | ims-relay end to end (rcpts/s) | ims / Postfix | ' +
+        'receive only, Postfix (msgs/s) | receive only, ims-relay (msgs/s) | ims-relay peak RSS (MB) | target | result |',
+    );
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---|---|');
+    for (const wl of e2e)
+      lines.push(
+        `| ${wl}: ${WORKLOADS[wl].desc} | ${cell('postfix', wl, 'mps', 1)} | ${cell('ims', wl, 'mps', 1)} | ${cell('ims', wl, 'rps', 1)} | ` +
+          `${fmt(ratios[wl].imsVsPostfix, 2)} | ${cell('postfix', wl, 'recvMps', 1)} | ${cell('ims', wl, 'recvMps', 1)} | ` +
+          `${cell('ims', wl, 'peakMB', 1)} | ${goalCells(wl)} |`,
+      );
+  }
+  if (ndr.length) {
+    lines.push('');
+    lines.push(
+      `NDR (ims-relay \`${RELAY_ARGS.ndr.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ')}\`, a fresh relay per run; ` +
+        'a pickup file from bench@example.test to N recipients user1..userN@fail.test that all fail; ' +
+        "failure -> NDR = event 1110's time (pickup entry queued, delivery starts) to the report entry's arrivedAt):",
+    );
+    lines.push('');
+    lines.push(
+      "| workload | failure -> NDR in out/ (ms) | drop -> NDR in the sender's Maildir (ms) | drop -> entry queued, 1110 (ms) | " +
+        'recipients listed / omitted | peak RSS (MB) | max peak RSS (MB) | target | result |',
+    );
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---|---|');
+    for (const wl of ndr) {
+      const w = summary.ims.workloads[wl];
+      lines.push(
+        `| ${wl}: ${WORKLOADS[wl].desc} | ${fmt(w.ms)} | ${fmt(w.totalMs)} | ${fmt(w.pickupMs)} | ${fmt(w.listed)} / ${fmt(w.omitted)} | ` +
+          `${fmt(w.peakMB, 1)} | ${fmt(w.peakMaxMB, 1)} | ${goalCells(wl)} |`,
+      );
+    }
+  }
   lines.push('');
   lines.push(
     "Peak RSS is VmHWM summed over the server's processes (Postfix: master and all its children, shared pages counted per process); " +
-      'MB = 10^6 bytes. Each run starts a fresh server. W1 is one transaction (time, lower is better); the others are msgs/s (higher is better).',
+      'MB = 10^6 bytes. Each run starts a fresh server. W1 is one transaction (time, lower is better); W2, W2c, W3, E2, E3 are msgs/s (higher is better); ' +
+      'NDR* are times (lower is better).',
   );
   for (const [t, r] of Object.entries(skipped))
     lines.push(`\n${TARGET_NAMES[t]} not measured: ${r.split('\n')[0]}`);

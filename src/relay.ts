@@ -19,8 +19,8 @@ import { SmtpListener, type ListenerSecurity } from './server/smtp-listener.js';
 import { loadUsers } from './server/user-store.js';
 import { PickupFolder } from './spool/pickup-folder.js';
 import { Spool } from './spool/spool.js';
-import type { FastifyInstance } from 'fastify';
-import { buildAdminServer, listenAdmin } from './admin/admin-server.js';
+import type { AdminContext } from './admin/admin-server.js';
+import { listenAdmin, type AdminListener } from './admin/lazy-admin-listener.js';
 import { QueueService } from './admin/queue-service.js';
 import { RelayMetrics } from './admin/relay-metrics.js';
 import { acquireSpoolLock } from './spool/spool-lock.js';
@@ -227,12 +227,12 @@ export async function runRelay(
   void scanPickup();
 
   // the admin API
-  const metrics = new RelayMetrics(spool, events, delivery);
-  const queueService = new QueueService(spool, delivery);
-  let admin: FastifyInstance | undefined;
+  let admin: AdminListener | undefined;
   let http: HostPort | undefined;
   if (config.http) {
-    admin = buildAdminServer({
+    const metrics = new RelayMetrics(spool, events, delivery);
+    const queueService = new QueueService(spool, delivery);
+    const context: AdminContext = {
       queue: queueService,
       events,
       eventsFile: config.events,
@@ -249,9 +249,12 @@ export async function runRelay(
           : undefined;
       },
       token: config.adminToken,
-    });
+    };
+    // fastify is loaded with the first request
+    const load = async () => (await import('./admin/admin-server.js')).buildAdminServer(context);
     try {
-      http = await listenAdmin(admin, config.http);
+      admin = await listenAdmin(config.http, load);
+      http = admin.address;
     } catch (err) {
       clearInterval(pickupTimer);
       await Promise.all(listeners.map((l) => l.close(0)));

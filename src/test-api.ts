@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { simpleParser } from 'mailparser';
+import { parseMail } from './message/parse-mail.js';
 import { resolveConfig, type RawSettings, type RelayConfig } from './config/relay-config.js';
 import { allMailboxMessages } from './delivery/mailbox-listing.js';
 import { parseFailureRule, type FailureRule } from './delivery/failure-rules.js';
@@ -90,7 +90,7 @@ export async function startRelay(options: TestRelayOptions = {}): Promise<TestRe
     Promise.all(
       allMailboxMessages(relay.mailboxes).map(async (m) => {
         const raw = fs.readFileSync(m.path);
-        const mail = await simpleParser(raw, { skipHtmlToText: true });
+        const mail = await parseMail(raw, { skipHtmlToText: true });
         return {
           mailbox: m.mailbox,
           queueId: m.queueId,

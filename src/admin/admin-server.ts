@@ -6,14 +6,12 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { simpleParser } from 'mailparser';
+import { parseMail } from '../message/parse-mail.js';
 import { parseFailureRule, type FailureRule } from '../delivery/failure-rules.js';
 import { listMailboxes, mailboxMessages } from '../delivery/mailbox-listing.js';
 import type { EventLog } from '../events/event-log.js';
 import { matches, readEvents, type EventFilter } from '../events/event-reader.js';
-import type { HostPort } from '../config/host-port.js';
 import type { OperationResult } from '../spool/queue-operations.js';
 import { QUEUE_FOLDERS, type QueueFolder } from '../spool/spool.js';
 import { OPENAPI } from './openapi.js';
@@ -70,9 +68,10 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
     const reason = await ctx.notReady();
     return reason ? reply.code(503).send({ status: 'not ready', reason }) : { status: 'ready' };
   });
-  app.get('/metrics', async (_req, reply) =>
-    reply.header('content-type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
-  );
+  app.get('/metrics', async (_req, reply) => {
+    const { contentType, text } = await ctx.metrics.render();
+    return reply.header('content-type', contentType).send(text);
+  });
   app.get('/api/v1/openapi.json', async () => OPENAPI);
 
   app.get<{ Querystring: { folder?: string; offset?: string; limit?: string } }>(
@@ -164,7 +163,7 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
     const messages = mailboxMessages(ctx.mailboxes, req.params.address);
     const parsed = await Promise.all(
       messages.map(async (m) => {
-        const mail = await simpleParser(fs.readFileSync(m.path), { skipHtmlToText: true });
+        const mail = await parseMail(fs.readFileSync(m.path), { skipHtmlToText: true });
         return {
           file: m.file,
           queueId: m.queueId,
@@ -200,10 +199,4 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   });
 
   return app;
-}
-
-export async function listenAdmin(app: FastifyInstance, at: HostPort): Promise<HostPort> {
-  await app.listen({ host: at.host, port: at.port });
-  const address = app.server.address() as AddressInfo;
-  return { host: address.address, port: address.port };
 }

@@ -3,7 +3,7 @@
  * running (so a held or deleted entry is not picked up, a retried one is delivered now). Used by
  * the admin API, and by the CLI on a spool no relay runs on.
  */
-import { simpleParser } from 'mailparser';
+import { parseMail } from '../message/parse-mail.js';
 import type { DeliveryQueue } from '../delivery/delivery-queue.js';
 import {
   deleteEntry,
@@ -96,7 +96,7 @@ export class QueueService {
       return { ok: false, status: 'conflict', message: `${queueId} cannot be read: ${entry.reason}` };
     const item = await summarize(this.spool, found.folder, queueId);
     const journal = await this.spool.readJournal(found.folder, queueId);
-    const mail = await simpleParser(entry.message, { skipHtmlToText: true, skipTextLinks: true });
+    const mail = await parseMail(entry.message, { skipHtmlToText: true, skipTextLinks: true });
     return {
       ok: true,
       detail: {

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { simpleParser } from 'mailparser';
+import { parseMail } from '../message/parse-mail.js';
 import { listMailboxes, mailboxMessages } from '../delivery/mailbox-listing.js';
 import type { CliIO } from './cli-io.js';
 import { resolveToolConfig } from './tool-config.js';
@@ -41,7 +41,7 @@ export function registerMailbox(program: Command, io: CliIO, done: (code: number
       }
       const rows = await Promise.all(
         messages.map(async (m) => {
-          const mail = await simpleParser(fs.readFileSync(m.path), { skipHtmlToText: true });
+          const mail = await parseMail(fs.readFileSync(m.path), { skipHtmlToText: true });
           return {
             file: m.file,
             queueId: m.queueId,

@@ -11,9 +11,11 @@ import type { CliIO } from './cli-io.js';
 export function addSettingOptions(command: Command): Command {
   for (const s of SETTINGS) {
     const flag = `--${flagName(s.key)}${'valueName' in s ? ` <${s.valueName}>` : ' [BOOL]'}`;
-    command.addOption(
-      new Option(flag, `${s.description} (default: ${s.defaultText}; env ${envName(s.key)})`),
-    );
+    const option = new Option(flag, `${s.description} (default: ${s.defaultText}; env ${envName(s.key)})`);
+    // a repeatable flag (--fail) collects every value given
+    if ('repeatable' in s && s.repeatable)
+      option.argParser((value: string, previous: string[] = []) => [...previous, value]);
+    command.addOption(option);
   }
   return command;
 }
