@@ -80,3 +80,49 @@ describe('ims-relay command line', () => {
     expect(fs.readdirSync(path.join(spool, 'in'))).toHaveLength(1);
   });
 });
+
+describe('repeatable flags', () => {
+  it('takes every --fail rule given on the command line', async () => {
+    const spool = tempDir();
+    const relay = await startRelayProcess([
+      '--spool',
+      spool,
+      '--mode',
+      'capture',
+      '--fail',
+      '*@a.test=550 5.1.1 No such user here',
+      '--fail',
+      '*@b.test=550 5.1.2 No such domain',
+    ]);
+    try {
+      const s = await SmtpSession.connect(relay.port);
+      await s.reply();
+      await s.cmd('EHLO client.test');
+      await s.cmd('MAIL FROM:<>');
+      await s.cmd('RCPT TO:<x@a.test>');
+      await s.cmd('RCPT TO:<y@b.test>');
+      await s.cmd('DATA');
+      expect(await s.cmd('Subject: rules\r\n\r\nx\r\n.')).toMatch(/^250/);
+      s.close();
+      const events = path.join(spool, 'log', 'events.jsonl');
+      const archived = await new Promise<{ data: { failed: number } }>((resolve) => {
+        const poll = setInterval(() => {
+          const e = fs
+            .readFileSync(events, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l))
+            .find((x) => x.id === 4117);
+          if (e) {
+            clearInterval(poll);
+            resolve(e);
+          }
+        }, 50);
+      });
+      expect(archived.data.failed).toBe(2);
+    } finally {
+      relay.child.kill('SIGTERM');
+      await relay.exited;
+    }
+  });
+});
