@@ -125,6 +125,7 @@ export async function runRelay(
       tlsVerify: config.upstreamTlsVerify,
       hostname: config.hostname,
       maxConnections: Math.min(config.deliveryConcurrency, 8),
+      timeoutMs: config.upstreamTimeout,
     });
     const host = upstream.host;
     const outage = new OutageTracker(

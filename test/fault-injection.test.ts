@@ -157,3 +157,56 @@ describe('an upstream that resets the connection in the middle of DATA', () => {
     expect(relay.eventsSeen().find((e) => e.id === 1101)).toBeDefined(); // delivered, no NDR
   });
 });
+
+describe('an upstream that goes silent in the middle of DATA', () => {
+  it('gives up after --upstream-timeout, retries, and delivers once the upstream answers', async () => {
+    let stalls = 0;
+    upstream = new ScriptedUpstream();
+    const port = await upstream.start();
+    type Server = {
+      onData: (
+        stream: NodeJS.ReadableStream,
+        session: unknown,
+        cb: (e?: Error | null, m?: string) => void,
+      ) => void;
+    };
+    const server = (upstream as unknown as { server: Server }).server;
+    server.onData = (stream, _session, callback) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        if (stalls < 1) {
+          stalls++;
+          return; // never answers the final dot
+        }
+        upstream!.received.push({
+          from: 'a@example.test',
+          to: ['b@example.test'],
+          data: Buffer.concat(chunks).toString(),
+        });
+        callback(null, 'queued');
+      });
+    };
+    relay = await startTestRelay({
+      mode: 'relay',
+      upstream: `smtp://127.0.0.1:${port}`,
+      upstreamTimeout: '500ms',
+      retryInitial: '200ms',
+      retryMax: '200ms',
+    });
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: relay.port, ignoreTLS: true });
+    const info = await transport.sendMail({
+      from: 'a@example.test',
+      to: 'b@example.test',
+      subject: 'slow',
+      text: 'patience',
+    });
+    transport.close();
+    const queueId = info.response.split(' ').pop()!;
+    await waitFor('the delivery after the stall', () => upstream!.received.length === 1, 20_000);
+    expect(stalls).toBe(1);
+    await waitFor('the queue to empty', async () => (await relay!.spool.list('in')).length === 0);
+    // delivered, not bounced: the stall was a temporary failure
+    expect(relay.eventsSeen().find((e) => e.id === 1101)?.queueId).toBe(queueId);
+  });
+});

@@ -44,6 +44,7 @@ export interface RelayConfig {
   upstream: string | undefined;
   upstreamMaxRecipients: number;
   upstreamTlsVerify: boolean;
+  upstreamTimeout: number;
   deliveryConcurrency: number;
   retryInitial: number;
   retryMax: number;

@@ -348,6 +348,14 @@ export const SETTINGS = [
     schema: integer(1),
   },
   {
+    key: 'upstreamTimeout',
+    valueName: 'DURATION',
+    description:
+      'how long the upstream may stay silent (connecting, greeting, any reply) before the attempt is given up and retried later',
+    defaultText: '2m',
+    schema: duration(100),
+  },
+  {
     key: 'upstreamTlsVerify',
     description: 'verify the upstream TLS certificate (false: accept self-signed ones)',
     defaultText: 'true',

@@ -17,6 +17,8 @@ export interface UpstreamSettings {
   /** Our name in EHLO. */
   hostname: string;
   maxConnections: number;
+  /** Milliseconds the upstream may stay silent. */
+  timeoutMs: number;
 }
 
 interface SmtpError extends Error {
@@ -49,9 +51,9 @@ export class UpstreamClient {
       maxConnections: settings.maxConnections,
       maxMessages: Infinity,
       tls: { rejectUnauthorized: settings.tlsVerify },
-      connectionTimeout: 30_000,
-      greetingTimeout: 30_000,
-      socketTimeout: 120_000,
+      connectionTimeout: settings.timeoutMs,
+      greetingTimeout: settings.timeoutMs,
+      socketTimeout: settings.timeoutMs,
     });
   }
 
