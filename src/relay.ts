@@ -117,6 +117,7 @@ export async function runRelay(
   let rules = config.fail;
   const mailboxes = path.join(config.spool, 'mailboxes');
   let upstream: UpstreamClient | undefined;
+  let maildir: MaildirStore | undefined;
   let target: Target;
   if (config.mode === 'relay' && config.upstream) {
     upstream = new UpstreamClient({
@@ -138,7 +139,8 @@ export async function runRelay(
     );
     target = { kind: 'upstream', client: upstream, outage };
   } else {
-    target = { kind: 'maildir', store: await MaildirStore.open(mailboxes, config.hostname) };
+    maildir = await MaildirStore.open(mailboxes, config.hostname);
+    target = { kind: 'maildir', store: maildir };
   }
 
   // the queue is created below; the agent reaches it through this function
@@ -298,6 +300,7 @@ export async function runRelay(
       await scanning;
       await delivery?.stop(config.shutdownTimeoutMs);
       upstream?.close();
+      await maildir?.close();
       await spool.close();
       removeRuntimeInfo(config.spool);
       events.emit('serviceStopped');

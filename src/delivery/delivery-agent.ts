@@ -95,7 +95,8 @@ export class DeliveryAgent {
         journal.append.bind(journal),
         now,
       );
-      await journal.append([{ t: 'attempt-end', at: new Date().toISOString() }]);
+      // a finished entry is removed or moved next; its end needs no fsync of its own
+      await journal.append([{ t: 'attempt-end', at: new Date().toISOString() }], outcome.kind !== 'finished');
       await journal.close();
       if (outcome.kind === 'finished') await this.finish(folder, queueId, outcome);
       return outcome;
@@ -367,7 +368,9 @@ export class DeliveryAgent {
     outcome: Extract<ProcessOutcome, { kind: 'finished' }>,
   ): Promise<void> {
     if (outcome.to === 'archive') await this.spool.moveEntry(queueId, folder, 'archive');
-    else await this.spool.removeEntry(folder, queueId);
+    // every outcome is journaled durably already: should the removal not survive a crash, the
+    // entry comes back with all its recipients done and is only finished again
+    else await this.spool.removeEntry(folder, queueId, false);
     if (outcome.failed > 0) {
       this.events.emit('messageArchived', {
         queueId,

@@ -13,6 +13,8 @@ import { DirectorySync } from '../spool/directory-sync.js';
 import type { RecipientAttempt } from './delivery-result.js';
 import { mailboxName } from './mailbox-name.js';
 
+const OPEN_MAILBOXES = 256;
+
 export class MaildirStore {
   private readonly known = new Set<string>();
   private readonly syncs = new Map<string, DirectorySync>();
@@ -42,14 +44,32 @@ export class MaildirStore {
     this.known.add(dir);
   }
 
+  /**
+   * The fsync coordinator of a mailbox's new/ folder. The most recently used OPEN_MAILBOXES keep
+   * their folder open between syncs (one call per sync instead of open + fsync + close); older
+   * ones are closed.
+   */
   private syncOf(dir: string): DirectorySync {
     let sync = this.syncs.get(dir);
-    if (!sync) {
-      sync = new DirectorySync(dir, false);
-      if (this.syncs.size > 10_000) this.syncs.clear(); // bounded: a sync object is only a coordinator
-      this.syncs.set(dir, sync);
+    if (sync) {
+      this.syncs.delete(dir); // re-inserted below: the map's order is the order of use
+    } else {
+      sync = new DirectorySync(dir, true);
+      if (this.syncs.size >= OPEN_MAILBOXES) {
+        const [oldest, old] = this.syncs.entries().next().value as [string, DirectorySync];
+        this.syncs.delete(oldest);
+        void old.close();
+      }
     }
+    this.syncs.set(dir, sync);
     return sync;
+  }
+
+  /** Closes the mailbox folders kept open. */
+  async close(): Promise<void> {
+    const open = [...this.syncs.values()];
+    this.syncs.clear();
+    await Promise.all(open.map((s) => s.close()));
   }
 
   /** Delivers `message` to each address; one outcome per address. */

@@ -14,7 +14,7 @@ export class DirectorySync {
   /** `keepOpen`: hold the directory open between syncs (for the few spool folders, not for every mailbox). */
   constructor(
     private readonly dir: string,
-    private readonly keepOpen = true,
+    private keepOpen = true,
   ) {}
 
   sync(): Promise<void> {
@@ -58,8 +58,9 @@ export class DirectorySync {
     });
   }
 
-  /** Closes the directory after the last sync. */
+  /** Closes the directory after the last sync; later syncs open and close it each time. */
   async close(): Promise<void> {
+    this.keepOpen = false;
     await Promise.allSettled([this.running, this.queued]);
     const fd = this.fd;
     this.fd = undefined;

@@ -143,13 +143,14 @@ export class JournalWriter {
     return new JournalWriter(fd, path, torn);
   }
 
-  async append(records: JournalRecord[]): Promise<void> {
+  /** Appends records; with `durable` (the default) they are on disk when this resolves. */
+  async append(records: JournalRecord[], durable = true): Promise<void> {
     if (records.length === 0) return;
     if (this.fd === undefined) throw new Error(`journal ${this.path} is closed`);
     const text = (this.tornTail ? '\n' : '') + records.map((r) => JSON.stringify(r)).join('\n') + '\n';
     await write(this.fd, text);
     this.tornTail = false;
-    await fdatasync(this.fd);
+    if (durable) await fdatasync(this.fd);
   }
 
   async close(): Promise<void> {

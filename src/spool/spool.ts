@@ -184,11 +184,11 @@ export class Spool {
     await Promise.all([this.folderSync('in').sync(), this.folderSync(from).sync()]);
   }
 
-  /** Removes an entry and its journal, durably. */
-  async removeEntry(folder: QueueFolder, queueId: string): Promise<void> {
+  /** Removes an entry and its journal (durably unless told otherwise). */
+  async removeEntry(folder: QueueFolder, queueId: string, durable = true): Promise<void> {
     await fsp.rm(this.entryPath(folder, queueId), { force: true });
     await fsp.rm(this.journalPath(folder, queueId), { force: true });
-    await this.folderSync(folder).sync();
+    if (durable) await this.folderSync(folder).sync();
   }
 
   /**
