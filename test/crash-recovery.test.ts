@@ -5,6 +5,7 @@ import { decodeEntry } from '../src/spool/entry-format.js';
 import { startRelayProcess } from './helpers/relay-process.js';
 import { SmtpSession } from './helpers/smtp-session.js';
 import { tempDir } from './helpers/test-relay.js';
+import { waitFor } from './helpers/wait-for.js';
 
 describe('crash after 250', () => {
   it('keeps every acknowledged message and its envelope across SIGKILL; startup removes leftovers', async () => {
@@ -52,8 +53,10 @@ describe('crash after 250', () => {
         expect(decoded.message.toString()).toContain(`Subject: message ${i}\r\n`);
       });
       expect(fs.readdirSync(path.join(spool, 'tmp'))).toEqual([]);
-      const events = fs.readFileSync(path.join(spool, 'log', 'events.jsonl'), 'utf8');
-      expect(events).toContain('"id":2220');
+      // the event is written to the file asynchronously
+      await waitFor('event 2220 in the events file', () =>
+        fs.readFileSync(path.join(spool, 'log', 'events.jsonl'), 'utf8').includes('"id":2220'),
+      );
     } finally {
       again.child.kill('SIGTERM');
       await again.exited;

@@ -44,7 +44,10 @@ describe('capture mode', () => {
     }
     await waitFor('the queue to empty', async () => (await relay!.spool.list('in')).length === 0);
     expect(await relay.spool.list('archive')).toEqual([]);
-    expect(relay.eventsSeen().find((e) => e.id === 1101)?.queueId).toBe(queueId);
+    // the event follows the removal from in/
+    expect((await waitFor('event 1101', () => relay!.eventsSeen().find((e) => e.id === 1101))).queueId).toBe(
+      queueId,
+    );
   });
 
   it('keeps delivered messages in archive/ with --archive', async () => {
@@ -91,7 +94,7 @@ describe('capture mode', () => {
     expect(status).toContain('Diagnostic-Code: smtp; 550 5.1.1 User unknown');
     expect(status).not.toContain('ok@example.test');
     await waitFor('the archive', async () => (await relay!.spool.list('archive')).includes(queueId));
-    const archived = relay.eventsSeen().find((e) => e.id === 4117);
+    const archived = await waitFor('event 4117', () => relay!.eventsSeen().find((e) => e.id === 4117));
     expect(archived?.queueId).toBe(queueId);
     expect(archived?.data?.failed).toBe(1);
   });

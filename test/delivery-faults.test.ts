@@ -59,6 +59,7 @@ describe('poison messages', () => {
       async () => (await relay!.spool.list('bad')).includes(poison.queueId),
       10_000,
     );
+    await waitFor('event 4116', () => relay!.eventsSeen().find((e) => e.id === 4116)); // it follows the move
     const events = relay.eventsSeen();
     expect(events.filter((e) => e.id === 4131 && e.queueId === poison.queueId)).toHaveLength(2);
     const quarantined = events.find((e) => e.id === 4116);
@@ -76,7 +77,8 @@ describe('poison messages', () => {
     fs.writeFileSync(path.join(spool, 'in', `${env.queueId}.imsr`), bytes.subarray(0, bytes.length - 10));
     relay = await startTestRelay({ spool, mode: 'capture' });
     await waitFor('bad/', async () => (await relay!.spool.list('bad')).includes(env.queueId));
-    expect(String(relay.eventsSeen().find((e) => e.id === 4116)?.data?.reason)).toContain('truncated');
+    const quarantined = await waitFor('event 4116', () => relay!.eventsSeen().find((e) => e.id === 4116));
+    expect(String(quarantined.data?.reason)).toContain('truncated');
   });
 });
 
@@ -260,14 +262,16 @@ describe('a spool file that cannot be read (Q317653: an antivirus scanner holds 
           () => fs.existsSync(path.join(spool, 'bad', `${locked.queueId}.imsr`)),
           15_000,
         );
-        const events = fs
-          .readFileSync(path.join(spool, 'log', 'events.jsonl'), 'utf8')
-          .trim()
-          .split('\n')
-          .map(
-            (l) =>
-              JSON.parse(l) as { id: number; queueId?: string; data?: { error?: string; reason?: string } },
-          );
+        type Logged = { id: number; queueId?: string; data?: { error?: string; reason?: string } };
+        const readEvents = () =>
+          fs
+            .readFileSync(path.join(spool, 'log', 'events.jsonl'), 'utf8')
+            .split('\n')
+            .filter((l) => l.endsWith('}'))
+            .map((l) => JSON.parse(l) as Logged);
+        // the event is written after the move
+        await waitFor('event 4116 in the events file', () => readEvents().some((e) => e.id === 4116));
+        const events = readEvents();
         const retries = events.filter((e) => e.id === 4131 && e.queueId === locked.queueId);
         expect(retries).toHaveLength(2);
         expect(retries[0]!.data?.error).toContain('EACCES');

@@ -71,7 +71,10 @@ describe('relay mode', () => {
     expect(upstream.received.map((m) => m.to)).toEqual([to.slice(0, 2), to.slice(2, 4), to.slice(4)]);
     await waitFor('the queue to empty', async () => (await relay!.spool.list('in')).length === 0);
     expect(relay.eventsSeen().some((e) => e.id === 4117)).toBe(false);
-    expect(relay.eventsSeen().find((e) => e.id === 1101)?.queueId).toBe(queueId);
+    // the event follows the removal from in/
+    expect((await waitFor('event 1101', () => relay!.eventsSeen().find((e) => e.id === 1101))).queueId).toBe(
+      queueId,
+    );
   });
 
   it('keeps to --upstream-max-recipients per transaction', async () => {

@@ -154,7 +154,7 @@ describe('an upstream that resets the connection in the middle of DATA', () => {
     expect(resets).toBe(2);
     expect(upstream.received[0]!.data).toContain('again and again');
     await waitFor('the queue to empty', async () => (await relay!.spool.list('in')).length === 0);
-    expect(relay.eventsSeen().find((e) => e.id === 1101)).toBeDefined(); // delivered, no NDR
+    await waitFor('event 1101: delivered, no NDR', () => relay!.eventsSeen().find((e) => e.id === 1101));
   });
 });
 
@@ -207,6 +207,9 @@ describe('an upstream that goes silent in the middle of DATA', () => {
     expect(stalls).toBe(1);
     await waitFor('the queue to empty', async () => (await relay!.spool.list('in')).length === 0);
     // delivered, not bounced: the stall was a temporary failure
-    expect(relay.eventsSeen().find((e) => e.id === 1101)?.queueId).toBe(queueId);
+    // the event follows the removal from in/
+    expect((await waitFor('event 1101', () => relay!.eventsSeen().find((e) => e.id === 1101))).queueId).toBe(
+      queueId,
+    );
   });
 });
