@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { parseMail } from './message/parse-mail.js';
+import { summarizeMail } from './message/parse-mail.js';
 import { resolveConfig, type RawSettings, type RelayConfig } from './config/relay-config.js';
 import { allMailboxMessages } from './delivery/mailbox-listing.js';
 import { parseFailureRule, type FailureRule } from './delivery/failure-rules.js';
@@ -90,18 +90,14 @@ export async function startRelay(options: TestRelayOptions = {}): Promise<TestRe
     Promise.all(
       allMailboxMessages(relay.mailboxes).map(async (m) => {
         const raw = fs.readFileSync(m.path);
-        const mail = await parseMail(raw, { skipHtmlToText: true });
+        const { subject, from, to, text } = await summarizeMail(raw);
         return {
           mailbox: m.mailbox,
           queueId: m.queueId,
-          subject: mail.subject,
-          from: mail.from?.text,
-          to: mail.to
-            ? Array.isArray(mail.to)
-              ? mail.to.map((a) => a.text).join(', ')
-              : mail.to.text
-            : undefined,
-          text: mail.text,
+          subject,
+          from,
+          to,
+          text,
           raw,
           file: m.path,
         };

@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { parseMail } from '../message/parse-mail.js';
+import { summarizeMail } from '../message/parse-mail.js';
 import { parseFailureRule, type FailureRule } from '../delivery/failure-rules.js';
 import { listMailboxes, mailboxMessages } from '../delivery/mailbox-listing.js';
 import type { EventLog } from '../events/event-log.js';
@@ -162,22 +162,11 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   app.get<{ Params: { address: string } }>('/api/v1/mailboxes/:address/messages', async (req) => {
     const messages = mailboxMessages(ctx.mailboxes, req.params.address);
     const parsed = await Promise.all(
-      messages.map(async (m) => {
-        const mail = await parseMail(fs.readFileSync(m.path), { skipHtmlToText: true });
-        return {
-          file: m.file,
-          queueId: m.queueId,
-          subject: mail.subject,
-          from: mail.from?.text,
-          to: mail.to
-            ? Array.isArray(mail.to)
-              ? mail.to.map((a) => a.text).join(', ')
-              : mail.to.text
-            : undefined,
-          date: mail.date?.toISOString(),
-          text: mail.text?.slice(0, 4000),
-        };
-      }),
+      messages.map(async (m) => ({
+        file: m.file,
+        queueId: m.queueId,
+        ...(await summarizeMail(fs.readFileSync(m.path), 4000)),
+      })),
     );
     return { mailbox: messages[0]?.mailbox ?? req.params.address.toLowerCase(), messages: parsed };
   });

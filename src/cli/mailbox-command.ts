@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { parseMail } from '../message/parse-mail.js';
+import { summarizeMail } from '../message/parse-mail.js';
 import { listMailboxes, mailboxMessages } from '../delivery/mailbox-listing.js';
 import type { CliIO } from './cli-io.js';
 import { resolveToolConfig } from './tool-config.js';
@@ -41,13 +41,13 @@ export function registerMailbox(program: Command, io: CliIO, done: (code: number
       }
       const rows = await Promise.all(
         messages.map(async (m) => {
-          const mail = await parseMail(fs.readFileSync(m.path), { skipHtmlToText: true });
+          const mail = await summarizeMail(fs.readFileSync(m.path), 0);
           return {
             file: m.file,
             queueId: m.queueId,
             subject: mail.subject ?? '',
-            from: mail.from?.text ?? '',
-            date: mail.date?.toISOString() ?? '',
+            from: mail.from ?? '',
+            date: mail.date ?? '',
             path: m.path,
           };
         }),

@@ -51,6 +51,17 @@ const hostPort = z.string().transform((value, ctx): HostPort => {
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 
+/** HOST:PORT, or `off` (undefined). */
+const hostPortOrOff = z.string().transform((value, ctx): HostPort | undefined => {
+  if (value.trim().toLowerCase() === 'off') return undefined;
+  const parsed = parseHostPort(value);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed + ', or off' });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
 const optionalFile = z.string().transform((v) => (v === 'none' || v.trim() === '' ? undefined : v.trim()));
 
 const stringList = z
@@ -241,15 +252,7 @@ export const SETTINGS = [
     description:
       'a second SMTP listener with implicit TLS (SMTPS, usually port 465); needs --tls-cert and --tls-key',
     defaultText: 'off',
-    schema: z.string().transform((value, ctx): HostPort | undefined => {
-      if (value.trim().toLowerCase() === 'off') return undefined;
-      const parsed = parseHostPort(value);
-      if (typeof parsed === 'string') {
-        ctx.addIssue({ code: 'custom', message: parsed + ', or off' });
-        return z.NEVER;
-      }
-      return parsed;
-    }),
+    schema: hostPortOrOff,
   },
   {
     key: 'tlsCert',
@@ -306,15 +309,7 @@ export const SETTINGS = [
     description:
       'address of the HTTP admin API (messages, events, mailboxes, failure rules, /metrics, /healthz); off to disable',
     defaultText: '127.0.0.1:8025',
-    schema: z.string().transform((value, ctx): HostPort | undefined => {
-      if (value.trim().toLowerCase() === 'off') return undefined;
-      const parsed = parseHostPort(value);
-      if (typeof parsed === 'string') {
-        ctx.addIssue({ code: 'custom', message: parsed + ', or off' });
-        return z.NEVER;
-      }
-      return parsed;
-    }),
+    schema: hostPortOrOff,
   },
   {
     key: 'adminToken',

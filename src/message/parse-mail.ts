@@ -12,3 +12,28 @@ export async function parseMail(source: Buffer, options: SimpleParserOptions = {
   const { simpleParser } = await parser;
   return simpleParser(source, options);
 }
+
+/** The parts of a message people look for first: subject, sender, recipients, date, text. */
+export interface MailSummary {
+  subject: string | undefined;
+  from: string | undefined;
+  to: string | undefined;
+  date: string | undefined;
+  text: string | undefined;
+}
+
+export async function summarizeMail(source: Buffer, maxText = Infinity): Promise<MailSummary> {
+  const mail = await parseMail(source, { skipHtmlToText: true });
+  const to = mail.to
+    ? Array.isArray(mail.to)
+      ? mail.to.map((a) => a.text).join(', ')
+      : mail.to.text
+    : undefined;
+  return {
+    subject: mail.subject,
+    from: mail.from?.text,
+    to,
+    date: mail.date?.toISOString(),
+    text: mail.text === undefined ? undefined : mail.text.slice(0, maxText),
+  };
+}
