@@ -63,6 +63,7 @@ export function assertLibraryHooks(): void {
 export class ImsConnection extends SMTPConnection {
   /** The address of the RCPT being answered; set by the listener's onRcptTo. */
   pendingRecipient = '';
+  private corked = false;
   private capEnvelope: unknown;
   private capRefused = 0;
 
@@ -110,6 +111,7 @@ export class ImsConnection extends SMTPConnection {
   }
 
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
+    this.batchReplies(code);
     const own = this.ownReply(code, context);
     if (own === 'closed') return;
     if (own) {
@@ -122,6 +124,31 @@ export class ImsConnection extends SMTPConnection {
       this.settings.profile === 'rfc' ? withEnhancedCode(enhancedCodeFor(code, context), text) : text,
       false,
     );
+  }
+
+  /**
+   * Replies to pipelined commands (a client that sends 32,800 RCPT at once) go out together: the
+   * socket is corked for the rest of this turn of the event loop and uncorked right after it, so
+   * the replies smtp-server produces one by one share a write instead of one system call each.
+   * Not for replies after which the connection changes hands (220 to STARTTLS) or closes.
+   */
+  private batchReplies(code: number): void {
+    const socket = this._socket;
+    if (
+      this.corked ||
+      code === 220 ||
+      code === 221 ||
+      code === 421 ||
+      this._upgrading ||
+      socket.writableCorked
+    )
+      return;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      if (!socket.destroyed) socket.uncork();
+    });
   }
 
   /** The relay's own reply in place of the one smtp-server composed, if there is one. */
