@@ -106,36 +106,9 @@ describe.skipIf(!canMount)('disk full (a real 4 MB tmpfs)', () => {
 describe('an upstream that resets the connection in the middle of DATA', () => {
   it('is retried: the message arrives once the upstream behaves', async () => {
     let resets = 0;
-    upstream = new ScriptedUpstream();
+    // the first two transactions: every connection is cut while the message streams
+    upstream = new ScriptedUpstream({ misbehave: (n) => (n <= 2 ? (resets++, 'reset') : undefined) });
     const port = await upstream.start();
-    type Server = {
-      onData: (
-        stream: NodeJS.ReadableStream,
-        session: unknown,
-        cb: (e?: Error | null, m?: string) => void,
-      ) => void;
-      connections: Set<{ _socket: { destroy: () => void } }>;
-    };
-    const server = (upstream as unknown as { server: Server }).server;
-    server.onData = (stream, _session, callback) => {
-      if (resets < 2) {
-        // the first two transactions: every connection is cut while the message streams
-        resets++;
-        for (const c of server.connections) c._socket.destroy();
-        stream.resume();
-        return;
-      }
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        upstream!.received.push({
-          from: 'a@example.test',
-          to: ['b@example.test'],
-          data: Buffer.concat(chunks).toString(),
-        });
-        callback(null, 'queued');
-      });
-    };
     relay = await startTestRelay({
       mode: 'relay',
       upstream: `smtp://127.0.0.1:${port}`,
@@ -161,32 +134,9 @@ describe('an upstream that resets the connection in the middle of DATA', () => {
 describe('an upstream that goes silent in the middle of DATA', () => {
   it('gives up after --upstream-timeout, retries, and delivers once the upstream answers', async () => {
     let stalls = 0;
-    upstream = new ScriptedUpstream();
+    // the first transaction: the final dot is never answered
+    upstream = new ScriptedUpstream({ misbehave: (n) => (n === 1 ? (stalls++, 'stall') : undefined) });
     const port = await upstream.start();
-    type Server = {
-      onData: (
-        stream: NodeJS.ReadableStream,
-        session: unknown,
-        cb: (e?: Error | null, m?: string) => void,
-      ) => void;
-    };
-    const server = (upstream as unknown as { server: Server }).server;
-    server.onData = (stream, _session, callback) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        if (stalls < 1) {
-          stalls++;
-          return; // never answers the final dot
-        }
-        upstream!.received.push({
-          from: 'a@example.test',
-          to: ['b@example.test'],
-          data: Buffer.concat(chunks).toString(),
-        });
-        callback(null, 'queued');
-      });
-    };
     relay = await startTestRelay({
       mode: 'relay',
       upstream: `smtp://127.0.0.1:${port}`,

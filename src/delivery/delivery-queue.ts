@@ -158,11 +158,6 @@ export class DeliveryQueue {
     return () => this.listeners.delete(listener);
   }
 
-  /** Entries waiting for a retry, ready, and being processed. */
-  get depth(): { scheduled: number; ready: number; active: number } {
-    return { scheduled: this.timers.size, ready: this.ready.length, active: this.active.size };
-  }
-
   /** Resolves when no entry is ready or being processed (retries may still be scheduled). */
   idle(): Promise<void> {
     if (this.active.size === 0 && this.ready.length === 0) return Promise.resolve();

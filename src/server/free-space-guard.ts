@@ -11,7 +11,6 @@ export interface FreeSpaceEvents {
 
 export class FreeSpaceGuard {
   private checkedAt = -Infinity;
-  private freeBytes = Infinity;
   private low = false;
   private pending: Promise<void> | undefined;
 
@@ -34,7 +33,6 @@ export class FreeSpaceGuard {
     this.pending ??= this.measure()
       .then(
         (free) => {
-          this.freeBytes = free;
           const low = free < this.threshold;
           if (low && !this.low) this.events.low(free, this.threshold);
           if (!low && this.low) this.events.recovered(free, this.threshold);
@@ -47,9 +45,5 @@ export class FreeSpaceGuard {
         this.pending = undefined;
       });
     return this.pending;
-  }
-
-  get lastFreeBytes(): number {
-    return this.freeBytes;
   }
 }

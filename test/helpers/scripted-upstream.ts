@@ -15,6 +15,11 @@ export interface UpstreamScript {
     transaction: number,
   ) => { code: number; message: string } | undefined;
   data?: (message: UpstreamMessage, transaction: number) => { code: number; message: string } | undefined;
+  /**
+   * Misbehaviour at DATA (transactions counted from 1): 'reset' cuts every connection while the
+   * message streams in; 'stall' reads the message and never answers the final dot.
+   */
+  misbehave?: (transaction: number) => 'reset' | 'stall' | undefined;
 }
 
 /** A second SMTP server on loopback that answers as scripted and records what it accepted. */
@@ -22,7 +27,8 @@ export class ScriptedUpstream {
   readonly received: UpstreamMessage[] = [];
   /** Every transaction that reached DATA, accepted or not. */
   transactions = 0;
-  rcptCommands: string[] = [];
+  /** Every DATA command, including the ones it misbehaved on. */
+  private dataCommands = 0;
   private server: SMTPServer;
   port = 0;
 
@@ -47,7 +53,6 @@ export class ScriptedUpstream {
         callback(Object.assign(new Error('Invalid credentials'), { responseCode: 535 }));
       },
       onRcptTo: (address: SMTPServerAddress, session, callback) => {
-        this.rcptCommands.push(address.address);
         const verdict = this.script.rcpt?.(
           address.address,
           session.envelope.rcptTo.length + 1,
@@ -58,9 +63,16 @@ export class ScriptedUpstream {
         callback();
       },
       onData: (stream, session, callback) => {
+        const misbehaviour = this.script.misbehave?.(++this.dataCommands);
+        if (misbehaviour === 'reset') {
+          for (const connection of this.server.connections) connection.close();
+          stream.resume();
+          return;
+        }
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
+          if (misbehaviour === 'stall') return;
           this.transactions++;
           const message = {
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
