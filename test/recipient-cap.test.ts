@@ -151,6 +151,20 @@ describe('recipient cap (rfc profile)', () => {
     expect(await s.cmd('BOGUS')).toBe('500 5.5.2 Error: command not recognized');
     s.close();
   });
+
+  it('closes with 421 4.5.3 past the overshoot', async () => {
+    relay = await startTestRelay({ maxRecipients: '1', maxRecipientOvershoot: '1', profile: 'rfc' });
+    const s = await SmtpSession.connect(relay.port);
+    await s.reply();
+    await s.cmd('EHLO client.test');
+    await s.cmd('MAIL FROM:<a@example.test>');
+    await s.cmd('RCPT TO:<b@example.test>');
+    expect(await s.cmd('RCPT TO:<c@example.test>')).toMatch(/^452 4\.5\.3 /);
+    expect(await s.cmd('RCPT TO:<d@example.test>')).toMatch(
+      /^421 4\.5\.3 relay\.test Too many recipients past the limit \(1 refused\), closing connection$/,
+    );
+    s.close();
+  });
 });
 
 describe('recipient cap at the real 32,766', () => {

@@ -25,6 +25,7 @@ describe('resolveConfig', () => {
     expect(r.config.events).toBe('/srv/spool/log/events.jsonl');
     expect(r.config.profile).toBe('ims');
     expect(r.config.greetingDelayMs).toBe(0);
+    expect(r.config.maxRecipientOvershoot).toBe(1000);
   });
 
   it('layers file < environment < flags', () => {

@@ -80,6 +80,26 @@ describe('Spool', () => {
     expect(fs.readdirSync(spool.folder('tmp'))).toEqual([]);
   });
 
+  it('recover puts a journal left behind by an interrupted move back with its entry, and drops orphans', async () => {
+    const spool = Spool.open(tmpSpool());
+    const env = envelopeFor(spool);
+    const w = spool.createEntry(env);
+    w.end(Buffer.from('Subject: moved\r\n\r\n'));
+    await w.commit();
+    const journal = await spool.openJournal('in', env.queueId);
+    await journal.append([{ t: 'attempt', n: 1, at: new Date(0).toISOString() }]);
+    await journal.close();
+    // a crash between the two renames of a move: the entry is in archive/, its journal still in in/
+    fs.renameSync(spool.entryPath('in', env.queueId), spool.entryPath('archive', env.queueId));
+    fs.writeFileSync(spool.journalPath('in', '19A8F3C2B7E-00009-0000'), '{"t":"attempt","n":1}\n');
+    const report = await spool.recover();
+    expect(report.journalsRepaired.sort()).toEqual(
+      [`in/19A8F3C2B7E-00009-0000.journal`, `in/${env.queueId}.journal`].sort(),
+    );
+    expect((await spool.readJournal('archive', env.queueId)).attempts).toBe(1);
+    expect(fs.readdirSync(spool.folder('in'))).toEqual([]);
+  });
+
   it('reports free space', async () => {
     const spool = Spool.open(tmpSpool());
     expect(await spool.freeBytes()).toBeGreaterThan(0);
