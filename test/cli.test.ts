@@ -95,14 +95,8 @@ describe('repeatable flags', () => {
       '*@b.test=550 5.1.2 No such domain',
     ]);
     try {
-      const s = await SmtpSession.connect(relay.port);
-      await s.reply();
-      await s.cmd('EHLO client.test');
-      await s.cmd('MAIL FROM:<>');
-      await s.cmd('RCPT TO:<x@a.test>');
-      await s.cmd('RCPT TO:<y@b.test>');
-      await s.cmd('DATA');
-      expect(await s.cmd('Subject: rules\r\n\r\nx\r\n.')).toMatch(/^250/);
+      const s = await SmtpSession.ready(relay.port);
+      expect(await s.submit('<>', ['<x@a.test>', '<y@b.test>'], 'Subject: rules\r\n\r\nx')).toMatch(/^250/);
       s.close();
       const events = path.join(spool, 'log', 'events.jsonl');
       const archived = await new Promise<{ data: { failed: number } }>((resolve) => {

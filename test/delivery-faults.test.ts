@@ -138,13 +138,13 @@ describe('reports', () => {
     const out = relay.spool.folder('out');
     fs.rmSync(out, { recursive: true });
     fs.writeFileSync(out, 'not a directory'); // the NDR cannot be committed to out/
-    const s = await SmtpSession.connect(relay.port);
-    await s.reply();
-    await s.cmd('EHLO client.test');
-    await s.cmd('MAIL FROM:<sender@example.test>');
-    await s.cmd('RCPT TO:<x@bounce.test>');
-    await s.cmd('DATA');
-    const queueId = (await s.cmd('Subject: no room for the NDR\r\n\r\nbody\r\n.')).split(' ').pop()!;
+    const s = await SmtpSession.ready(relay.port);
+    const reply = await s.submit(
+      '<sender@example.test>',
+      ['<x@bounce.test>'],
+      'Subject: no room for the NDR\r\n\r\nbody',
+    );
+    const queueId = reply.split(' ').pop()!;
     s.close();
     await waitFor('event 4120', () =>
       relay!.eventsSeen().some((e) => e.id === 4120 && e.queueId === queueId),
@@ -164,13 +164,8 @@ describe('reports', () => {
   it('sends no report about a report that could not be delivered', async () => {
     // the sender's own address fails too, so the NDR to it fails
     relay = await startTestRelay({ mode: 'capture', fail: ['*@bounce.test=550 5.1.1 User unknown'] });
-    const s = await SmtpSession.connect(relay.port);
-    await s.reply();
-    await s.cmd('EHLO client.test');
-    await s.cmd('MAIL FROM:<sender@bounce.test>');
-    await s.cmd('RCPT TO:<x@bounce.test>');
-    await s.cmd('DATA');
-    await s.cmd('Subject: double bounce\r\n\r\nbody\r\n.');
+    const s = await SmtpSession.ready(relay.port);
+    await s.submit('<sender@bounce.test>', ['<x@bounce.test>'], 'Subject: double bounce\r\n\r\nbody');
     s.close();
     await waitFor('original and NDR archived', async () => (await relay!.spool.list('archive')).length === 2);
     await relay.delivery!.idle();

@@ -13,13 +13,12 @@ async function cli(args: string[], env: Record<string, string> = {}) {
 }
 
 async function sendOne(port: number, to: string[], subject: string): Promise<string> {
-  const s = await SmtpSession.connect(port);
-  await s.reply();
-  await s.cmd('EHLO client.test');
-  await s.cmd('MAIL FROM:<sender@example.test>');
-  for (const r of to) await s.cmd(`RCPT TO:<${r}>`);
-  await s.cmd('DATA');
-  const reply = await s.cmd(`From: sender@example.test\r\nSubject: ${subject}\r\n\r\nbody\r\n.`);
+  const s = await SmtpSession.ready(port);
+  const reply = await s.submit(
+    '<sender@example.test>',
+    to.map((r) => `<${r}>`),
+    `From: sender@example.test\r\nSubject: ${subject}\r\n\r\nbody`,
+  );
   s.close();
   return reply.split(' ').pop()!;
 }

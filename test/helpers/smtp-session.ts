@@ -33,6 +33,26 @@ export class SmtpSession {
     return SmtpSession.open(net.connect(port, host));
   }
 
+  /** Connects, reads the greeting and says EHLO: ready for a transaction. */
+  static async ready(port: number, helo = 'client.test'): Promise<SmtpSession> {
+    const s = await SmtpSession.connect(port);
+    await s.reply();
+    await s.cmd(`EHLO ${helo}`);
+    return s;
+  }
+
+  /**
+   * One transaction: MAIL FROM, a RCPT TO for each recipient (with optional parameters after the
+   * address), DATA and the message (CRLF line ends, without the final dot). Resolves with the
+   * reply to the final dot.
+   */
+  async submit(from: string, to: string[], message: string): Promise<string> {
+    await this.cmd(`MAIL FROM:${from}`);
+    for (const r of to) await this.cmd(`RCPT TO:${r}`);
+    await this.cmd('DATA');
+    return this.cmd(`${message}\r\n.`);
+  }
+
   /** Connects from a given local address (any of 127.0.0.0/8 works on loopback). */
   static connectFrom(port: number, localAddress: string): Promise<SmtpSession> {
     return SmtpSession.open(net.connect({ port, host: '127.0.0.1', localAddress }));
