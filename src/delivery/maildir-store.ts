@@ -2,22 +2,35 @@
  * Capture mode's local delivery: one Maildir per recipient under `<spool>/mailboxes/<address>/`
  * (`tmp/ new/ cur/`, readable by any Maildir tool). A message is written once to a staging file
  * and fsynced, then hard-linked into each recipient's `new/`, and each `new/` directory is fsynced
- * (shared by concurrent deliveries, see DirectorySync) before the delivery counts as done. The link
+ * (shared by concurrent deliveries, see FolderCommit) before the delivery counts as done. The link
  * name is derived from the queue ID, so delivering the same message again after a crash finds the
  * link already there (EEXIST) and does not duplicate it.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { DirectorySync } from '../spool/directory-sync.js';
 import type { RecipientAttempt } from './delivery-result.js';
+import { FolderCommit } from './folder-commit.js';
 import { mailboxName } from './mailbox-name.js';
 
+/**
+ * How Maildir folders are fsynced: deliveries within COMMIT_WINDOW_MS of each other (or up to
+ * COMMIT_WAITERS of them) share one fsync per folder. The window only delays when the spool entry
+ * may go, never when the message shows up in the Maildir.
+ */
+const COMMIT_WINDOW_MS = 20;
+const COMMIT_WAITERS = 8;
 const OPEN_MAILBOXES = 256;
+const PARALLEL_FSYNCS = 8;
 
 export class MaildirStore {
   private readonly known = new Set<string>();
-  private readonly syncs = new Map<string, DirectorySync>();
+  private readonly commits = new FolderCommit({
+    windowMs: COMMIT_WINDOW_MS,
+    maxWaiters: COMMIT_WAITERS,
+    openFolders: OPEN_MAILBOXES,
+    parallel: PARALLEL_FSYNCS,
+  });
 
   constructor(
     readonly root: string,
@@ -37,39 +50,23 @@ export class MaildirStore {
     return path.join(this.root, mailboxName(address));
   }
 
-  private async ensureMailbox(dir: string): Promise<void> {
-    if (this.known.has(dir)) return;
-    for (const sub of ['tmp', 'new', 'cur'])
-      await fsp.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
-    this.known.add(dir);
-  }
-
   /**
-   * The fsync coordinator of a mailbox's new/ folder. The most recently used OPEN_MAILBOXES keep
-   * their folder open between syncs (one call per sync instead of open + fsync + close); older
-   * ones are closed.
+   * Makes the mailbox's folders if needed. Returns the folders whose entries changed (the mailbox
+   * root and the mailbox), which must be fsynced for the new mailbox to survive a crash.
    */
-  private syncOf(dir: string): DirectorySync {
-    let sync = this.syncs.get(dir);
-    if (sync) {
-      this.syncs.delete(dir); // re-inserted below: the map's order is the order of use
-    } else {
-      sync = new DirectorySync(dir, true);
-      if (this.syncs.size >= OPEN_MAILBOXES) {
-        const [oldest, old] = this.syncs.entries().next().value as [string, DirectorySync];
-        this.syncs.delete(oldest);
-        void old.close();
-      }
-    }
-    this.syncs.set(dir, sync);
-    return sync;
+  private async ensureMailbox(dir: string): Promise<string[]> {
+    if (this.known.has(dir)) return [];
+    let created = false;
+    for (const sub of ['tmp', 'new', 'cur'])
+      if ((await fsp.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 })) !== undefined)
+        created = true;
+    this.known.add(dir);
+    return created ? [this.root, dir] : [];
   }
 
-  /** Closes the mailbox folders kept open. */
+  /** Waits for the folder fsyncs still owed, then closes the folders kept open. */
   async close(): Promise<void> {
-    const open = [...this.syncs.values()];
-    this.syncs.clear();
-    await Promise.all(open.map((s) => s.close()));
+    await this.commits.close();
   }
 
   /** Delivers `message` to each address; one outcome per address. */
@@ -87,30 +84,40 @@ export class MaildirStore {
       return addresses.map((address) => localFailure(address, err as Error));
     }
     try {
-      const results = await Promise.all(
-        addresses.map(async (address): Promise<RecipientAttempt> => {
+      // a link per recipient; what is left to fsync for each: its new/ folder (and a new mailbox)
+      const linked = await Promise.all(
+        addresses.map(async (address): Promise<string[] | Error> => {
           const dir = this.mailboxDir(address);
           try {
-            await this.ensureMailbox(dir);
+            const created = await this.ensureMailbox(dir);
+            const folder = path.join(dir, 'new');
             try {
-              await fsp.link(staging, path.join(dir, 'new', name));
+              await fsp.link(staging, path.join(folder, name));
             } catch (err) {
               if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
             }
-            await this.syncOf(path.join(dir, 'new')).sync();
-            return {
-              kind: 'delivered',
-              address,
-              status: '2.0.0',
-              diagnostic: `delivered to Maildir ${path.relative(this.root, dir)}`,
-            };
+            return [folder, ...created];
           } catch (err) {
             this.known.delete(dir);
-            return localFailure(address, err as Error);
+            return err as Error;
           }
         }),
       );
-      return results;
+      const folders = new Set<string>();
+      for (const l of linked) if (!(l instanceof Error)) for (const f of l) folders.add(f);
+      const failed = await this.commits.commit(folders);
+      return addresses.map((address, i): RecipientAttempt => {
+        const changed = linked[i]!;
+        if (changed instanceof Error) return localFailure(address, changed);
+        const err = changed.map((f) => failed.get(f)).find((e) => e !== undefined);
+        if (err) return localFailure(address, err);
+        return {
+          kind: 'delivered',
+          address,
+          status: '2.0.0',
+          diagnostic: `delivered to Maildir ${path.relative(this.root, path.dirname(changed[0]!))}`,
+        };
+      });
     } finally {
       await fsp.rm(staging, { force: true });
     }
