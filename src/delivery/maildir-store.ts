@@ -23,8 +23,19 @@ const COMMIT_WAITERS = 8;
 const OPEN_MAILBOXES = 256;
 const PARALLEL_FSYNCS = 8;
 
+/** A mailbox whose folders exist: where its messages are linked, and how outcomes name it. */
+interface Mailbox {
+  dir: string;
+  newFolder: string;
+  diagnostic: string;
+}
+
+/** Mailboxes remembered by address; beyond this many the memory starts over. */
+const KNOWN_MAILBOXES = 50_000;
+
 export class MaildirStore {
-  private readonly known = new Set<string>();
+  /** Mailboxes known to exist, by address as given (the folder name is derived once). */
+  private readonly known = new Map<string, Mailbox>();
   private readonly commits = new FolderCommit({
     windowMs: COMMIT_WINDOW_MS,
     maxWaiters: COMMIT_WAITERS,
@@ -51,17 +62,23 @@ export class MaildirStore {
   }
 
   /**
-   * Makes the mailbox's folders if needed. Returns the folders whose entries changed (the mailbox
-   * root and the mailbox), which must be fsynced for the new mailbox to survive a crash.
+   * The mailbox of an address, its folders made if needed. `created` lists the folders whose
+   * entries changed (the mailbox root and the mailbox), which must be fsynced for a new mailbox
+   * to survive a crash.
    */
-  private async ensureMailbox(dir: string): Promise<string[]> {
-    if (this.known.has(dir)) return [];
+  private async mailbox(address: string): Promise<{ box: Mailbox; created: string[] }> {
+    const known = this.known.get(address);
+    if (known) return { box: known, created: [] };
+    const name = mailboxName(address);
+    const dir = path.join(this.root, name);
     let created = false;
     for (const sub of ['tmp', 'new', 'cur'])
       if ((await fsp.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 })) !== undefined)
         created = true;
-    this.known.add(dir);
-    return created ? [this.root, dir] : [];
+    const box = { dir, newFolder: path.join(dir, 'new'), diagnostic: `delivered to Maildir ${name}` };
+    if (this.known.size >= KNOWN_MAILBOXES) this.known.clear();
+    this.known.set(address, box);
+    return { box, created: created ? [this.root, dir] : [] };
   }
 
   /** Waits for the folder fsyncs still owed, then closes the folders kept open. */
@@ -86,42 +103,42 @@ export class MaildirStore {
     try {
       // a link per recipient; what is left to fsync for each: its new/ folder (and a new mailbox)
       const linked = await Promise.all(
-        addresses.map(async (address): Promise<string[] | Error> => {
-          const dir = this.mailboxDir(address);
+        addresses.map(async (address): Promise<{ box: Mailbox; folders: string[] } | Error> => {
           try {
-            const created = await this.ensureMailbox(dir);
-            const folder = path.join(dir, 'new');
-            try {
-              await fsp.link(staging, path.join(folder, name));
-            } catch (err) {
-              if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+            const { box, created } = await this.mailbox(address);
+            const linkError = await link(staging, path.join(box.newFolder, name));
+            if (linkError && linkError.code !== 'EEXIST') {
+              this.known.delete(address);
+              return linkError;
             }
-            return [folder, ...created];
+            return { box, folders: created.length > 0 ? [box.newFolder, ...created] : [box.newFolder] };
           } catch (err) {
-            this.known.delete(dir);
+            this.known.delete(address);
             return err as Error;
           }
         }),
       );
       const folders = new Set<string>();
-      for (const l of linked) if (!(l instanceof Error)) for (const f of l) folders.add(f);
+      for (const l of linked) if (!(l instanceof Error)) for (const f of l.folders) folders.add(f);
       const failed = await this.commits.commit(folders);
       return addresses.map((address, i): RecipientAttempt => {
-        const changed = linked[i]!;
-        if (changed instanceof Error) return localFailure(address, changed);
-        const err = changed.map((f) => failed.get(f)).find((e) => e !== undefined);
-        if (err) return localFailure(address, err);
-        return {
-          kind: 'delivered',
-          address,
-          status: '2.0.0',
-          diagnostic: `delivered to Maildir ${path.relative(this.root, path.dirname(changed[0]!))}`,
-        };
+        const done = linked[i]!;
+        if (done instanceof Error) return localFailure(address, done);
+        if (failed.size > 0) {
+          const err = done.folders.map((f) => failed.get(f)).find((e) => e !== undefined);
+          if (err) return localFailure(address, err);
+        }
+        return { kind: 'delivered', address, status: '2.0.0', diagnostic: done.box.diagnostic };
       });
     } finally {
-      await fsp.rm(staging, { force: true });
+      await fsp.unlink(staging).catch(() => undefined);
     }
   }
+}
+
+/** A hard link; resolves with the error instead of throwing (EEXIST is an expected outcome). */
+function link(existing: string, newPath: string): Promise<NodeJS.ErrnoException | null> {
+  return new Promise((resolve) => fs.link(existing, newPath, resolve));
 }
 
 function localFailure(address: string, err: Error): RecipientAttempt {
