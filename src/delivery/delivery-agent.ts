@@ -63,19 +63,29 @@ export class DeliveryAgent {
     private readonly reportQueued: ReportQueued,
   ) {}
 
-  async process(folder: QueueFolder, queueId: string, now = new Date()): Promise<ProcessOutcome> {
+  /**
+   * `waitingForDisk` is called (at most once) when all that is left of this attempt is waiting for
+   * the disk: the Maildir links of the last batch are made and only their fsync round, the journal
+   * and the entry's removal remain. The queue then lets another message start.
+   */
+  async process(
+    folder: QueueFolder,
+    queueId: string,
+    now = new Date(),
+    waitingForDisk?: () => void,
+  ): Promise<ProcessOutcome> {
     if (!(await this.spool.locate(queueId))) return { kind: 'gone' };
-    const state = await this.spool.readJournal(folder, queueId);
-    if (state.held) return { kind: 'held' };
-    if (state.unfinishedAttempts >= this.settings.maxProcessingFailures) {
+    const journal = await this.spool.openJournal(folder, queueId);
+    const state = journal.state;
+    if (state.held || state.unfinishedAttempts >= this.settings.maxProcessingFailures) {
+      await journal.close();
+      if (state.held) return { kind: 'held' };
       return this.quarantine(
         folder,
         queueId,
         `processing failed ${state.unfinishedAttempts} times in a row (the entry could not be read, the relay stopped, or an error was thrown)`,
       );
     }
-
-    const journal = await this.spool.openJournal(folder, queueId);
     try {
       // counted before the attempt: an attempt that never ends (crash, throw) still counts
       await journal.append([{ t: 'attempt', n: state.attempts + 1, at: now.toISOString() }]);
@@ -94,6 +104,7 @@ export class DeliveryAgent {
         state,
         journal.append.bind(journal),
         now,
+        waitingForDisk,
       );
       // a finished entry is removed or moved next; its end needs no fsync of its own
       await journal.append([{ t: 'attempt-end', at: new Date().toISOString() }], outcome.kind !== 'finished');
@@ -113,6 +124,7 @@ export class DeliveryAgent {
     state: JournalState,
     append: (records: JournalRecord[]) => Promise<void>,
     now: Date,
+    waitingForDisk: (() => void) | undefined,
   ): Promise<ProcessOutcome> {
     const arrivedAt = new Date(envelope.arrivedAt);
     // pending recipients, grouped by address (compared case-insensitively)
@@ -157,7 +169,7 @@ export class DeliveryAgent {
       };
       const addresses = [...pending.values()].map((idx) => envelope.recipients[idx[0]!]!.address);
       if (isExpired(this.settings.retry, arrivedAt, now)) await record(this.expire(envelope, pending, state));
-      else await this.deliver(envelope, message, arrivedAt, addresses, record);
+      else await this.deliver(envelope, message, arrivedAt, addresses, record, waitingForDisk);
     }
 
     const waiting = envelope.recipients.length - state.done.size;
@@ -219,6 +231,7 @@ export class DeliveryAgent {
     arrivedAt: Date,
     addresses: string[],
     record: (attempts: RecipientAttempt[]) => Promise<void>,
+    waitingForDisk: (() => void) | undefined,
   ): Promise<void> {
     const ruled: RecipientAttempt[] = [];
     const rules = this.settings.failureRules();
@@ -238,12 +251,14 @@ export class DeliveryAgent {
     if (rest.length === 0) return;
     if (this.target.kind === 'maildir') {
       for (let i = 0; i < rest.length && !this.stopping; i += LOCAL_BATCH) {
+        const last = i + LOCAL_BATCH >= rest.length;
         await record(
           await this.target.store.deliver(
             envelope.queueId,
             arrivedAt,
             message,
             rest.slice(i, i + LOCAL_BATCH),
+            last ? waitingForDisk : undefined,
           ),
         );
       }

@@ -1,7 +1,9 @@
 /**
  * The delivery worker pool: keeps every entry of in/ and out/ either waiting for its retry time,
  * ready, or being processed by one of `concurrency` workers (default 32, the 0x20 "Max Threads" of
- * Q169686). Entries come from the spool scan at start, from the SMTP listener and the pickup
+ * Q169686). A message whose delivery is done but for the disk (its Maildir links made, their fsync
+ * round still running) gives its worker to the next message; at most WAITING_PER_WORKER times
+ * `concurrency` messages are in progress in all. Entries come from the spool scan at start, from the SMTP listener and the pickup
  * folder as they are committed, and from the agent (reports queued in out/). Processing that
  * throws is logged (event 4131) and retried soon; the agent quarantines an entry that keeps
  * throwing. Nothing here stops the relay.
@@ -12,12 +14,15 @@ import type { DeliveryAgent, ProcessOutcome } from './delivery-agent.js';
 
 type Folder = Extract<QueueFolder, 'in' | 'out'>;
 const MAX_TIMER = 2 ** 31 - 1;
+const WAITING_PER_WORKER = 4;
 
 export class DeliveryQueue {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly ready: { folder: Folder; queueId: string }[] = [];
   private readonly readySet = new Set<string>();
   private readonly active = new Set<string>();
+  /** Entries of `active` that still hold a worker (the others only wait for the disk). */
+  private working = 0;
   private readonly again = new Map<string, Folder>();
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
@@ -87,7 +92,12 @@ export class DeliveryQueue {
   }
 
   private pump(): void {
-    while (!this.stopped && this.active.size < this.concurrency && this.ready.length > 0) {
+    while (
+      !this.stopped &&
+      this.working < this.concurrency &&
+      this.active.size < this.concurrency * WAITING_PER_WORKER &&
+      this.ready.length > 0
+    ) {
       const next = this.ready.shift()!;
       this.readySet.delete(next.queueId);
       this.run(next.folder, next.queueId);
@@ -101,9 +111,19 @@ export class DeliveryQueue {
 
   private run(folder: Folder, queueId: string): void {
     this.active.add(queueId);
+    this.working++;
+    let holdsWorker = true;
+    const releaseWorker = () => {
+      if (!holdsWorker) return;
+      holdsWorker = false;
+      this.working--;
+    };
     let retryAt: Date | undefined;
     this.agent
-      .process(folder, queueId)
+      .process(folder, queueId, new Date(), () => {
+        releaseWorker();
+        this.pump();
+      })
       .then(
         (outcome) => {
           if (outcome.kind === 'retry') retryAt = outcome.at;
@@ -123,6 +143,7 @@ export class DeliveryQueue {
         },
       )
       .finally(() => {
+        releaseWorker();
         this.active.delete(queueId);
         if (retryAt) this.enqueue(folder, queueId, retryAt);
         // asked for again while it ran (e.g. a manual retry): now

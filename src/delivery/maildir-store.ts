@@ -21,7 +21,9 @@ import { mailboxName } from './mailbox-name.js';
 const COMMIT_WINDOW_MS = 20;
 const COMMIT_WAITERS = 8;
 const OPEN_MAILBOXES = 256;
-const PARALLEL_FSYNCS = 8;
+/** Folder fsyncs in flight at once: libuv has four file-system threads, one stays free for the SMTP side. */
+const PARALLEL_FSYNCS = 3;
+const LINKS_PER_TURN = 100;
 
 /** A mailbox whose folders exist: where its messages are linked, and how outcomes name it. */
 interface Mailbox {
@@ -34,8 +36,10 @@ interface Mailbox {
 const KNOWN_MAILBOXES = 50_000;
 
 export class MaildirStore {
-  /** Mailboxes known to exist, by address as given (the folder name is derived once). */
+  /** Mailboxes known to exist, by address in lower case (the folder name is derived once). */
   private readonly known = new Map<string, Mailbox>();
+  /** Mailboxes being made: concurrent deliveries to a new address share one set of mkdirs. */
+  private readonly making = new Map<string, Promise<{ box: Mailbox; created: string[] }>>();
   private readonly commits = new FolderCommit({
     windowMs: COMMIT_WINDOW_MS,
     maxWaiters: COMMIT_WAITERS,
@@ -57,19 +61,27 @@ export class MaildirStore {
     return new MaildirStore(root, hostname);
   }
 
-  mailboxDir(address: string): string {
-    return path.join(this.root, mailboxName(address));
-  }
-
   /**
    * The mailbox of an address, its folders made if needed. `created` lists the folders whose
    * entries changed (the mailbox root and the mailbox), which must be fsynced for a new mailbox
    * to survive a crash.
    */
-  private async mailbox(address: string): Promise<{ box: Mailbox; created: string[] }> {
-    const known = this.known.get(address);
+  private mailbox(
+    address: string,
+  ): { box: Mailbox; created: string[] } | Promise<{ box: Mailbox; created: string[] }> {
+    const key = address.toLowerCase(); // as the folder name is
+    const known = this.known.get(key);
     if (known) return { box: known, created: [] };
-    const name = mailboxName(address);
+    let making = this.making.get(key);
+    if (!making) {
+      making = this.makeMailbox(key).finally(() => this.making.delete(key));
+      this.making.set(key, making);
+    }
+    return making;
+  }
+
+  private async makeMailbox(key: string): Promise<{ box: Mailbox; created: string[] }> {
+    const name = mailboxName(key);
     const dir = path.join(this.root, name);
     let created = false;
     for (const sub of ['tmp', 'new', 'cur'])
@@ -77,8 +89,32 @@ export class MaildirStore {
         created = true;
     const box = { dir, newFolder: path.join(dir, 'new'), diagnostic: `delivered to Maildir ${name}` };
     if (this.known.size >= KNOWN_MAILBOXES) this.known.clear();
-    this.known.set(address, box);
+    this.known.set(key, box);
     return { box, created: created ? [this.root, dir] : [] };
+  }
+
+  /**
+   * Links the staged message into the address's new/ folder (EEXIST: a delivery before a crash
+   * did it already). Returns the folders to fsync, or the error.
+   */
+  private async linkInto(
+    address: string,
+    staging: string,
+    name: string,
+  ): Promise<{ box: Mailbox; folders: string[] } | Error> {
+    try {
+      const found = this.mailbox(address);
+      const { box, created } = found instanceof Promise ? await found : found;
+      try {
+        fs.linkSync(staging, path.join(box.newFolder, name));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      return { box, folders: created.length > 0 ? [box.newFolder, ...created] : [box.newFolder] };
+    } catch (err) {
+      this.known.delete(address.toLowerCase());
+      return err as Error;
+    }
   }
 
   /** Waits for the folder fsyncs still owed, then closes the folders kept open. */
@@ -92,6 +128,8 @@ export class MaildirStore {
     arrivedAt: Date,
     message: Buffer,
     addresses: string[],
+    /** Called once every link is made, when all that is left is to wait for the disk. */
+    beforeDurableWait?: () => void,
   ): Promise<RecipientAttempt[]> {
     const name = `${Math.floor(arrivedAt.getTime() / 1000)}.${queueId}.${this.hostname}`;
     const staging = path.join(this.root, '.staging', `${queueId}.${process.pid}`);
@@ -102,25 +140,19 @@ export class MaildirStore {
     }
     try {
       // a link per recipient; what is left to fsync for each: its new/ folder (and a new mailbox)
-      const linked = await Promise.all(
-        addresses.map(async (address): Promise<{ box: Mailbox; folders: string[] } | Error> => {
-          try {
-            const { box, created } = await this.mailbox(address);
-            const linkError = await link(staging, path.join(box.newFolder, name));
-            if (linkError && linkError.code !== 'EEXIST') {
-              this.known.delete(address);
-              return linkError;
-            }
-            return { box, folders: created.length > 0 ? [box.newFolder, ...created] : [box.newFolder] };
-          } catch (err) {
-            this.known.delete(address);
-            return err as Error;
-          }
-        }),
-      );
+      const linked: ({ box: Mailbox; folders: string[] } | Error)[] = [];
+      for (const [i, address] of addresses.entries()) {
+        // links are made on this thread (a few microseconds each, far less than a round trip to
+        // libuv's four file-system threads, which the SMTP side needs for its commits); the event
+        // loop gets a turn every LINKS_PER_TURN links
+        if (i > 0 && i % LINKS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+        linked.push(await this.linkInto(address, staging, name));
+      }
       const folders = new Set<string>();
       for (const l of linked) if (!(l instanceof Error)) for (const f of l.folders) folders.add(f);
-      const failed = await this.commits.commit(folders);
+      const durable = this.commits.commit(folders);
+      beforeDurableWait?.();
+      const failed = await durable;
       return addresses.map((address, i): RecipientAttempt => {
         const done = linked[i]!;
         if (done instanceof Error) return localFailure(address, done);
@@ -134,11 +166,6 @@ export class MaildirStore {
       await fsp.unlink(staging).catch(() => undefined);
     }
   }
-}
-
-/** A hard link; resolves with the error instead of throwing (EEXIST is an expected outcome). */
-function link(existing: string, newPath: string): Promise<NodeJS.ErrnoException | null> {
-  return new Promise((resolve) => fs.link(existing, newPath, resolve));
 }
 
 function localFailure(address: string, err: Error): RecipientAttempt {

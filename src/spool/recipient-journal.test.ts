@@ -39,4 +39,23 @@ describe('recipient journal', () => {
     expect([...state.done.keys()]).toEqual([1]);
     expect(state.attempts).toBe(1);
   });
+
+  it('opens with the state its records describe (empty for a new journal)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ims-j-'));
+    const fresh = await JournalWriter.open(path.join(dir, 'new.journal'));
+    expect(fresh.state.attempts).toBe(0);
+    expect(fresh.state.done.size).toBe(0);
+    await fresh.append([
+      { t: 'attempt', n: 1, at },
+      { t: 'done', i: 2, action: 'delivered', status: '2.0.0', at },
+      { t: 'hold', at },
+    ]);
+    await fresh.close();
+    const again = await JournalWriter.open(path.join(dir, 'new.journal'));
+    expect(again.state.attempts).toBe(1);
+    expect(again.state.unfinishedAttempts).toBe(1);
+    expect([...again.state.done.keys()]).toEqual([2]);
+    expect(again.state.held).toBe(true);
+    await again.close();
+  });
 });

@@ -118,6 +118,8 @@ export function replayJournal(text: string): JournalState {
 }
 
 const open = promisify(fs.open);
+const fstat = promisify(fs.fstat);
+const read = promisify(fs.read);
 const write = promisify(fs.write);
 const fdatasync = promisify(fs.fdatasync);
 const close = promisify(fs.close);
@@ -129,18 +131,29 @@ export class JournalWriter {
     private readonly path: string,
     /** The file ends in a torn line (a crash during an append): start the next record on a new line. */
     private tornTail: boolean,
+    /** What the journal said when it was opened. */
+    readonly state: JournalState,
   ) {}
 
+  /** Opens (or creates) a journal for appending, with the state its records describe. */
   static async open(path: string): Promise<JournalWriter> {
     const fd = await open(path, 'a+', 0o600);
-    const { size } = await promisify(fs.fstat)(fd);
-    let torn = false;
-    if (size > 0) {
-      const last = Buffer.alloc(1);
-      await promisify(fs.read)(fd, last, 0, 1, size - 1);
-      torn = last[0] !== 0x0a;
+    try {
+      const { size } = await fstat(fd);
+      if (size === 0) return new JournalWriter(fd, path, false, emptyJournal());
+      const text = Buffer.alloc(size);
+      const { bytesRead } = await read(fd, text, 0, size, 0);
+      const content = text.subarray(0, bytesRead);
+      return new JournalWriter(
+        fd,
+        path,
+        content[content.length - 1] !== 0x0a,
+        replayJournal(content.toString('utf8')),
+      );
+    } catch (err) {
+      await close(fd).catch(() => undefined);
+      throw err;
     }
-    return new JournalWriter(fd, path, torn);
   }
 
   /** Appends records; with `durable` (the default) they are on disk when this resolves. */

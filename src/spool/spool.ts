@@ -186,8 +186,8 @@ export class Spool {
 
   /** Removes an entry and its journal (durably unless told otherwise). */
   async removeEntry(folder: QueueFolder, queueId: string, durable = true): Promise<void> {
-    await fsp.rm(this.entryPath(folder, queueId), { force: true });
-    await fsp.rm(this.journalPath(folder, queueId), { force: true });
+    await unlinkIfThere(this.entryPath(folder, queueId));
+    await unlinkIfThere(this.journalPath(folder, queueId));
     if (durable) await this.folderSync(folder).sync();
   }
 
@@ -226,6 +226,15 @@ export class Spool {
   async freeBytes(): Promise<number> {
     const stats = await fsp.statfs(this.dir);
     return stats.bavail * stats.bsize;
+  }
+}
+
+/** Removes a file; one that is not there is no error. */
+async function unlinkIfThere(file: string): Promise<void> {
+  try {
+    await fsp.unlink(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
 
