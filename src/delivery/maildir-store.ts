@@ -53,7 +53,9 @@ export class MaildirStore {
   ) {}
 
   static async open(root: string, hostname: string): Promise<MaildirStore> {
-    await fsp.mkdir(path.join(root, '.staging'), { recursive: true, mode: 0o700 });
+    const made = await fsp.mkdir(path.join(root, '.staging'), { recursive: true, mode: 0o700 });
+    // a new mailboxes/ folder must survive a crash too: its parent's entry is made durable once
+    if (made !== undefined) await fsyncFolder(path.dirname(made));
     // staging files of deliveries a crash interrupted: their links, if any, are complete
     for (const name of await fsp.readdir(path.join(root, '.staging'))) {
       await fsp.rm(path.join(root, '.staging', name), { force: true });
@@ -176,6 +178,15 @@ function localFailure(address: string, err: Error): RecipientAttempt {
     status: code === 'ENOSPC' || code === 'EDQUOT' ? '4.3.1' : '4.3.0',
     diagnostic: `local delivery failed: ${err.message}`,
   };
+}
+
+async function fsyncFolder(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 async function writeDurably(file: string, data: Buffer): Promise<void> {
