@@ -64,9 +64,10 @@ export class DeliveryAgent {
   ) {}
 
   /**
-   * `waitingForDisk` is called (at most once) when all that is left of this attempt is waiting for
-   * the disk: the Maildir links of the last batch are made and only their fsync round, the journal
-   * and the entry's removal remain. The queue then lets another message start.
+   * `waitingForDisk` is called (at most once) when the Maildir links of the last batch are made:
+   * what is left of the attempt is mostly waiting for the disk (the folders' fsync round, the
+   * journal, the entry's removal; and building any reports owed). The queue then lets another
+   * message start.
    */
   async process(
     folder: QueueFolder,

@@ -1,9 +1,10 @@
 /**
  * The delivery worker pool: keeps every entry of in/ and out/ either waiting for its retry time,
  * ready, or being processed by one of `concurrency` workers (default 32, the 0x20 "Max Threads" of
- * Q169686). A message whose delivery is done but for the disk (its Maildir links made, their fsync
- * round still running) gives its worker to the next message; at most WAITING_PER_WORKER times
- * `concurrency` messages are in progress in all. Entries come from the spool scan at start, from the SMTP listener and the pickup
+ * Q169686). A message whose Maildir links are all made gives its worker to the next message while
+ * the rest of its attempt goes on (the folders' fsync round, recording the outcomes, any reports
+ * owed, removing the entry); at most WAITING_PER_WORKER times `concurrency` messages are in
+ * progress in all. Entries come from the spool scan at start, from the SMTP listener and the pickup
  * folder as they are committed, and from the agent (reports queued in out/). Processing that
  * throws is logged (event 4131) and retried soon; the agent quarantines an entry that keeps
  * throwing. Nothing here stops the relay.
