@@ -65,4 +65,14 @@ describe('MaildirStore', () => {
     expect(retried[0]!.kind).toBe('delivered');
     await s.close();
   });
+
+  it('fsyncs a new mailbox with its parent folders, a known one only its new/ folder', async () => {
+    const s = await store();
+    await s.deliver('Q1', arrivedAt, message, ['a@example.test']);
+    // new/, the mailbox folder (its new tmp/ new/ cur/ entries) and mailboxes/ (the new mailbox)
+    expect(s.folderFsyncs).toBe(3);
+    await s.deliver('Q2', arrivedAt, message, ['a@example.test']);
+    expect(s.folderFsyncs).toBe(4);
+    await s.close();
+  });
 });

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { DirectorySync } from '../spool/directory-sync.js';
 import type { RecipientAttempt } from './delivery-result.js';
 import { FolderCommit } from './folder-commit.js';
 import { mailboxName } from './mailbox-name.js';
@@ -27,7 +28,6 @@ const LINKS_PER_TURN = 100;
 
 /** A mailbox whose folders exist: where its messages are linked, and how outcomes name it. */
 interface Mailbox {
-  dir: string;
   newFolder: string;
   diagnostic: string;
 }
@@ -55,7 +55,7 @@ export class MaildirStore {
   static async open(root: string, hostname: string): Promise<MaildirStore> {
     const made = await fsp.mkdir(path.join(root, '.staging'), { recursive: true, mode: 0o700 });
     // a new mailboxes/ folder must survive a crash too: its parent's entry is made durable once
-    if (made !== undefined) await fsyncFolder(path.dirname(made));
+    if (made !== undefined) await new DirectorySync(path.dirname(made), false).sync();
     // staging files of deliveries a crash interrupted: their links, if any, are complete
     for (const name of await fsp.readdir(path.join(root, '.staging'))) {
       await fsp.rm(path.join(root, '.staging', name), { force: true });
@@ -89,7 +89,7 @@ export class MaildirStore {
     for (const sub of ['tmp', 'new', 'cur'])
       if ((await fsp.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 })) !== undefined)
         created = true;
-    const box = { dir, newFolder: path.join(dir, 'new'), diagnostic: `delivered to Maildir ${name}` };
+    const box = { newFolder: path.join(dir, 'new'), diagnostic: `delivered to Maildir ${name}` };
     if (this.known.size >= KNOWN_MAILBOXES) this.known.clear();
     this.known.set(key, box);
     return { box, created: created ? [this.root, dir] : [] };
@@ -112,11 +112,16 @@ export class MaildirStore {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      return { box, folders: created.length > 0 ? [box.newFolder, ...created] : [box.newFolder] };
+      return { box, folders: [box.newFolder, ...created] };
     } catch (err) {
       this.known.delete(address.toLowerCase());
       return err as Error;
     }
+  }
+
+  /** Folder fsyncs done so far (each folder once per round, however many deliveries named it). */
+  get folderFsyncs(): number {
+    return this.commits.fsyncs;
   }
 
   /** Waits for the folder fsyncs still owed, then closes the folders kept open. */
@@ -178,15 +183,6 @@ function localFailure(address: string, err: Error): RecipientAttempt {
     status: code === 'ENOSPC' || code === 'EDQUOT' ? '4.3.1' : '4.3.0',
     diagnostic: `local delivery failed: ${err.message}`,
   };
-}
-
-async function fsyncFolder(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function writeDurably(file: string, data: Buffer): Promise<void> {

@@ -11,7 +11,7 @@ export class DirectorySync {
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
 
-  /** `keepOpen`: hold the directory open between syncs (for the few spool folders, not for every mailbox). */
+  /** `keepOpen`: hold the directory open between syncs (false for a folder synced once). */
   constructor(
     private readonly dir: string,
     private keepOpen = true,
