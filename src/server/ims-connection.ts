@@ -145,7 +145,7 @@ export class ImsConnection extends SMTPConnection {
       return;
     this.corked = true;
     socket.cork();
-    process.nextTick(() => {
+    setImmediate(() => {
       this.corked = false;
       if (!socket.destroyed) socket.uncork();
     });

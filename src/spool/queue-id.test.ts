@@ -12,6 +12,17 @@ describe('QueueIdGenerator', () => {
     for (const id of ids) expect(isQueueId(id)).toBe(true);
   });
 
+  it('keeps drawing random parts after its pool of random bytes is used up', () => {
+    const gen = new QueueIdGenerator(() => 1000);
+    const parts = Array.from({ length: 6000 }, () => gen.next().slice(-4)); // the pool holds 2,048
+    for (const part of parts) expect(part).toMatch(/^[0-9A-F]{4}$/);
+    // 6,000 draws from 65,536 values give ~5,750 distinct ones; a pool that stopped refilling
+    // (zeros, or the same bytes again) would give far fewer
+    expect(new Set(parts.slice(0, 2048)).size).toBeGreaterThan(1900);
+    expect(new Set(parts.slice(2048)).size).toBeGreaterThan(3500);
+    expect(new Set(parts).size).toBeGreaterThan(5400);
+  });
+
   it('rejects anything that is not a queue ID', () => {
     for (const bad of [
       '',
