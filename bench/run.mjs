@@ -566,7 +566,9 @@ function floorServer() {
     async start() {
       await ensurePortFree(2527, '../shared/bench/servers.sh stop node');
       started.add(s);
-      const r = await serversSh('start', 'node');
+      // a new spool folder per run instead of the lab's $BENCHLAB/spool, which servers.sh deletes
+      // and makes again at every start (see newRunFolder)
+      const r = await serversSh('start', 'node', lib, '--spool', newRunFolder('floor-'));
       let pid = null;
       try {
         pid = Number(fs.readFileSync(path.join(BENCHLAB, 'run', 'node.pid'), 'utf8').trim()) || null;
@@ -643,8 +645,7 @@ function imsServer() {
     // extraArgs: the workload's own settings (RELAY_ARGS), after --relay-args so that they win
     async start(extraArgs = []) {
       started.add(s);
-      const base = fs.existsSync(BENCHLAB) ? BENCHLAB : os.tmpdir();
-      s.dir = fs.mkdtempSync(path.join(base, 'ims-bench-'));
+      s.dir = newRunFolder('ims-');
       const spool = path.join(s.dir, 'spool');
       fs.mkdirSync(spool);
       s.spool = spool;
@@ -734,7 +735,7 @@ function imsServer() {
       s.lastStop = { clean, exit: s.exitInfo, stopMs: +(now() - t0).toFixed(0) };
       s.child = null;
       s.pid = null;
-      if (s.dir) fs.rmSync(s.dir, { recursive: true, force: true });
+      // the folder stays until the bench ends (see newRunFolder)
       s.dir = null;
       s.spool = null;
       started.delete(s);
@@ -754,6 +755,33 @@ async function stopAll() {
   }
   for (const d of snapshots) fs.rmSync(d, { recursive: true, force: true });
   snapshots.clear();
+  if (runFolders) fs.rmSync(runFolders.root, { recursive: true, force: true });
+  runFolders = null;
+}
+
+// Where the floor and ims-relay runs keep their files. On this VM's ext4 (no journal), making a
+// file costs time in proportion to the inodes deleted in its block group within the last minutes
+// (the kernel's recently_deleted() check: up to ~1 ms per file after a few thousand deletions),
+// so a run that creates files right after another run's files were deleted pays for that
+// deletion. To keep each server paying only for what it does itself:
+//   - every run gets a new folder, and none is deleted before the bench ends;
+//   - the folders' parent has the ext4 "top directory" flag (chattr +T), so that each new folder
+//     is placed in another block group, away from what Postfix deletes in its own queue.
+// Postfix keeps its queue where the lab put it, and pays for its own deletions, as it would in
+// any sustained run on this file system.
+let runFolders = null; // { root, spread }
+function newRunFolder(prefix) {
+  if (!runFolders) {
+    const base = fs.existsSync(BENCHLAB) ? BENCHLAB : os.tmpdir();
+    const root = fs.mkdtempSync(path.join(base, 'bench-runs-'));
+    const r = spawnSync('chattr', ['+T', root], { encoding: 'utf8', timeout: 10000 });
+    runFolders = { root, spread: r.status === 0 };
+    if (!runFolders.spread)
+      console.log(
+        `note: chattr +T ${root} failed (${(r.stderr || r.error?.message || '').trim()}): run folders share block groups`,
+      );
+  }
+  return fs.mkdtempSync(path.join(runFolders.root, prefix));
 }
 
 // a copy of the relay as built now: bin/, dist/, package.json, and a link to node_modules
