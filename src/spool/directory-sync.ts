@@ -3,13 +3,16 @@ import fs from 'node:fs';
 /**
  * fsync of one directory, shared by everyone who renamed a file into it: a caller's promise
  * resolves after an fsync that *started after* the call, so its rename is covered, and callers
- * that arrive while an fsync runs share the next one (group commit). Under load this turns one
- * directory fsync per message into one per batch. The directory stays open between syncs.
+ * share fsyncs (group commit): all callers of one turn of the event loop share one, which starts
+ * at the end of that turn (several file fsyncs often complete in the same turn, and their renames
+ * follow at once), and callers that arrive while an fsync runs share the next one. Under load this
+ * turns one directory fsync per message into one per batch. The directory stays open between syncs.
  */
 export class DirectorySync {
   private fd: number | undefined;
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
+  private started = 0;
 
   /** `keepOpen`: hold the directory open between syncs (false for a folder synced once). */
   constructor(
@@ -17,10 +20,16 @@ export class DirectorySync {
     private keepOpen = true,
   ) {}
 
+  /** fsyncs started so far. */
+  get fsyncs(): number {
+    return this.started;
+  }
+
   sync(): Promise<void> {
     if (this.queued) return this.queued;
-    if (!this.running) return this.start();
-    const after = this.running.catch(() => undefined);
+    const after = this.running
+      ? this.running.catch(() => undefined)
+      : new Promise<void>((resolve) => setImmediate(resolve));
     this.queued = after.then(() => {
       this.queued = undefined;
       return this.start();
@@ -29,6 +38,7 @@ export class DirectorySync {
   }
 
   private start(): Promise<void> {
+    this.started++;
     const run = this.fsyncDir().finally(() => {
       if (this.running === run) this.running = undefined;
     });
