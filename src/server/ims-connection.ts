@@ -130,6 +130,13 @@ export class ImsConnection extends SMTPConnection {
    * Replies to pipelined commands (a client that sends 32,800 RCPT at once) go out together: the
    * socket is corked for the rest of this turn of the event loop and uncorked right after it, so
    * the replies smtp-server produces one by one share a write instead of one system call each.
+   * The uncork waits for the end of the turn (setImmediate), not just for the current operation
+   * (nextTick): MAIL is answered in a later microtask (the free-space check is asynchronous), and
+   * RSET MAIL RCPT DATA sent at once should still get one write. MAIL must stay asynchronous:
+   * smtp-server 3.21's SMTPStream.continue() clears its continuation after calling it, so when a
+   * whole pipelined transaction after a message runs synchronously to its own final dot, the
+   * continuation for the next one is lost and the connection stalls (the "10 transactions in one
+   * write" dialogue of test/hostile-input.test.ts).
    * Not for replies after which the connection changes hands (220 to STARTTLS) or closes.
    */
   private batchReplies(code: number): void {
