@@ -89,8 +89,9 @@ export class EntryWriter extends Writable {
   /**
    * A message that stayed under BUFFERED_BYTES: create, write and (after the fsync) close on this
    * thread, and only the fsync, which waits for the disk, goes to libuv's pool. Each of the other
-   * calls costs a few microseconds of kernel time, less than a round trip to a pool thread and
-   * back (two context switches on a busy core).
+   * calls costs tens of microseconds of kernel time, about what a round trip to a pool thread and
+   * back costs (two context switches and a wake-up on a busy core). Creating the file can take up
+   * to a millisecond on ext4 without a journal after many deletions nearby (docs/performance.md).
    */
   private writeWhole(callback: (err?: Error | null) => void): void {
     const buffers = this.pending;
@@ -138,8 +139,7 @@ export class EntryWriter extends Writable {
     if (this.errored) throw this.errored;
     if (!this.writableEnded) this.end();
     await finished(this, { readable: false });
-    fs.renameSync(this.tmpPath, this.finalPath); // a few microseconds; see writeWhole
-
+    fs.renameSync(this.tmpPath, this.finalPath); // tens of microseconds; see writeWhole
     this.committed = true;
     await this.folderSync.sync();
   }
