@@ -755,7 +755,7 @@ async function stopAll() {
   }
   for (const d of snapshots) fs.rmSync(d, { recursive: true, force: true });
   snapshots.clear();
-  if (runFolders) fs.rmSync(runFolders.root, { recursive: true, force: true });
+  if (runFolders) fs.rmSync(runFolders, { recursive: true, force: true });
   runFolders = null;
 }
 
@@ -769,19 +769,18 @@ async function stopAll() {
 //     is placed in another block group, away from what Postfix deletes in its own queue.
 // Postfix keeps its queue where the lab put it, and pays for its own deletions, as it would in
 // any sustained run on this file system.
-let runFolders = null; // { root, spread }
+let runFolders = null; // the parent of every run's folder, made at the first run
 function newRunFolder(prefix) {
   if (!runFolders) {
     const base = fs.existsSync(BENCHLAB) ? BENCHLAB : os.tmpdir();
-    const root = fs.mkdtempSync(path.join(base, 'bench-runs-'));
-    const r = spawnSync('chattr', ['+T', root], { encoding: 'utf8', timeout: 10000 });
-    runFolders = { root, spread: r.status === 0 };
-    if (!runFolders.spread)
+    runFolders = fs.mkdtempSync(path.join(base, 'bench-runs-'));
+    const r = spawnSync('chattr', ['+T', runFolders], { encoding: 'utf8', timeout: 10000 });
+    if (r.status !== 0)
       console.log(
-        `note: chattr +T ${root} failed (${(r.stderr || r.error?.message || '').trim()}): run folders share block groups`,
+        `note: chattr +T ${runFolders} failed (${(r.stderr || r.error?.message || '').trim()}): run folders share block groups`,
       );
   }
-  return fs.mkdtempSync(path.join(runFolders.root, prefix));
+  return fs.mkdtempSync(path.join(runFolders, prefix));
 }
 
 // a copy of the relay as built now: bin/, dist/, package.json, and a link to node_modules

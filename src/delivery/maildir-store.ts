@@ -64,14 +64,13 @@ export class MaildirStore {
   }
 
   /**
-   * The mailbox of an address, its folders made if needed. `created` lists the folders whose
+   * The mailbox of an address (`key`: the address in lower case), its folders made if needed. `created` lists the folders whose
    * entries changed (the mailbox root and the mailbox), which must be fsynced for a new mailbox
    * to survive a crash.
    */
   private mailbox(
-    address: string,
+    key: string,
   ): { box: Mailbox; created: string[] } | Promise<{ box: Mailbox; created: string[] }> {
-    const key = address.toLowerCase(); // as the folder name is
     const known = this.known.get(key);
     if (known) return { box: known, created: [] };
     let making = this.making.get(key);
@@ -104,8 +103,9 @@ export class MaildirStore {
     staging: string,
     name: string,
   ): Promise<{ box: Mailbox; folders: string[] } | Error> {
+    const key = address.toLowerCase(); // as the folder name is
     try {
-      const found = this.mailbox(address);
+      const found = this.mailbox(key);
       const { box, created } = found instanceof Promise ? await found : found;
       try {
         fs.linkSync(staging, path.join(box.newFolder, name));
@@ -114,7 +114,7 @@ export class MaildirStore {
       }
       return { box, folders: [box.newFolder, ...created] };
     } catch (err) {
-      this.known.delete(address.toLowerCase());
+      this.known.delete(key);
       return err as Error;
     }
   }

@@ -34,6 +34,29 @@ describe('EventLog', () => {
     expect(JSON.parse(out.text())).toMatchObject({ event: 2110, queueId: 'Q1', level: 40 });
   });
 
+  it('writes events a little later, in order, without waiting for close()', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ims-ev-')), 'log', 'events.jsonl');
+    const log = new EventLog({ file, destination: collector().stream });
+    log.emit('serviceStarted');
+    log.emit('headerLimitRefused', { queueId: 'Q1' });
+    log.emit('sizeLimitRefused', { queueId: 'Q2' });
+    const now = () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
+    expect(now()).toBe(''); // held back: nothing is written in the turn the events happen
+    let text = '';
+    for (let i = 0; i < 200 && text === ''; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      text = now();
+    }
+    // emitted in one turn, they are all there the first time the file has anything
+    expect(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { id: number }).id),
+    ).toEqual([1000, 2110, 2111]);
+    await log.close();
+  });
+
   it('keeps going when the events file cannot be written, and says so on stderr once', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ims-ev-'));
     const blocker = path.join(dir, 'file');
