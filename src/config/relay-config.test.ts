@@ -25,7 +25,18 @@ describe('resolveConfig', () => {
     expect(r.config.events).toBe('/srv/spool/log/events.jsonl');
     expect(r.config.profile).toBe('ims');
     expect(r.config.greetingDelayMs).toBe(0);
-    expect(r.config.maxRecipientOvershoot).toBe(1000);
+    expect(r.config.maxRecipientOvershoot).toBe(0); // off: every RCPT past the cap gets 452 (Q272672)
+  });
+
+  it('takes the opt-in overshoot as a number, and off or 0 as off', () => {
+    const value = (v: string) => {
+      const r = resolveConfig({ flags: { maxRecipientOvershoot: v } });
+      return r.ok ? r.config.maxRecipientOvershoot : r.message;
+    };
+    expect(value('1000')).toBe(1000);
+    expect(value('off')).toBe(0);
+    expect(value('0')).toBe(0);
+    expect(value('-1')).toMatch(/expected a whole number from 1, or off/);
   });
 
   it('layers file < environment < flags', () => {

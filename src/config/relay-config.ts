@@ -17,6 +17,7 @@ export interface RelayConfig {
   hostname: string;
   profile: 'ims' | 'rfc';
   maxRecipients: number;
+  /** 0: off, every RCPT past the cap gets 452. */
   maxRecipientOvershoot: number;
   maxMessageSize: number;
   maxHeaderBytes: number;

@@ -31,6 +31,19 @@ const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     return n;
   });
 
+/** A whole number, or `off` (0: the check is not made). */
+const integerOrOff = (min: number) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    if (typeof value === 'string' && value.trim().toLowerCase() === 'off') return 0;
+    const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+    if (n === 0) return 0;
+    if (!Number.isSafeInteger(n) || n < min) {
+      ctx.addIssue({ code: 'custom', message: `expected a whole number from ${min}, or off (0)` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
 const boolean = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
   if (typeof value === 'boolean') return value;
   const v = value.trim().toLowerCase();
@@ -171,9 +184,10 @@ export const SETTINGS = [
   {
     key: 'maxRecipientOvershoot',
     valueName: 'N',
-    description: 'RCPT commands refused with 452 in one transaction before the server answers 421 and closes',
-    defaultText: '1000',
-    schema: integer(1),
+    description:
+      'opt-in: RCPT commands refused with 452 in one transaction before the server answers 421 and closes (Postfix style); off (0) = every RCPT after the cap gets 452, however many, as the IMS does (Q272672)',
+    defaultText: 'off',
+    schema: integerOrOff(1),
   },
   {
     key: 'maxMessageSize',
