@@ -143,7 +143,10 @@ describe('recipient cap (ims profile)', () => {
       'r1@example.test',
     ]);
     expect(relay.eventsSeen().some((e) => e.id === 2101)).toBe(false);
-    expect(relay.eventsSeen().find((e) => e.id === 2100)?.data).toMatchObject({ refused: 2_500, accepted: 2 });
+    expect(relay.eventsSeen().find((e) => e.id === 2100)?.data).toMatchObject({
+      refused: 2_500,
+      accepted: 2,
+    });
   });
 
   it('closes with 421 after the configured overshoot of refused recipients (opt-in)', async () => {
