@@ -21,6 +21,21 @@ const byteSize = (what: string) =>
     return bytes;
   });
 
+/** A byte size, or `off` (0: no limit of its own). */
+const byteSizeOrOff = (what: string) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    if (typeof value === 'string' && value.trim().toLowerCase() === 'off') return 0;
+    const bytes = parseByteSize(value);
+    if (bytes === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected ${what} (bytes, or with a unit: 512k, 25MB, 1GB), or off`,
+      });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
 const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.union([z.string(), z.number()]).transform((value, ctx) => {
     const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
@@ -199,9 +214,10 @@ export const SETTINGS = [
   {
     key: 'maxHeaderBytes',
     valueName: 'BYTES',
-    description: 'largest header block accepted, counted while streaming (Q193639); larger ones get 552',
-    defaultText: '32768',
-    schema: byteSize('a header size'),
+    description:
+      'opt-in: largest header block accepted, counted while streaming; larger ones get 552; off = only --max-message-size limits it (a block over 32 KB is stored and gets information event 2113: an IMS before Exchange 5.5 SP2 stopped on it, Q193639)',
+    defaultText: 'off',
+    schema: byteSizeOrOff('a header size'),
   },
   {
     key: 'minFreeDisk',
