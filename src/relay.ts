@@ -78,6 +78,7 @@ function loadSecurity(
         mode: config.mode,
         localDomains: config.localDomains,
         relayNetworks: config.relayNetworks,
+        routedAddresses: config.routedAddresses,
       }),
     },
   };

@@ -38,6 +38,7 @@ export interface RelayConfig {
   allowInsecureAuth: boolean;
   localDomains: string[];
   relayNetworks: string[];
+  routedAddresses: 'local' | 'refuse';
   /** The admin API's address; undefined when it is off. */
   http: HostPort | undefined;
   adminToken: string | undefined;

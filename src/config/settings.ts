@@ -334,6 +334,14 @@ export const SETTINGS = [
     }),
   },
   {
+    key: 'routedAddresses',
+    valueName: 'local|refuse',
+    description:
+      'relay mode: a sender-routed recipient (user%host@local, host!user@local, "user@host"@local) from a client outside --relay-networks without AUTH: local = accepted only when every host it routes through is in --local-domains; refuse = never (554)',
+    defaultText: 'local',
+    schema: z.enum(['local', 'refuse']),
+  },
+  {
     key: 'http',
     valueName: 'HOST:PORT|off',
     description:

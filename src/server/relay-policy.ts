@@ -1,10 +1,13 @@
 /**
  * No open relay: in relay mode, a recipient in a domain that is not local is accepted only from an
  * authenticated client or from an address in the relay networks; everyone else gets
- * `554 5.7.1 Relay access denied`. In capture and hold modes the relay delivers nowhere, so it
- * accepts every recipient.
+ * `554 5.7.1 Relay access denied`. A sender-routed address (`user%remote@local`,
+ * `remote!user@local`, `"user@remote"@local`) is judged by the hosts it routes through, not by
+ * the domain it names (routed-address.ts). In capture and hold modes the relay delivers nowhere,
+ * so it accepts every recipient.
  */
 import net from 'node:net';
+import { routedHosts, splitAddress } from './routed-address.js';
 
 export interface RelayPolicySettings {
   mode: 'capture' | 'relay' | 'hold';
@@ -12,6 +15,11 @@ export interface RelayPolicySettings {
   localDomains: readonly string[];
   /** CIDRs of clients that may relay without authenticating, e.g. `127.0.0.0/8`. */
   relayNetworks: readonly string[];
+  /**
+   * A sender-routed recipient from a client that may not relay: `local` = accepted when every host
+   * it routes through is a local domain; `refuse` = never. Default `local`.
+   */
+  routedAddresses?: 'local' | 'refuse';
 }
 
 /** Parses `10.0.0.0/8` or `::1/128` (a bare address is a /32 or /128); a message when it is not. */
@@ -50,8 +58,10 @@ export class RelayPolicy {
   /** Whether `recipient` may be accepted from this client. */
   allows(recipient: string, client: { address: string; authenticated: boolean }): boolean {
     if (this.settings.mode !== 'relay' || client.authenticated) return true;
-    const domain = recipient.slice(recipient.lastIndexOf('@') + 1).toLowerCase();
-    if (this.local.has(domain)) return true;
-    return this.trusted(client.address);
+    if (this.trusted(client.address)) return true;
+    if (!this.local.has(splitAddress(recipient).domain.toLowerCase())) return false;
+    const hosts = routedHosts(recipient);
+    if (hosts.length === 0) return true;
+    return this.settings.routedAddresses !== 'refuse' && hosts.every((h) => this.local.has(h));
   }
 }

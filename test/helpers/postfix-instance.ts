@@ -32,7 +32,12 @@ export class PostfixInstance {
     return path.join(this.base, 'etc');
   }
 
-  static async start(options: { relayhost: string; reject?: string[] }): Promise<PostfixInstance> {
+  /** `mainCf`: further main.cf lines; a parameter given again there wins over the defaults above. */
+  static async start(options: {
+    relayhost: string;
+    reject?: string[];
+    mainCf?: string[];
+  }): Promise<PostfixInstance> {
     const base = tempDir('ims-postfix-');
     fs.chmodSync(base, 0o755);
     const port = await freePort();
@@ -72,6 +77,7 @@ export class PostfixInstance {
         'queue_run_delay = 1s',
         'minimal_backoff_time = 1s',
         'maximal_backoff_time = 2s',
+        ...(options.mainCf ?? []),
       ].join('\n') + '\n',
     );
     fs.copyFileSync('/etc/postfix/master.cf', path.join(etc, 'master.cf'));
