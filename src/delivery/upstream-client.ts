@@ -1,14 +1,22 @@
 /**
  * Relay mode's next hop: sends a message on with nodemailer's SMTP client, at most
  * `maxRecipients` per transaction. Recipients the upstream answers with 452 (too many recipients,
- * RFC 5321 §4.5.3.1.10) are sent at once in the next transaction: no failure, no back-off. Every
- * outcome comes back as a value per recipient: delivered, temporary (4xx, or the upstream could
- * not be reached) or permanent (5xx).
+ * RFC 5321 §4.5.3.1.10) are sent at once in the next transaction: no failure, no back-off. An
+ * upstream that says 452 and then closes before DATA has its real limit learned (upstream-limit.ts)
+ * and gets batches of that size at once. Every outcome comes back as a value per recipient:
+ * delivered, temporary (4xx, or the upstream could not be reached) or permanent (5xx).
  */
 import nodemailer, { type Transporter } from 'nodemailer';
 import { dnsCache } from 'nodemailer/lib/shared';
 import type { RecipientAttempt } from './delivery-result.js';
 import { statusOfReply } from './delivery-result.js';
+import {
+  UpstreamLimit,
+  closedBeforeData,
+  limitShown,
+  probeLimit,
+  type ProbeOptions,
+} from './upstream-limit.js';
 
 export interface UpstreamSettings {
   url: string;
@@ -30,16 +38,31 @@ interface SmtpError extends Error {
   recipient?: string;
 }
 
+interface TransactionResult {
+  attempts: RecipientAttempt[];
+  /** Recipients to send again at once (452, or a limit just learned). */
+  retryNow: string[];
+  reachable: boolean;
+  /** The upstream said 421 or closed before DATA: perhaps a recipient limit (upstream-limit.ts). */
+  closedBeforeData: boolean;
+  /** A limit was learned: retryNow goes in smaller batches even when it is the whole batch. */
+  smallerBatches?: boolean;
+}
+
 const CONNECTION_ERRORS = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNREFUSED', 'ETLS']);
 
 export class UpstreamClient {
   private readonly transport: Transporter;
   readonly host: string;
+  /** The upstream's recipient limit as learned; batches are never larger. */
+  readonly limit: UpstreamLimit;
+  private readonly connection: ProbeOptions;
 
   constructor(private readonly settings: UpstreamSettings) {
     const url = new URL(settings.url);
     this.host = url.hostname;
-    this.transport = nodemailer.createTransport({
+    this.limit = new UpstreamLimit(settings.maxRecipients);
+    this.connection = {
       host: url.hostname,
       port: Number(url.port) || (url.protocol === 'smtps:' ? 465 : 25),
       secure: url.protocol === 'smtps:',
@@ -47,13 +70,16 @@ export class UpstreamClient {
         ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }
         : {}),
       name: settings.hostname,
-      pool: true,
-      maxConnections: settings.maxConnections,
-      maxMessages: Infinity,
       tls: { rejectUnauthorized: settings.tlsVerify },
       connectionTimeout: settings.timeoutMs,
       greetingTimeout: settings.timeoutMs,
       socketTimeout: settings.timeoutMs,
+    };
+    this.transport = nodemailer.createTransport({
+      ...this.connection,
+      pool: true,
+      maxConnections: settings.maxConnections,
+      maxMessages: Infinity,
     });
   }
 
@@ -72,13 +98,28 @@ export class UpstreamClient {
     let reachable = true;
     let queue = [...recipients];
     while (queue.length > 0 && !stopping()) {
-      const batch = queue.slice(0, this.settings.maxRecipients);
+      const batch = queue.slice(0, this.limit.batchSize);
       queue = queue.slice(batch.length);
-      const result = await this.transaction(sender, batch, message);
+      let result = await this.transaction(sender, batch, message);
+      if (result.closedBeforeData && batch.length > 1) {
+        // 452 and then 421 (or a close) before DATA: where is its limit? Then all of this batch
+        // goes again at once, in batches of that size; nothing of it was delivered
+        const limit = await probeLimit(this.connection, sender, batch);
+        if (limit !== undefined && limit < batch.length) {
+          this.limit.learn(limit);
+          result = {
+            attempts: [],
+            retryNow: batch,
+            reachable: true,
+            closedBeforeData: false,
+            smallerBatches: true,
+          };
+        }
+      }
       reachable &&= result.reachable;
       const attempts = [...result.attempts];
       // 452 "too many recipients": the upstream takes the rest in the next transaction, at once
-      if (result.retryNow.length > 0 && result.retryNow.length < batch.length)
+      if (result.retryNow.length > 0 && (result.retryNow.length < batch.length || result.smallerBatches))
         queue = [...result.retryNow, ...queue];
       else
         for (const address of result.retryNow) {
@@ -95,37 +136,44 @@ export class UpstreamClient {
     return { reachable };
   }
 
-  private async transaction(
-    sender: string,
-    batch: string[],
-    message: Buffer,
-  ): Promise<{ attempts: RecipientAttempt[]; retryNow: string[]; reachable: boolean }> {
+  private refusals(
+    errors: Pick<SmtpError, 'recipient' | 'responseCode' | 'response'>[] | undefined,
+    rejected: string[],
+  ) {
+    const attempts: RecipientAttempt[] = [];
+    const retryNow: string[] = [];
+    for (const address of rejected) {
+      const err = errors?.find((e) => e.recipient === address);
+      const code = err?.responseCode ?? 550;
+      const response = err?.response ?? `${code} rejected`;
+      if (code === 452) retryNow.push(address);
+      else
+        attempts.push({
+          kind: code >= 500 ? 'permanent' : 'temporary',
+          address,
+          status: statusOfReply(response, code),
+          diagnostic: response,
+          remoteMta: this.host,
+        });
+    }
+    return { attempts, retryNow };
+  }
+
+  private async transaction(sender: string, batch: string[], message: Buffer): Promise<TransactionResult> {
     const remoteMta = this.host;
-    const refusals = (errors: SmtpError[] | undefined, rejected: string[]) => {
-      const attempts: RecipientAttempt[] = [];
-      const retryNow: string[] = [];
-      for (const address of rejected) {
-        const err = errors?.find((e) => e.recipient === address);
-        const code = err?.responseCode ?? 550;
-        const response = err?.response ?? `${code} rejected`;
-        if (code === 452) retryNow.push(address);
-        else
-          attempts.push({
-            kind: code >= 500 ? 'permanent' : 'temporary',
-            address,
-            status: statusOfReply(response, code),
-            diagnostic: response,
-            remoteMta,
-          });
-      }
-      return { attempts, retryNow };
-    };
+    const refusals = (errors: SmtpError[] | undefined, rejected: string[]) => this.refusals(errors, rejected);
     try {
       const info = await this.transport.sendMail({ envelope: { from: sender, to: batch }, raw: message });
       const accepted = (info.accepted as string[]).map(String);
-      const refused = refusals(
-        (info as unknown as { rejectedErrors?: SmtpError[] }).rejectedErrors,
-        (info.rejected as string[]).map(String),
+      const rejectedErrors = (info as unknown as { rejectedErrors?: SmtpError[] }).rejectedErrors;
+      const refused = refusals(rejectedErrors, (info.rejected as string[]).map(String));
+      // a 452 after some were accepted shows the limit: later batches keep to it
+      this.limit.learn(
+        limitShown(
+          batch,
+          accepted,
+          (rejectedErrors ?? []).map((e) => ({ address: e.recipient ?? '', code: e.responseCode ?? 0 })),
+        ),
       );
       return {
         attempts: [
@@ -140,6 +188,7 @@ export class UpstreamClient {
         ],
         retryNow: refused.retryNow,
         reachable: true,
+        closedBeforeData: false,
       };
     } catch (e) {
       const err = e as SmtpError;
@@ -152,6 +201,7 @@ export class UpstreamClient {
           attempts: [...refused.attempts, ...rest.map((a) => failure(a, err, remoteMta))],
           retryNow: refused.retryNow,
           reachable: true,
+          closedBeforeData: false,
         };
       }
       const unreachable = !err.responseCode && CONNECTION_ERRORS.has(err.code ?? '');
@@ -162,6 +212,7 @@ export class UpstreamClient {
         attempts: batch.map((a) => failure(a, err, remoteMta)),
         retryNow: [],
         reachable: !unreachable,
+        closedBeforeData: closedBeforeData(err), // a close without a word may be either: the probe tells
       };
     }
   }
