@@ -3,7 +3,7 @@
 // floor, on the loopback workloads of the benchmark lab (../shared/bench, see bench/README.md).
 //
 //   npm run bench -- [--runs N] [--quick] [--targets postfix,floor,ims]
-//                    [--workloads W1,W2,W2c,W3,E2,E3,NDR32766,NDR100000]
+//                    [--workloads W1,W1x100k,W1x300k,W2,W2c,W3,E2,E3,NDR32766,NDR100000]
 //                    [--relay-args "..."] [--timeout-ms MS] [--no-build] [--no-pin]
 //
 // W* measure the receive path (ims-relay in hold mode), E* end to end (ims-relay in capture mode:
@@ -37,7 +37,7 @@ function parseArgs(argv) {
   const o = {
     runs: 3,
     targets: ['postfix', 'floor', 'ims'],
-    workloads: ['W1', 'W2', 'W2c', 'W3', 'E2', 'E3', 'NDR32766', 'NDR100000'],
+    workloads: ['W1', 'W2', 'W2c', 'W3', 'E2', 'E3', 'NDR32766', 'NDR100000'], // W1x100k, W1x300k on request
     relayArgs: [],
     timeoutMs: 300000,
     build: true,
@@ -82,7 +82,7 @@ function usage(err) {
   if (err) console.error(`run.mjs: ${err}`);
   console.error(
     'usage: npm run bench -- [--runs N (default 3)] [--quick] [--targets postfix,floor,ims]\n' +
-      '                       [--workloads W1,W2,W2c,W3,E2,E3,NDR32766,NDR100000]\n' +
+      '                       [--workloads W1,W1x100k,W1x300k,W2,W2c,W3,E2,E3,NDR32766,NDR100000]\n' +
       '                       [--relay-args "..."] [--timeout-ms MS]\n' +
       '                       [--no-build] [--no-pin]',
   );
@@ -115,6 +115,19 @@ const WORKLOADS = {
     kind: 'big',
     desc: 'one transaction, 32,800 pipelined RCPT',
     args: ['--mode', 'big', '--rcpts', '32800', '--show', '32766,32767,32800'],
+  },
+  // W1 past the cap: every RCPT after 32,766 gets 452 and costs no stored state (issue 11)
+  W1x100k: {
+    kind: 'big',
+    desc: 'one transaction, 100,000 pipelined RCPT (67,234 answered 452)',
+    targets: ['floor', 'ims'],
+    args: ['--mode', 'big', '--rcpts', '100000', '--show', '32766,32767,100000'],
+  },
+  W1x300k: {
+    kind: 'big',
+    desc: 'one transaction, 300,000 pipelined RCPT (267,234 answered 452)',
+    targets: ['floor', 'ims'],
+    args: ['--mode', 'big', '--rcpts', '300000', '--show', '32766,32767,300000'],
   },
   W2: {
     kind: 'load',
