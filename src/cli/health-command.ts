@@ -62,7 +62,7 @@ export function registerHealth(program: Command, io: CliIO, done: (code: number)
       if (options.smtp) {
         const parsed = parseHostPort(options.smtp);
         if (typeof parsed === 'string') {
-          io.stderr.write(`ims-relay health: --smtp: ${parsed}\n`);
+          io.stderr.write(`ims-relay health: --smtp: ${parsed}; got "${options.smtp}"\n`);
           return done(2);
         }
         target = parsed;
