@@ -31,11 +31,15 @@ describe('action routes', () => {
 
   it('accept no body and no content type, and an empty JSON object', async () => {
     expect((await post('hold')).status).toBe(200);
-    expect((await post('release', { headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(200);
+    expect(
+      (await post('release', { headers: { 'content-type': 'application/json' }, body: '{}' })).status,
+    ).toBe(200);
   });
 
   it('still refuse a body that is not JSON, and JSON that tries to set __proto__', async () => {
-    expect((await post('retry', { headers: { 'content-type': 'application/json' }, body: '{' })).status).toBe(400);
+    expect((await post('retry', { headers: { 'content-type': 'application/json' }, body: '{' })).status).toBe(
+      400,
+    );
     const poisoned = await fetch(`http://127.0.0.1:${relay.httpPort}/api/v1/failure-rules`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },

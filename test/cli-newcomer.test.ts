@@ -53,7 +53,14 @@ describe('serve', () => {
 describe('health', () => {
   it('item 14: says degraded and exits 1 while /readyz answers 503 (free space under --min-free-disk)', async () => {
     const spool = tempDir();
-    const relay = await startRelayProcess(['--spool', spool, '--mode', 'hold', '--min-free-disk', '1000000GB']);
+    const relay = await startRelayProcess([
+      '--spool',
+      spool,
+      '--mode',
+      'hold',
+      '--min-free-disk',
+      '1000000GB',
+    ]);
     try {
       const run = runCli(['health', '--spool', spool]);
       expect(await run.exited).toBe(1);

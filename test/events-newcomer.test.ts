@@ -21,14 +21,20 @@ describe('event texts', () => {
     const port = await freePort(); // nothing listens there
     relay = await startTestRelay({ mode: 'relay', upstream: `smtp://127.0.0.1:${port}`, retryInitial: '1h' });
     const s = await SmtpSession.ready(relay.port);
-    expect(await s.submit('<a@example.test>', ['<x@example.test>'], 'Subject: down\r\n\r\nx')).toMatch(/^250/);
+    expect(await s.submit('<a@example.test>', ['<x@example.test>'], 'Subject: down\r\n\r\nx')).toMatch(
+      /^250/,
+    );
     s.close();
     const down = await waitFor('event 3039', () => relay!.eventsSeen().find((e) => e.id === 3039));
     expect(down.message).toBe(
       `The next hop could not be reached; delivery will be retried. Upstream 127.0.0.1:${port} cannot be reached.`,
     );
     expect(down.data).toEqual({ upstream: `127.0.0.1:${port}` });
-    const events = fs.readFileSync(relay.config.events, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const events = fs
+      .readFileSync(relay.config.events, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     expect(events.find((e) => e.id === 1000).data.upstream).toBe(`127.0.0.1:${port}`);
   });
 
@@ -41,7 +47,10 @@ describe('event texts', () => {
     });
     const receivers = [1, 2, 3, 4, 5].map((i) => `X-Receiver: <user${i}@fail.test>\r\n`).join('');
     const file = path.join(relay.spool.folder('pickup'), 'five.eml');
-    fs.writeFileSync(file + '.part', `X-Sender: <sender@example.test>\r\n${receivers}Subject: five\r\n\r\nHi.\r\n`);
+    fs.writeFileSync(
+      file + '.part',
+      `X-Sender: <sender@example.test>\r\n${receivers}Subject: five\r\n\r\nHi.\r\n`,
+    );
     fs.renameSync(file + '.part', file);
     const capped = await waitFor('event 3041', () => relay!.eventsSeen().find((e) => e.id === 3041));
     expect(capped.message).toMatch(

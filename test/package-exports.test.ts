@@ -25,7 +25,15 @@ beforeAll(() => {
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
   execFileSync(
     'npm',
-    ['install', `./${packed[0]!.filename}`, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel', 'error'],
+    [
+      'install',
+      `./${packed[0]!.filename}`,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel',
+      'error',
+    ],
     { cwd: project, encoding: 'utf8' },
   );
 }, 300_000);
@@ -64,7 +72,9 @@ describe('the packed package', () => {
       `const m = await import('ims-relay'); console.log(typeof m.startRelay, import.meta.resolve('ims-relay'));`,
     ]);
     expect(run.stderr).toBe('');
-    expect(run.stdout.trim()).toBe(`function file://${path.join(project, 'node_modules', 'ims-relay', 'dist', 'index.js')}`);
+    expect(run.stdout.trim()).toBe(
+      `function file://${path.join(project, 'node_modules', 'ims-relay', 'dist', 'index.js')}`,
+    );
   });
 
   it('runs the jest example of docs/jest.md as it stands, without --experimental-vm-modules', () => {
@@ -73,7 +83,12 @@ describe('the packed package', () => {
     expect(example).not.toBeNull();
     fs.writeFileSync(path.join(project, 'welcome.test.js'), example![1]!);
     // jest is this project's devDependency; it runs in the consumer project with no configuration
-    const run = runNode([path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci', '--rootDir', project]);
+    const run = runNode([
+      path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'),
+      '--ci',
+      '--rootDir',
+      project,
+    ]);
     expect(run.stderr).toMatch(/Tests: +3 passed, 3 total/);
     expect(run.stderr).not.toMatch(/did not exit|open handle|experimental-vm-modules/i);
     expect(run.status).toBe(0);

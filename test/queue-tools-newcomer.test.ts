@@ -47,16 +47,16 @@ describe('queue tools and a relay with an admin token', () => {
     const relay = await startRelayProcess(['--spool', spool, '--mode', 'hold', '--admin-token', 'tok']);
     try {
       const id = await sendOne(relay.port, 'a@example.test', 'tokens');
+      const list = await cli(['queue', 'list', '--spool', spool, '--admin-token', 'tok']);
+      expect(list).toMatchObject({ code: 0, err: '' });
+      expect(list.out).toContain(id);
+
       const without = await cli(['queue', 'list', '--spool', spool]);
       expect(without.code).toBe(1);
       expect(without.err).toContain('needs a token: give --admin-token TOKEN or set IMS_RELAY_ADMIN_TOKEN');
       const wrong = await cli(['queue', 'list', '--spool', spool, '--admin-token', 'nope']);
       expect(wrong.code).toBe(1);
       expect(wrong.err).toContain('refused the token given');
-
-      const list = await cli(['queue', 'list', '--spool', spool, '--admin-token', 'tok']);
-      expect(list).toMatchObject({ code: 0, err: '' });
-      expect(list.out).toContain(id);
       const fromEnv = await cli(['queue', 'show', id, '--spool', spool], { IMS_RELAY_ADMIN_TOKEN: 'tok' });
       expect(fromEnv.code).toBe(0);
       expect(fromEnv.out).toContain('subject:   tokens');
@@ -76,7 +76,9 @@ describe('queue tools and a relay with an admin token', () => {
       const retry = await cli(['queue', 'retry', id, '--spool', spool]);
       expect(retry.code).toBe(1);
       expect(retry.out).toBe('');
-      expect(retry.err).toContain(`${id} is held, so it is not delivered: release it with \`ims-relay queue release ${id}\``);
+      expect(retry.err).toContain(
+        `${id} is held, so it is not delivered: release it with \`ims-relay queue release ${id}\``,
+      );
       const api = await fetch(`${adminUrl(spool)}/api/v1/messages/${id}/retry`, { method: 'POST' });
       expect(api.status).toBe(409);
       expect(((await api.json()) as { error: string }).error).toContain('is held');
@@ -98,13 +100,17 @@ describe('quarantined pickup files (item 4)', () => {
     let qid: string;
     try {
       dropPickup(spool, 'b.eml', 'X-Sender: <app@example.test>\r\nSubject: no receiver\r\n\r\nHello.\r\n');
-      bad = await waitFor('the quarantined file', () => fs.readdirSync(path.join(spool, 'bad')).find((n) => n.endsWith('-b.eml')));
+      bad = await waitFor('the quarantined file', () =>
+        fs.readdirSync(path.join(spool, 'bad')).find((n) => n.endsWith('-b.eml')),
+      );
       qid = bad.slice(0, -'-b.eml'.length);
 
       const list = await cli(['queue', 'list', '--folder', 'bad', '--spool', spool]);
       expect(list.code).toBe(0);
       expect(list.out).toContain('bad/: 1 message');
-      expect(list.out).toMatch(new RegExp(`${qid} .* 0 rcpt .*app@example\\.test .*quarantined pickup file b\\.eml`));
+      expect(list.out).toMatch(
+        new RegExp(`${qid} .* 0 rcpt .*app@example\\.test .*quarantined pickup file b\\.eml`),
+      );
       const api = (await (await fetch(`${adminUrl(spool)}/api/v1/messages?folder=bad`)).json()) as {
         total: number;
         items: { queueId: string; pickupFile: string }[];
@@ -138,7 +144,9 @@ describe('quarantined pickup files (item 4)', () => {
 
       // one more bad file, to delete
       dropPickup(spool, 'c.eml', 'Subject: junk\r\n\r\nx\r\n');
-      bad = await waitFor('the second quarantined file', () => fs.readdirSync(path.join(spool, 'bad')).find((n) => n.endsWith('-c.eml')));
+      bad = await waitFor('the second quarantined file', () =>
+        fs.readdirSync(path.join(spool, 'bad')).find((n) => n.endsWith('-c.eml')),
+      );
       qid = bad.slice(0, -'-c.eml'.length);
     } finally {
       await stop(relay);

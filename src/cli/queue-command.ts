@@ -20,12 +20,12 @@ function formatItem(i: QueueItem): string {
   const state = i.pickupFile
     ? `quarantined pickup file ${i.pickupFile}`
     : i.held
-    ? 'held'
-    : i.deferred > 0
-      ? `deferred: ${i.lastError ?? ''}`
-      : i.retryAt
-        ? `retry ${i.retryAt}`
-        : '';
+      ? 'held'
+      : i.deferred > 0
+        ? `deferred: ${i.lastError ?? ''}`
+        : i.retryAt
+          ? `retry ${i.retryAt}`
+          : '';
   return [
     i.queueId,
     i.arrivedAt.replace(/\.\d+Z$/, 'Z'),

@@ -128,7 +128,9 @@ describe('newcomer polish (issue 14)', () => {
     const env = resolveConfig({ env: { IMS_RELAY_LIFETIME: '300' } });
     expect(!env.ok && env.message).toMatch(/^invalid setting lifetime \(--lifetime.*5s or 5m.*environment/);
     const file = resolveConfig({ configFile: tmpFile('relay.yaml', 'retryMax: 5\n') });
-    expect(!file.ok && file.message).toMatch(/^invalid setting retryMax \(--retry-max.*5s or 5m.*got 5 from config file/);
+    expect(!file.ok && file.message).toMatch(
+      /^invalid setting retryMax \(--retry-max.*5s or 5m.*got 5 from config file/,
+    );
     const json = resolveConfig({ configFile: tmpFile('relay.json', '{"pickupInterval": 100}') });
     expect(!json.ok && json.message).toContain('invalid setting pickupInterval');
     const unit = resolveConfig({ flags: { retryInitial: '5s', pickupInterval: '250ms' } });
@@ -144,7 +146,9 @@ describe('newcomer polish (issue 14)', () => {
       `invalid setting tlsCert (--tls-cert, IMS_RELAY_TLS_CERT): cannot read "${path.join(dir, 'missing.pem')}": no such file (ENOENT)`,
     );
     const keyMissing = resolveConfig({ flags: { tlsCert: key, tlsKey: 'nope.pem' }, cwd: dir });
-    expect(!keyMissing.ok && keyMissing.message).toMatch(/^invalid setting tlsKey \(--tls-key, IMS_RELAY_TLS_KEY\): cannot read "nope.pem"/);
+    expect(!keyMissing.ok && keyMissing.message).toMatch(
+      /^invalid setting tlsKey \(--tls-key, IMS_RELAY_TLS_KEY\): cannot read "nope.pem"/,
+    );
     // the tool commands do not read the TLS files
     expect(resolveConfig({ flags: { tlsCert: 'nope', tlsKey: 'nope' }, serve: false }).ok).toBe(true);
   });

@@ -60,7 +60,10 @@ const hostPortOrOff = z.string().transform((value, ctx): HostPort | undefined =>
   if (value.trim().toLowerCase() === 'off') return undefined;
   const parsed = parseHostPort(value);
   if (typeof parsed === 'string') {
-    ctx.addIssue({ code: 'custom', message: parsed.replace(/^expected HOST:PORT/, 'expected HOST:PORT or off') });
+    ctx.addIssue({
+      code: 'custom',
+      message: parsed.replace(/^expected HOST:PORT/, 'expected HOST:PORT or off'),
+    });
     return z.NEVER;
   }
   return parsed;
@@ -203,8 +206,7 @@ export const SETTINGS = [
   {
     key: 'minFreeDisk',
     valueName: 'BYTES',
-    description:
-      'free space the spool file system must keep; below it MAIL gets 452 and /readyz answers 503',
+    description: 'free space the spool file system must keep; below it MAIL gets 452 and /readyz answers 503',
     defaultText: '1.5 x max-message-size',
     schema: byteSize('a free-space threshold'),
   },

@@ -69,7 +69,14 @@ describe('Diagnostic-Code (issue 14 item 15)', () => {
   it('is left out of a success report for a local delivery, which has no SMTP reply', () => {
     const text = deliveryStatusText(
       single,
-      [{ index: 0, action: 'delivered', status: '2.0.0', diagnostic: 'delivered to Maildir bob@example.com' }],
+      [
+        {
+          index: 0,
+          action: 'delivered',
+          status: '2.0.0',
+          diagnostic: 'delivered to Maildir bob@example.com',
+        },
+      ],
       'relay.example.net',
     );
     expect(text).toContain('Action: delivered\r\nStatus: 2.0.0\r\n');
