@@ -53,7 +53,10 @@ const CONNECTION_ERRORS = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS'
 
 export class UpstreamClient {
   private readonly transport: Transporter;
+  /** The upstream's host name, as in DSN Remote-MTA fields. */
   readonly host: string;
+  /** HOST:PORT, for events and messages. */
+  readonly address: string;
   /** The upstream's recipient limit as learned; batches are never larger. */
   readonly limit: UpstreamLimit;
   private readonly connection: ProbeOptions;
@@ -61,6 +64,7 @@ export class UpstreamClient {
   constructor(private readonly settings: UpstreamSettings) {
     const url = new URL(settings.url);
     this.host = url.hostname;
+    this.address = `${url.hostname}:${Number(url.port) || (url.protocol === 'smtps:' ? 465 : 25)}`;
     this.limit = new UpstreamLimit(settings.maxRecipients);
     this.connection = {
       host: url.hostname,

@@ -1,10 +1,10 @@
 /**
  * No open relay: in relay mode, a recipient in a domain that is not local is accepted only from an
  * authenticated client or from an address in the relay networks; everyone else gets
- * `554 5.7.1 Relay access denied`. A sender-routed address (`user%remote@local`,
- * `remote!user@local`, `"user@remote"@local`) is judged by the hosts it routes through, not by
- * the domain it names (routed-address.ts). In capture and hold modes the relay delivers nowhere,
- * so it accepts every recipient.
+ * `554 Relay access denied` (`554 5.7.1 …` in the rfc profile). A sender-routed address
+ * (`user%remote@local`, `remote!user@local`, `"user@remote"@local`) is judged by the hosts it
+ * routes through, not by the domain it names (routed-address.ts). In capture and hold modes the
+ * relay delivers nowhere, so it accepts every recipient.
  */
 import net from 'node:net';
 import { routedHosts, splitAddress } from './routed-address.js';
