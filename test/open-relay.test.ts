@@ -141,7 +141,7 @@ describe.skipIf(!havePostfix)(
       await s.cmd('QUIT');
       s.close();
       const box = path.join(sink.mailboxes, mailboxName('ok@local.test'));
-      await waitFor('ok@local.test at the last hop', () => listMaildir(box).length === 1, 30_000);
+      await waitFor('ok@local.test at the last hop', () => listMaildir(box).length === 1, 120_000);
 
       // the control: a trusted client's percent-hack address really is sent on by this Postfix
       const t = await SmtpSession.connectFrom(relay.port, '127.0.0.1');
