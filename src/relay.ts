@@ -22,6 +22,7 @@ import { Spool } from './spool/spool.js';
 import type { AdminContext } from './admin/admin-server.js';
 import { listenAdmin, type AdminListener } from './admin/lazy-admin-listener.js';
 import { QueueService } from './admin/queue-service.js';
+import { allowedHostNames } from './admin/request-guard.js';
 import { RelayMetrics } from './admin/relay-metrics.js';
 import { acquireSpoolLock } from './spool/spool-lock.js';
 import { removeRuntimeInfo, writeRuntimeInfo } from './spool/runtime-info.js';
@@ -252,6 +253,7 @@ export async function runRelay(
           : undefined;
       },
       token: config.adminToken,
+      allowedHosts: allowedHostNames(config.adminHosts),
     };
     // fastify is loaded with the first request
     const load = async () => (await import('./admin/admin-server.js')).buildAdminServer(context);

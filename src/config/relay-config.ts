@@ -39,6 +39,7 @@ export interface RelayConfig {
   /** The admin API's address; undefined when it is off. */
   http: HostPort | undefined;
   adminToken: string | undefined;
+  adminHosts: string[];
   mode: 'capture' | 'relay' | 'hold';
   /** The upstream URL in relay mode; undefined when none is set. */
   upstream: string | undefined;

@@ -320,6 +320,14 @@ export const SETTINGS = [
     schema: z.string().transform((v) => (v === 'none' || v === '' ? undefined : v)),
   },
   {
+    key: 'adminHosts',
+    valueName: 'NAMES',
+    description:
+      'host names the admin API answers to besides localhost and IP addresses (comma-separated), e.g. the name a compose network gives the relay; other Host headers get 421 (DNS rebinding)',
+    defaultText: 'none',
+    schema: stringList,
+  },
+  {
     key: 'mode',
     valueName: 'capture|relay|hold',
     description:
