@@ -94,6 +94,20 @@ export const EVENTS = {
     name: 'bareLfRefused',
     text: 'A message was refused because it contains a bare LF line ending.',
   },
+  authFailureLimit: {
+    id: 2130,
+    type: 'Warning',
+    category: 'SMTP Interface',
+    name: 'authFailureLimit',
+    text: 'A client reached an AUTH failure limit; it was answered 421 and disconnected.',
+  },
+  clientLimited: {
+    id: 2140,
+    type: 'Warning',
+    category: 'SMTP Interface',
+    name: 'clientLimited',
+    text: 'A client was held to a resource limit (connections per address, transaction time, recipients held).',
+  },
   freeSpaceLow: {
     id: 2200,
     type: 'Error',

@@ -126,6 +126,8 @@ export class SmtpListener {
       name: settings.hostname,
       banner: 'ims-relay ready',
       logger: false,
+      // replies to a client that half-closed still go out (ImsConnection closes after them)
+      ...({ allowHalfOpen: true } as object),
       secure: Boolean(security.implicitTls),
       ...(tls ? { key: tls.key, cert: tls.cert } : {}),
       authOptional: true,
