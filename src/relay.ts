@@ -16,7 +16,9 @@ import { UpstreamClient } from './delivery/upstream-client.js';
 import { EventLog, type EventLogOptions } from './events/event-log.js';
 import { RelayPolicy } from './server/relay-policy.js';
 import { SmtpListener, type ListenerSecurity } from './server/smtp-listener.js';
-import { loadUsers } from './server/user-store.js';
+import { AuthThrottle } from './server/auth-throttle.js';
+import { ConnectionLimits } from './server/connection-limits.js';
+import { loadUsers, PasswordVerifier } from './server/user-store.js';
 import { PickupFolder } from './spool/pickup-folder.js';
 import { Spool } from './spool/spool.js';
 import type { AdminContext } from './admin/admin-server.js';
@@ -73,6 +75,16 @@ function loadSecurity(
     value: {
       ...(tls ? { tls } : {}),
       ...(users ? { users } : {}),
+      ...(users
+        ? {
+            auth: new AuthThrottle(new PasswordVerifier(users), {
+              failureDelayMs: config.authFailureDelay,
+              maxFailures: config.authMaxFailures,
+              maxFailuresPerAddress: config.authMaxFailuresPerIp,
+              windowMs: config.authFailureWindow,
+            }),
+          }
+        : {}),
       allowInsecureAuth: config.allowInsecureAuth,
       policy: new RelayPolicy({
         mode: config.mode,
@@ -180,7 +192,11 @@ export async function runRelay(
   };
   if (!security.ok) return abort(security.message);
   const onCommitted = (queueId: string) => delivery?.enqueue('in', queueId);
-  const listener = new SmtpListener(config, spool, events, onCommitted, security.value);
+  // one set of bounds for both listeners (SMTP and SMTPS)
+  const limits = new ConnectionLimits(config, (limit, client, value) =>
+    events.emit('clientLimited', { data: { limit, client, value } }),
+  );
+  const listener = new SmtpListener(config, spool, events, onCommitted, security.value, limits);
   const listeners = [listener];
   let smtp: HostPort;
   let smtps: HostPort | undefined;
@@ -190,7 +206,7 @@ export async function runRelay(
       const implicit = new SmtpListener({ ...config, smtp: config.smtps }, spool, events, onCommitted, {
         ...security.value,
         implicitTls: true,
-      });
+      }, limits);
       listeners.push(implicit);
       smtps = await implicit.listen();
     }

@@ -25,6 +25,9 @@ export interface RelayConfig {
   bareLf: 'normalize' | 'reject';
   greetingDelayMs: number;
   maxClients: number;
+  maxConnectionsPerIp: number;
+  transactionTimeout: number;
+  maxHeldRecipients: number;
   socketTimeoutMs: number;
   shutdownTimeoutMs: number;
   reverseDns: boolean;
@@ -34,6 +37,10 @@ export interface RelayConfig {
   tlsKey: string | undefined;
   users: string | undefined;
   allowInsecureAuth: boolean;
+  authFailureDelay: number;
+  authMaxFailures: number;
+  authMaxFailuresPerIp: number;
+  authFailureWindow: number;
   localDomains: string[];
   relayNetworks: string[];
   /** The admin API's address; undefined when it is off. */

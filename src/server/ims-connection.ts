@@ -17,6 +17,7 @@
 import type net from 'node:net';
 import type { SMTPServer } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { quotedPath, withLocalPart } from './quoted-local-part.js';
 import {
   REPLIES,
   enhancedCodeFor,
@@ -52,7 +53,7 @@ export interface ConnectionObserver {
 
 export function assertLibraryHooks(): void {
   const proto = SMTPConnection.prototype as unknown as Record<string, unknown>;
-  const missing = ['send', 'init', 'connectionReady', '_setListeners', '_onCommand'].filter(
+  const missing = ['send', 'init', 'connectionReady', '_setListeners', '_onCommand', '_parseAddressCommand'].filter(
     (m) => typeof proto[m] !== 'function',
   );
   if (missing.length > 0) {
@@ -139,6 +140,15 @@ export class ImsConnection extends SMTPConnection {
       if (!inData && (this._handlerPending || this._dataStream)) return; // after the next reply
       this.close();
     });
+  }
+
+  /** Paths with a quoted local part (`<"a b"@x.test>`) are parsed too (quoted-local-part.ts). */
+  override _parseAddressCommand(name: string, command: string): ReturnType<SMTPConnection['_parseAddressCommand']> {
+    const quoted = quotedPath(String(command));
+    if (!quoted) return super._parseAddressCommand(name, command);
+    const parsed = super._parseAddressCommand(name, quoted.command);
+    if (parsed && parsed.address) parsed.address = withLocalPart(parsed.address, quoted.localPart);
+    return parsed;
   }
 
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
