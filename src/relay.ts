@@ -203,10 +203,17 @@ export async function runRelay(
   try {
     smtp = await listener.listen();
     if (config.smtps) {
-      const implicit = new SmtpListener({ ...config, smtp: config.smtps }, spool, events, onCommitted, {
-        ...security.value,
-        implicitTls: true,
-      }, limits);
+      const implicit = new SmtpListener(
+        { ...config, smtp: config.smtps },
+        spool,
+        events,
+        onCommitted,
+        {
+          ...security.value,
+          implicitTls: true,
+        },
+        limits,
+      );
       listeners.push(implicit);
       smtps = await implicit.listen();
     }

@@ -73,10 +73,12 @@ describe('AUTH throttling', () => {
     await other.cmd('EHLO other.test');
     expect(await other.cmd(plain('alice', 'wonderland'))).toMatch(/^235 /);
     other.close();
-    expect(relay.eventsSeen().filter((e) => e.id === 2130).map((e) => e.data?.limit)).toEqual([
-      'address',
-      'address',
-    ]);
+    expect(
+      relay
+        .eventsSeen()
+        .filter((e) => e.id === 2130)
+        .map((e) => e.data?.limit),
+    ).toEqual(['address', 'address']);
   });
 
   it('answers NOOP on another connection while a password is being checked', async () => {

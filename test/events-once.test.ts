@@ -48,10 +48,14 @@ describe('events across restarts', () => {
     expect(await running.exited).toBe('SIGKILL'); // killed right after 3041
 
     running = await startRelayProcess(args);
-    await waitFor('the report in the sender mailbox', () => mailboxFiles(spool, 'sender@example.test').length > 0);
+    await waitFor(
+      'the report in the sender mailbox',
+      () => mailboxFiles(spool, 'sender@example.test').length > 0,
+    );
     await waitFor(
       'in/ and out/ empty',
-      () => fs.readdirSync(path.join(spool, 'in')).length + fs.readdirSync(path.join(spool, 'out')).length === 0,
+      () =>
+        fs.readdirSync(path.join(spool, 'in')).length + fs.readdirSync(path.join(spool, 'out')).length === 0,
     );
     running.child.kill('SIGTERM');
     await running.exited;

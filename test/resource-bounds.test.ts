@@ -72,9 +72,9 @@ describe('descriptors', () => {
       await waitFor('tmp/ empty', () => fs.readdirSync(path.join(spool, 'tmp')).length === 0);
       await waitFor('descriptors back to the idle count', () => openDescriptors(pid) <= baseline + 1);
       const s = await SmtpSession.ready(proc.port);
-      expect(await s.submit('<a@example.test>', ['<b@example.test>'], 'Subject: after\r\n\r\nstill here')).toMatch(
-        /^250 OK: queued as /,
-      );
+      expect(
+        await s.submit('<a@example.test>', ['<b@example.test>'], 'Subject: after\r\n\r\nstill here'),
+      ).toMatch(/^250 OK: queued as /);
       s.close();
     },
   );
@@ -122,7 +122,9 @@ describe('slow clients', () => {
     expect(relay.eventsSeen().some((e) => e.id === 2140 && e.data?.limit === 'transaction-time')).toBe(true);
     // a transaction that ends in time is not cut (default deadline 10m)
     const t = await SmtpSession.ready(relay.port);
-    expect(await t.submit('<a@example.test>', ['<b@example.test>'], 'Subject: ok\r\n\r\nok')).toMatch(/^250 /);
+    expect(await t.submit('<a@example.test>', ['<b@example.test>'], 'Subject: ok\r\n\r\nok')).toMatch(
+      /^250 /,
+    );
     t.close();
   });
 

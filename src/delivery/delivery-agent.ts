@@ -329,7 +329,9 @@ export class DeliveryAgent {
         // every report's queue ID is journaled (durably) before its events and files: a kill at
         // any point after this finds them reserved, so 3041 is logged at most once per message
         const ids = set.reports.map((_, k) => reserved[k] ?? this.spool.newQueueId());
-        const fresh = ids.slice(reserved.length).map((queueId): JournalRecord => ({ t: 'report', queueId, kind }));
+        const fresh = ids
+          .slice(reserved.length)
+          .map((queueId): JournalRecord => ({ t: 'report', queueId, kind }));
         if (fresh.length > 0) await append(fresh);
         if (set.capped && kind === 'failure' && reserved.length === 0) {
           this.events.emit('ndrRecipientsCapped', {

@@ -36,14 +36,25 @@ describe('AuthThrottle', () => {
   it('closes a connection at its third failure', async () => {
     const throttle = new AuthThrottle(new PasswordVerifier(users), limits);
     const conn = {};
-    expect(await throttle.attempt(conn, '192.0.2.1', 'alice', 'x')).toEqual({ ok: false, why: 'wrong', failures: 1 });
-    expect(await throttle.attempt(conn, '192.0.2.1', 'bob', 'x')).toEqual({ ok: false, why: 'wrong', failures: 2 });
+    expect(await throttle.attempt(conn, '192.0.2.1', 'alice', 'x')).toEqual({
+      ok: false,
+      why: 'wrong',
+      failures: 1,
+    });
+    expect(await throttle.attempt(conn, '192.0.2.1', 'bob', 'x')).toEqual({
+      ok: false,
+      why: 'wrong',
+      failures: 2,
+    });
     expect(await throttle.attempt(conn, '192.0.2.1', 'alice', 'y')).toEqual({
       ok: false,
       why: 'connection-limit',
       failures: 3,
     });
-    expect(await throttle.attempt({}, '192.0.2.1', 'alice', 'wonderland')).toEqual({ ok: true, user: 'alice' });
+    expect(await throttle.attempt({}, '192.0.2.1', 'alice', 'wonderland')).toEqual({
+      ok: true,
+      user: 'alice',
+    });
   });
 
   it('limits failures per address over a window, without checking passwords past it', async () => {

@@ -53,9 +53,14 @@ export interface ConnectionObserver {
 
 export function assertLibraryHooks(): void {
   const proto = SMTPConnection.prototype as unknown as Record<string, unknown>;
-  const missing = ['send', 'init', 'connectionReady', '_setListeners', '_onCommand', '_parseAddressCommand'].filter(
-    (m) => typeof proto[m] !== 'function',
-  );
+  const missing = [
+    'send',
+    'init',
+    'connectionReady',
+    '_setListeners',
+    '_onCommand',
+    '_parseAddressCommand',
+  ].filter((m) => typeof proto[m] !== 'function');
   if (missing.length > 0) {
     throw new Error(
       `smtp-server changed: SMTPConnection lacks ${missing.join(', ')}; src/server/ims-connection.ts must be adapted`,
@@ -143,7 +148,10 @@ export class ImsConnection extends SMTPConnection {
   }
 
   /** Paths with a quoted local part (`<"a b"@x.test>`) are parsed too (quoted-local-part.ts). */
-  override _parseAddressCommand(name: string, command: string): ReturnType<SMTPConnection['_parseAddressCommand']> {
+  override _parseAddressCommand(
+    name: string,
+    command: string,
+  ): ReturnType<SMTPConnection['_parseAddressCommand']> {
     const quoted = quotedPath(String(command));
     if (!quoted) return super._parseAddressCommand(name, command);
     const parsed = super._parseAddressCommand(name, quoted.command);

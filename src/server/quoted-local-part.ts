@@ -8,7 +8,8 @@
 /** `"` *(qtextSMTP / quoted-pairSMTP) `"`; non-ASCII (SMTPUTF8) is checked by the listener. */
 const QUOTED_STRING = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e\u0080-\uffff]|\\[\x20-\x7e])*"$/;
 /** The command up to the path, the quoted local part, the rest of the path and the parameters. */
-const PATH_WITH_QUOTE = /^([A-Za-z]+ [A-Za-z]+\s*:\s*<(?:@[^:<>\s]+:)?)("(?:[^"\\\r\n]|\\.)*")(@[^<>\s"]*>.*)$/s;
+const PATH_WITH_QUOTE =
+  /^([A-Za-z]+ [A-Za-z]+\s*:\s*<(?:@[^:<>\s]+:)?)("(?:[^"\\\r\n]|\\.)*")(@[^<>\s"]*>.*)$/s;
 
 export interface QuotedPath {
   /** The command with `x` in place of the quoted local part. */

@@ -171,7 +171,12 @@ export class SmtpListener {
         if (!auth) return callback(replyError(profile, REPLIES.authFailed));
         const user = attempt.username ?? '';
         auth
-          .attempt(session, session.remoteAddress, user, typeof attempt.password === 'string' ? attempt.password : '')
+          .attempt(
+            session,
+            session.remoteAddress,
+            user,
+            typeof attempt.password === 'string' ? attempt.password : '',
+          )
           .then(
             (outcome) => {
               if (outcome.ok) return callback(null, { user: outcome.user });
@@ -184,7 +189,8 @@ export class SmtpListener {
                   user,
                 },
               });
-              const bye = outcome.why === 'connection-limit' ? REPLIES.authFailureLimit : REPLIES.authAddressLimit;
+              const bye =
+                outcome.why === 'connection-limit' ? REPLIES.authFailureLimit : REPLIES.authAddressLimit;
               callback(replyError(profile, bye(settings.hostname)));
             },
             () => callback(replyError(profile, REPLIES.authFailed)),
