@@ -134,3 +134,26 @@ describe('admin API request guard', () => {
     expect(json.status).toBe(200);
   });
 });
+
+describe('admin API request guard with a token', () => {
+  it('takes any Host (the token protects the API) but still refuses cross-site writes', async () => {
+    relay = await startRelay({ mode: 'hold', adminToken: 'sekrit' });
+    const id = await queueOne(relay);
+    const port = relay.httpPort;
+    const auth = { authorization: 'Bearer sekrit' };
+    expect(
+      (await request(port, 'GET', `/api/v1/messages/${id}`, { host: 'docker:8025', ...auth })).status,
+    ).toBe(200);
+    expect((await request(port, 'GET', `/api/v1/messages/${id}`, { host: 'attacker.example' })).status).toBe(
+      401,
+    );
+    const csrf = await request(
+      port,
+      'POST',
+      `/api/v1/messages/${id}/hold`,
+      { host: 'docker:8025', origin: 'http://attacker.example', 'content-type': 'text/plain', ...auth },
+      'x',
+    );
+    expect(csrf.status).toBe(403);
+  });
+});

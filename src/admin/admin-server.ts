@@ -58,7 +58,7 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   const app = Fastify({ logger: false });
 
   app.addHook('onRequest', async (request, reply) => {
-    const refusal = guardRequest(request, ctx.allowedHosts);
+    const refusal = guardRequest(request, ctx.token ? undefined : ctx.allowedHosts);
     if (refusal) return reply.code(refusal.status).send({ error: refusal.error });
     const open = request.url === '/healthz' || request.url === '/readyz';
     if (ctx.token && !open && !tokenMatches(request.headers.authorization, ctx.token)) {

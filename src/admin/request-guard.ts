@@ -6,6 +6,7 @@
  *   127.0.0.1 reaches the API as same-origin, but its requests carry `Host: attacker.example`.
  *   Only `localhost`, an IP address literal (the bound address, 127.0.0.1, [::1] …: an address
  *   cannot be rebound) or a name given with `--admin-hosts` is accepted; anything else gets 421.
+ *   With an admin token, the token protects the API and any Host is accepted.
  * - **Cross-site writes** (CSRF): a mutating request (POST, PUT, PATCH, DELETE) whose `Origin` is
  *   another origin than the one asked (`Origin: null` included), or whose `Sec-Fetch-Site` says
  *   `cross-site`/`same-site`, gets 403. A page served by the admin listener itself is same-origin.
@@ -80,9 +81,17 @@ function isJson(contentType: string): boolean {
   return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
 }
 
-export function guardRequest(req: GuardRequest, allowed: ReadonlySet<string>): GuardRefusal | undefined {
+/**
+ * `allowed` undefined: any Host is taken. That is for an API with an admin token — the token,
+ * which no browser sends on its own, is what protects it, and a Docker or Testcontainers client
+ * reaches it by names (`docker`, a compose service) nobody lists in advance.
+ */
+export function guardRequest(
+  req: GuardRequest,
+  allowed: ReadonlySet<string> | undefined,
+): GuardRefusal | undefined {
   const host = header(req, 'host');
-  if (!hostAllowed(host, allowed)) {
+  if (allowed && !hostAllowed(host, allowed)) {
     return {
       status: 421,
       error: `Host ${JSON.stringify(host ?? '')} is not a name of this admin API (localhost, an IP address, or one given with --admin-hosts)`,
@@ -95,7 +104,7 @@ export function guardRequest(req: GuardRequest, allowed: ReadonlySet<string>): G
     return { status: 403, error: `cross-site request refused (Sec-Fetch-Site: ${fetchSite})` };
   }
   const origin = header(req, 'origin');
-  if (origin !== undefined && !sameOrigin(origin, host!)) {
+  if (origin !== undefined && (host === undefined || !sameOrigin(origin, host))) {
     return { status: 403, error: `cross-site request refused (Origin: ${origin})` };
   }
   const contentType = header(req, 'content-type');
