@@ -134,9 +134,12 @@ describe('slow clients', () => {
     const fourth = await SmtpSession.connect(relay.port);
     expect(await fourth.reply()).toMatch(/^421 .*Too many connections from your address/);
     await waitFor('the fourth closed', () => fourth.closed);
-    expect(relay.eventsSeen().filter((e) => e.id === 2140).map((e) => e.data)).toEqual([
-      { limit: 'connections-per-ip', client: '127.0.0.1', value: 3 },
-    ]);
+    expect(
+      relay
+        .eventsSeen()
+        .filter((e) => e.id === 2140)
+        .map((e) => e.data),
+    ).toEqual([{ limit: 'connections-per-ip', client: '127.0.0.1', value: 3 }]);
     const elsewhere = await SmtpSession.connectFrom(relay.port, '127.0.0.2');
     expect(await elsewhere.reply()).toMatch(/^220 /);
     open[0]!.close();
