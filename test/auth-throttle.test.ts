@@ -59,7 +59,7 @@ describe('AUTH throttling', () => {
       users: usersFile(),
       allowInsecureAuth: 'true',
       authMaxFailuresPerIp: '2',
-      authFailureDelay: '0',
+      authFailureDelay: '0ms',
     });
     const a = await SmtpSession.ready(relay.port);
     expect(await a.cmd(plain('alice', 'x'))).toMatch(/^535 /);
