@@ -16,13 +16,16 @@ import { UpstreamClient } from './delivery/upstream-client.js';
 import { EventLog, type EventLogOptions } from './events/event-log.js';
 import { RelayPolicy } from './server/relay-policy.js';
 import { SmtpListener, type ListenerSecurity } from './server/smtp-listener.js';
-import { loadUsers } from './server/user-store.js';
+import { AuthThrottle } from './server/auth-throttle.js';
+import { ConnectionLimits } from './server/connection-limits.js';
+import { loadUsers, PasswordVerifier } from './server/user-store.js';
 import { PickupFolder } from './spool/pickup-folder.js';
 import { IMS_HEADER_WARNING_BYTES } from './message/message-intake.js';
 import { Spool } from './spool/spool.js';
 import type { AdminContext } from './admin/admin-server.js';
 import { listenAdmin, type AdminListener } from './admin/lazy-admin-listener.js';
 import { QueueService } from './admin/queue-service.js';
+import { allowedHostNames } from './admin/request-guard.js';
 import { RelayMetrics } from './admin/relay-metrics.js';
 import { acquireSpoolLock } from './spool/spool-lock.js';
 import { removeRuntimeInfo, writeRuntimeInfo } from './spool/runtime-info.js';
@@ -73,6 +76,16 @@ function loadSecurity(
     value: {
       ...(tls ? { tls } : {}),
       ...(users ? { users } : {}),
+      ...(users
+        ? {
+            auth: new AuthThrottle(new PasswordVerifier(users), {
+              failureDelayMs: config.authFailureDelay,
+              maxFailures: config.authMaxFailures,
+              maxFailuresPerAddress: config.authMaxFailuresPerIp,
+              windowMs: config.authFailureWindow,
+            }),
+          }
+        : {}),
       allowInsecureAuth: config.allowInsecureAuth,
       policy: new RelayPolicy({
         mode: config.mode,
@@ -181,17 +194,28 @@ export async function runRelay(
   };
   if (!security.ok) return abort(security.message);
   const onCommitted = (queueId: string) => delivery?.enqueue('in', queueId);
-  const listener = new SmtpListener(config, spool, events, onCommitted, security.value);
+  // one set of bounds for both listeners (SMTP and SMTPS)
+  const limits = new ConnectionLimits(config, (limit, client, value) =>
+    events.emit('clientLimited', { data: { limit, client, value } }),
+  );
+  const listener = new SmtpListener(config, spool, events, onCommitted, security.value, limits);
   const listeners = [listener];
   let smtp: HostPort;
   let smtps: HostPort | undefined;
   try {
     smtp = await listener.listen();
     if (config.smtps) {
-      const implicit = new SmtpListener({ ...config, smtp: config.smtps }, spool, events, onCommitted, {
-        ...security.value,
-        implicitTls: true,
-      });
+      const implicit = new SmtpListener(
+        { ...config, smtp: config.smtps },
+        spool,
+        events,
+        onCommitted,
+        {
+          ...security.value,
+          implicitTls: true,
+        },
+        limits,
+      );
       listeners.push(implicit);
       smtps = await implicit.listen();
     }
@@ -259,6 +283,7 @@ export async function runRelay(
           : undefined;
       },
       token: config.adminToken,
+      allowedHosts: allowedHostNames(config.adminHosts),
     };
     // fastify is loaded with the first request
     const load = async () => (await import('./admin/admin-server.js')).buildAdminServer(context);

@@ -2,7 +2,8 @@
  * The HTTP admin API (fastify): spool messages, events (and a server-sent-events stream),
  * capture-mode mailboxes, failure rules, health, readiness and Prometheus metrics. Documented by
  * the OpenAPI document it serves at /api/v1/openapi.json. With an admin token, every request
- * needs `Authorization: Bearer <token>` (401 otherwise).
+ * needs `Authorization: Bearer <token>` (401 otherwise). Before that, request-guard.ts refuses
+ * foreign Host names, cross-site writes and non-JSON bodies.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -15,6 +16,7 @@ import { matches, readEvents, type EventFilter } from '../events/event-reader.js
 import type { OperationResult } from '../spool/queue-operations.js';
 import { QUEUE_FOLDERS, type QueueFolder } from '../spool/spool.js';
 import { OPENAPI } from './openapi.js';
+import { guardRequest } from './request-guard.js';
 import type { QueueService } from './queue-service.js';
 import type { RelayMetrics } from './relay-metrics.js';
 
@@ -29,6 +31,8 @@ export interface AdminContext {
   /** Undefined when ready, else why not. */
   notReady: () => Promise<string | undefined>;
   token: string | undefined;
+  /** Host names accepted besides IP literals (localhost and --admin-hosts); see request-guard.ts. */
+  allowedHosts: ReadonlySet<string>;
 }
 
 const STATUS: Record<string, number> = { 'not-found': 404, conflict: 409, 'bad-request': 400 };
@@ -61,6 +65,8 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   );
 
   app.addHook('onRequest', async (request, reply) => {
+    const refusal = guardRequest(request, ctx.token ? undefined : ctx.allowedHosts);
+    if (refusal) return reply.code(refusal.status).send({ error: refusal.error });
     const open = request.url === '/healthz' || request.url === '/readyz';
     if (ctx.token && !open && !tokenMatches(request.headers.authorization, ctx.token)) {
       return reply
@@ -136,6 +142,7 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
     async (req, reply) => {
       const filter = eventFilter(req.query);
       if (typeof filter === 'string') return reply.code(400).send({ error: filter });
+      ctx.events.flush(); // the events of this process so far are in the file before it is read
       return { events: await readEvents(ctx.eventsFile, filter) };
     },
   );

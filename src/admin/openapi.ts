@@ -18,7 +18,12 @@ const action = (summary: string) => ({
   post: {
     summary,
     parameters: [id],
-    responses: { ...ok('done: { ok, queueId, folder, message }'), ...errors },
+    responses: {
+      ...ok('done: { ok, queueId, folder, message }'),
+      ...errors,
+      '403': { description: 'a write from another origin (Origin or Sec-Fetch-Site)' },
+      '415': { description: 'a body that is not application/json' },
+    },
   },
 });
 
@@ -28,7 +33,7 @@ export const OPENAPI = {
     title: 'ims-relay admin API',
     version: '1',
     description:
-      'Spool, events, capture-mode mailboxes, failure rules and health of a running ims-relay. When an admin token is configured, every request needs `Authorization: Bearer <token>`.',
+      'Spool, events, capture-mode mailboxes, failure rules and health of a running ims-relay. When an admin token is configured, every request needs `Authorization: Bearer <token>`. Without a token, a Host that is not localhost, an IP address or one of --admin-hosts gets 421 (DNS rebinding). A POST, PUT, PATCH or DELETE from another origin (Origin, Sec-Fetch-Site) gets 403, and one with a body that is not application/json gets 415; the action routes need no body.',
   },
   components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
   security: [{ bearer: [] }],

@@ -6,6 +6,7 @@ import { resolveConfig, type RawSettings } from '../config/relay-config.js';
 import { SETTINGS, envName, flagName } from '../config/settings.js';
 import { formatHostPort } from '../config/host-port.js';
 import { runRelay } from '../relay.js';
+import type { EventLog } from '../events/event-log.js';
 import type { CliIO } from './cli-io.js';
 
 export function addSettingOptions(command: Command): Command {
@@ -44,6 +45,7 @@ export async function serve(options: Record<string, unknown>, io: CliIO): Promis
     return 1;
   }
   const { relay } = started;
+  killAfterEventForTests(relay.events, io.env);
   // stdout holds JSON lines only (`serve | jq` works): the ready line is one too, printed whatever
   // the --log-level, in the shape of the log lines around it
   const smtp = formatHostPort(relay.smtp);
@@ -65,6 +67,22 @@ export async function serve(options: Record<string, unknown>, io: CliIO): Promis
   relay.events.logger.info(`${signal} received: finishing transactions in flight and stopping`);
   await relay.stop();
   return 0;
+}
+
+/**
+ * Crash tests only: with IMS_RELAY_TEST_KILL_AFTER_EVENT=ID the process flushes the events file and
+ * SIGKILLs itself right after the first event with that ID, to put a real kill at that exact point
+ * (e.g. between event 3041 and the journal record that follows it). Not a setting: no flag, no
+ * config key, not in the reference.
+ */
+function killAfterEventForTests(events: EventLog, env: Record<string, string | undefined>): void {
+  const id = Number(env.IMS_RELAY_TEST_KILL_AFTER_EVENT);
+  if (!Number.isInteger(id) || id <= 0) return;
+  events.subscribe((event) => {
+    if (event.id !== id) return;
+    events.flush();
+    process.kill(process.pid, 'SIGKILL');
+  });
 }
 
 export function registerServe(program: Command, io: CliIO, done: (code: number) => void): void {

@@ -27,6 +27,9 @@ export interface RelayConfig {
   bareLf: 'normalize' | 'reject';
   greetingDelayMs: number;
   maxClients: number;
+  maxConnectionsPerIp: number;
+  transactionTimeout: number;
+  maxHeldRecipients: number;
   socketTimeoutMs: number;
   shutdownTimeoutMs: number;
   reverseDns: boolean;
@@ -36,12 +39,17 @@ export interface RelayConfig {
   tlsKey: string | undefined;
   users: string | undefined;
   allowInsecureAuth: boolean;
+  authFailureDelay: number;
+  authMaxFailures: number;
+  authMaxFailuresPerIp: number;
+  authFailureWindow: number;
   localDomains: string[];
   relayNetworks: string[];
   routedAddresses: 'local' | 'refuse';
   /** The admin API's address; undefined when it is off. */
   http: HostPort | undefined;
   adminToken: string | undefined;
+  adminHosts: string[];
   mode: 'capture' | 'relay' | 'hold';
   /** The upstream URL in relay mode; undefined when none is set. */
   upstream: string | undefined;

@@ -270,6 +270,29 @@ export const SETTINGS = [
     schema: integer(1),
   },
   {
+    key: 'maxConnectionsPerIp',
+    valueName: 'N',
+    description: 'simultaneous SMTP connections from one client address; one more gets 421',
+    defaultText: '100',
+    schema: integer(1),
+  },
+  {
+    key: 'transactionTimeout',
+    valueName: 'DURATION',
+    description:
+      'longest time from MAIL FROM to the end of DATA, however steadily the client trickles bytes; past it 421 and the connection closes',
+    defaultText: '10m',
+    schema: duration(100),
+  },
+  {
+    key: 'maxHeldRecipients',
+    valueName: 'N',
+    description:
+      'recipients held in open transactions across all connections (about 300 bytes each); past it a new RCPT gets 452 4.3.1 try later',
+    defaultText: '1000000',
+    schema: integer(1),
+  },
+  {
     key: 'socketTimeoutMs',
     valueName: 'MS',
     description: 'idle time after which a silent client is disconnected with 421',
@@ -326,6 +349,35 @@ export const SETTINGS = [
     schema: boolean,
   },
   {
+    key: 'authFailureDelay',
+    valueName: 'DURATION',
+    description: 'wait before answering a failed AUTH (Postfix smtpd_error_sleep_time)',
+    defaultText: '1s',
+    schema: duration(0),
+  },
+  {
+    key: 'authMaxFailures',
+    valueName: 'N',
+    description: 'failed AUTH attempts on one connection; the last is answered 421 and the connection closed',
+    defaultText: '3',
+    schema: integer(1),
+  },
+  {
+    key: 'authMaxFailuresPerIp',
+    valueName: 'N',
+    description:
+      'failed AUTH attempts from one client address within --auth-failure-window; past them AUTH gets 421 without a password check',
+    defaultText: '10',
+    schema: integer(1),
+  },
+  {
+    key: 'authFailureWindow',
+    valueName: 'DURATION',
+    description: 'how long a failed AUTH counts against its client address',
+    defaultText: '15m',
+    schema: duration(1),
+  },
+  {
     key: 'localDomains',
     valueName: 'LIST',
     description:
@@ -369,6 +421,14 @@ export const SETTINGS = [
       'bearer token every admin API request must carry (Authorization: Bearer TOKEN); required when --http binds to anything but loopback',
     defaultText: 'none',
     schema: z.string().transform((v) => (v === 'none' || v === '' ? undefined : v)),
+  },
+  {
+    key: 'adminHosts',
+    valueName: 'NAMES',
+    description:
+      'host names the admin API answers to besides localhost and IP addresses (comma-separated), e.g. the name a compose network gives the relay; other Host headers get 421 (DNS rebinding)',
+    defaultText: 'none',
+    schema: stringList,
   },
   {
     key: 'mode',

@@ -294,6 +294,12 @@ export class DeliveryAgent {
         lastAttemptAt: new Date(r.at),
       }));
     const owed = outcomesToReport(envelope, outcomes, folder === 'out' || isDeliveryStatusReport(headers));
+    if (owed.failures.length === 0 && owed.successes.length === 0) {
+      // no report is owed, so none can fail (no 4120); a journal that cannot be written is a
+      // processing failure like any other
+      await append([{ t: 'reports-done' }]);
+      return [];
+    }
     const queued: string[] = [];
     try {
       for (const [kind, list] of [
@@ -320,7 +326,14 @@ export class DeliveryAgent {
             idSeed: reserved[0] ?? envelope.queueId,
           },
         );
-        if (set.capped && kind === 'failure') {
+        // every report's queue ID is journaled (durably) before its events and files: a kill at
+        // any point after this finds them reserved, so 3041 is logged at most once per message
+        const ids = set.reports.map((_, k) => reserved[k] ?? this.spool.newQueueId());
+        const fresh = ids
+          .slice(reserved.length)
+          .map((queueId): JournalRecord => ({ t: 'report', queueId, kind }));
+        if (fresh.length > 0) await append(fresh);
+        if (set.capped && kind === 'failure' && reserved.length === 0) {
           this.events.emit('ndrRecipientsCapped', {
             queueId: envelope.queueId,
             detail: `${list.length} recipients failed; ${list.length - set.omitted} are listed in ${set.reports.length} report(s)${set.omitted > 0 ? `, ${set.omitted} are not` : ''}.`,
@@ -335,11 +348,7 @@ export class DeliveryAgent {
           });
         }
         for (const [k, report] of set.reports.entries()) {
-          let reportId = reserved[k];
-          if (!reportId) {
-            reportId = this.spool.newQueueId();
-            await append([{ t: 'report', queueId: reportId, kind }]);
-          }
+          const reportId = ids[k]!;
           if (!(await this.spool.locate(reportId))) {
             const writer = this.spool.createEntry(
               {
@@ -367,8 +376,6 @@ export class DeliveryAgent {
           queued.push(reportId);
         }
       }
-      await append([{ t: 'reports-done' }]);
-      return queued;
     } catch (err) {
       this.events.emit('ndrFailed', {
         queueId: envelope.queueId,
@@ -376,6 +383,8 @@ export class DeliveryAgent {
       });
       return undefined;
     }
+    await append([{ t: 'reports-done' }]);
+    return queued;
   }
 
   private async finish(

@@ -101,6 +101,20 @@ export const EVENTS = {
     name: 'largeHeaderBlock',
     text: 'A header block over 32 KB was accepted; an IMS before Exchange 5.5 SP2 stopped on it (Q193639).',
   },
+  authFailureLimit: {
+    id: 2130,
+    type: 'Warning',
+    category: 'SMTP Interface',
+    name: 'authFailureLimit',
+    text: 'A client reached an AUTH failure limit; it was answered 421 and disconnected.',
+  },
+  clientLimited: {
+    id: 2140,
+    type: 'Warning',
+    category: 'SMTP Interface',
+    name: 'clientLimited',
+    text: 'A client was held to a resource limit (connections per address, transaction time, recipients held).',
+  },
   freeSpaceLow: {
     id: 2200,
     type: 'Error',

@@ -1,7 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { EVENTS, type EventName, type EventType } from './catalogue.js';
+import { EventFile } from './event-file.js';
 
 /** One line of the events file. */
 export interface RelayEvent {
@@ -25,13 +24,6 @@ export interface EventLogOptions {
   stderr?: NodeJS.WritableStream;
 }
 
-/**
- * How long events wait to be written to the file together: at a thousand messages a second, one
- * write per 10 ms instead of one per turn of the event loop. The events file is a log, not the
- * queue: `close()` writes what waits, and the spool holds every accepted message regardless.
- */
-const FILE_FLUSH_MS = 10;
-
 const LEVEL: Record<EventType, 'info' | 'warn' | 'error'> = {
   Information: 'info',
   Warning: 'warn',
@@ -40,41 +32,21 @@ const LEVEL: Record<EventType, 'info' | 'warn' | 'error'> = {
 
 /**
  * The relay's event log: every event is appended to the events file as one JSON line and written
- * to stdout as a structured pino log line. A failing events file (disk full, permissions) is
- * reported once on stderr and never stops the relay.
+ * to stdout as a structured pino log line. Lines reach the file a few ms later (event-file.ts: the
+ * delay is bounded, and a failing file — disk full, permissions — is reported once on stderr,
+ * written again when it can be, and never stops the relay).
  */
 export class EventLog {
   readonly logger: Logger;
-  private readonly fileStream: fs.WriteStream | undefined;
-  private fileFailed = false;
-  private corked = false;
+  private readonly file: EventFile | undefined;
   private readonly listeners = new Set<(event: RelayEvent) => void>();
-  private readonly stderr: NodeJS.WritableStream;
 
   constructor(options: EventLogOptions = {}) {
-    this.stderr = options.stderr ?? process.stderr;
     this.logger = pino(
       { level: options.logLevel ?? 'info', base: undefined, messageKey: 'message' },
       options.destination ?? pino.destination({ dest: 1, sync: false }),
     );
-    if (options.file) {
-      const file = options.file;
-      try {
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-      } catch {
-        // reported by the stream's error below
-      }
-      this.fileStream = fs.createWriteStream(file, { flags: 'a', mode: 0o600 });
-      this.fileStream.on('error', (err) => this.fileFailure(file, err));
-    }
-  }
-
-  private fileFailure(file: string, err: Error): void {
-    if (this.fileFailed) return;
-    this.fileFailed = true;
-    this.stderr.write(
-      `ims-relay: cannot write the events file ${file}: ${err.message}; events go to stdout only, mail keeps flowing\n`,
-    );
+    if (options.file) this.file = new EventFile(options.file, options.stderr ?? process.stderr);
   }
 
   /** Records an event and returns it. */
@@ -96,19 +68,7 @@ export class EventLog {
       ...(details.queueId ? { queueId: details.queueId } : {}),
       ...(details.data ? { data: details.data } : {}),
     };
-    if (this.fileStream && !this.fileFailed) {
-      // the events of FILE_FLUSH_MS go to the file in one write
-      if (!this.corked) {
-        this.corked = true;
-        this.fileStream.cork();
-        const flush = () => {
-          this.corked = false;
-          this.fileStream?.uncork();
-        };
-        setTimeout(flush, FILE_FLUSH_MS);
-      }
-      this.fileStream.write(JSON.stringify(event) + '\n');
-    }
+    this.file?.append(JSON.stringify(event) + '\n');
     this.logger[LEVEL[def.type]](
       { event: def.id, type: def.type, category: def.category, queueId: event.queueId, data: event.data },
       event.message,
@@ -123,15 +83,17 @@ export class EventLog {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Writes the events that wait to the file now (readers in this process — the admin API — call
+   * it first, so they see every event emitted so far). False when the file cannot be written.
+   */
+  flush(): boolean {
+    return this.file?.flush() ?? true;
+  }
+
   /** Flushes and closes the events file. */
   async close(): Promise<void> {
     this.logger.flush();
-    const stream = this.fileStream;
-    if (!stream || stream.destroyed) return;
-    if (this.corked) {
-      this.corked = false;
-      stream.uncork();
-    }
-    await new Promise<void>((resolve) => stream.end(resolve));
+    this.file?.close();
   }
 }

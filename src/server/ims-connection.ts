@@ -1,11 +1,13 @@
 /**
- * One SMTP connection, on smtp-server's own SMTPConnection, with two changes:
+ * One SMTP connection, on smtp-server's own SMTPConnection, with these changes:
  *
  * 1. Every reply goes through `send`, which renders it for the profile (replies.ts): the IMS texts
  *    (`250 OK - Recipient <a>`, `452 Requested action not taken: Exceed Recipient Limit`) and, in
  *    the rfc profile, our own RFC 3463 codes — smtp-server is always told to add none itself.
  * 2. The greeting comes after `greetingDelayMs` (default 0) instead of smtp-server's fixed 100 ms,
  *    which held one-message-per-connection clients to ~40 messages/s.
+ * 3. A client that half-closes (shutdown after its last command) still gets every reply, then the
+ *    connection closes (`closeWhenAnswered`); smtp-server alone dropped them, the 250 included.
  *
  * Both rely on documented-by-types members of SMTPConnection (`send`, `init`, `connectionReady`,
  * `_setListeners`); `assertLibraryHooks` checks them at startup, and test/library-hooks.test.ts
@@ -15,6 +17,7 @@
 import type net from 'node:net';
 import type { SMTPServer } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { quotedPath, withLocalPart } from './quoted-local-part.js';
 import {
   REPLIES,
   enhancedCodeFor,
@@ -51,9 +54,14 @@ export interface ConnectionObserver {
 
 export function assertLibraryHooks(): void {
   const proto = SMTPConnection.prototype as unknown as Record<string, unknown>;
-  const missing = ['send', 'init', 'connectionReady', '_setListeners', '_onCommand'].filter(
-    (m) => typeof proto[m] !== 'function',
-  );
+  const missing = [
+    'send',
+    'init',
+    'connectionReady',
+    '_setListeners',
+    '_onCommand',
+    '_parseAddressCommand',
+  ].filter((m) => typeof proto[m] !== 'function');
   if (missing.length > 0) {
     throw new Error(
       `smtp-server changed: SMTPConnection lacks ${missing.join(', ')}; src/server/ims-connection.ts must be adapted`,
@@ -65,6 +73,7 @@ export class ImsConnection extends SMTPConnection {
   /** The address of the RCPT being answered; set by the listener's onRcptTo. */
   pendingRecipient = '';
   private corked = false;
+  private inputEnded = false;
   private capEnvelope: unknown;
   private capRefused = 0;
 
@@ -79,6 +88,19 @@ export class ImsConnection extends SMTPConnection {
   }
 
   override init(): void {
+    // the server runs with allowHalfOpen: a client that half-closes after a complete pipelined
+    // transaction still reads its replies (the 250 with the queue ID), then the connection closes
+    this._socket.once('end', () => {
+      this.inputEnded = true;
+      // smtp-server writes a reply only while readyState is 'open'; half-closed it is 'writeOnly'
+      const socket = this._socket;
+      Object.defineProperty(socket, 'readyState', {
+        configurable: true,
+        get: () => (socket.writable && !socket.destroyed ? 'open' : 'closed'),
+      });
+      if (this._parser) this._parser.once('finish', () => this.closeWhenAnswered());
+      this.closeWhenAnswered();
+    });
     this._setListeners(() => {
       if (this._server.connections.size > this.settings.maxClients) {
         this.send(421, `${this.name} Too many connected clients, try again in a moment`, false);
@@ -111,7 +133,35 @@ export class ImsConnection extends SMTPConnection {
     super._onCommand(command, callback);
   }
 
+  /**
+   * After the client half-closed: closes once everything it sent is answered — its input parsed,
+   * no handler (a DATA commit) pending — or at once when its input ended inside DATA.
+   */
+  private closeWhenAnswered(): void {
+    setImmediate(() => {
+      if (this._closing || this._closed) return;
+      const parser = this._parser;
+      if (parser && !parser.writableFinished) return; // checked again when the parser finishes
+      const inData = parser ? (parser as unknown as { _dataMode?: boolean })._dataMode : false;
+      if (!inData && (this._handlerPending || this._dataStream)) return; // after the next reply
+      this.close();
+    });
+  }
+
+  /** Paths with a quoted local part (`<"a b"@x.test>`) are parsed too (quoted-local-part.ts). */
+  override _parseAddressCommand(
+    name: string,
+    command: string,
+  ): ReturnType<SMTPConnection['_parseAddressCommand']> {
+    const quoted = quotedPath(String(command));
+    if (!quoted) return super._parseAddressCommand(name, command);
+    const parsed = super._parseAddressCommand(name, quoted.command);
+    if (parsed && parsed.address) parsed.address = withLocalPart(parsed.address, quoted.localPart);
+    return parsed;
+  }
+
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
+    if (this.inputEnded) this.closeWhenAnswered();
     this.batchReplies(code);
     const own = this.ownReply(code, context);
     if (own === 'closed') return;

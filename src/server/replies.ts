@@ -63,6 +63,31 @@ export const REPLIES = {
   startTlsFirst: { code: 530, enhanced: '5.7.0', text: 'Must issue a STARTTLS command first' },
   relayDenied: { code: 554, enhanced: '5.7.1', text: 'Relay access denied' },
   authFailed: { code: 535, enhanced: '5.7.8', text: 'Authentication credentials invalid' },
+  authFailureLimit: (host: string): Reply => ({
+    code: 421,
+    enhanced: '4.7.0',
+    text: `${host} Too many authentication failures, closing connection`,
+  }),
+  authAddressLimit: (host: string): Reply => ({
+    code: 421,
+    enhanced: '4.7.0',
+    text: `${host} Too many authentication failures from your address, try again later`,
+  }),
+  connectionsPerIp: (host: string): Reply => ({
+    code: 421,
+    enhanced: '4.7.0',
+    text: `${host} Too many connections from your address, try again later`,
+  }),
+  transactionTimeout: (host: string): Reply => ({
+    code: 421,
+    enhanced: '4.4.2',
+    text: `${host} Transaction time limit exceeded, closing connection`,
+  }),
+  recipientsHeld: {
+    code: 452,
+    enhanced: '4.3.1',
+    text: 'Insufficient system resources: too many recipients in open transactions, try again later',
+  },
   queued: (queueId: string): Reply => ({ code: 250, enhanced: '2.6.0', text: `OK: queued as ${queueId}` }),
   help: {
     code: 214,

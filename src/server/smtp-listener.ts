@@ -20,7 +20,9 @@ import { IMS_HEADER_WARNING_BYTES, MessageIntake, type IntakeRefusal } from '../
 import { receivedHeader, type ReceivedInfo } from './received-header.js';
 import type { RelayPolicy } from './relay-policy.js';
 import { REPLIES, replyError, replyText, type Reply } from './replies.js';
-import { verifyPassword } from './user-store.js';
+import { AuthThrottle } from './auth-throttle.js';
+import { ConnectionLimits, type ConnectionLimitSettings } from './connection-limits.js';
+import { PasswordVerifier } from './user-store.js';
 
 export interface ListenerSecurity {
   /** Certificate and key: STARTTLS is offered (or, with implicitTls, the whole connection is TLS). */
@@ -31,9 +33,11 @@ export interface ListenerSecurity {
   allowInsecureAuth: boolean;
   /** Relay mode's no-open-relay rule. */
   policy?: RelayPolicy;
+  /** AUTH checking and throttling (auth-throttle.ts); made from `users` with defaults when absent. */
+  auth?: AuthThrottle;
 }
 
-export interface ListenerSettings extends ConnectionSettings {
+export interface ListenerSettings extends ConnectionSettings, ConnectionLimitSettings {
   smtp: HostPort;
   maxRecipients: number;
   maxMessageSize: number;
@@ -96,6 +100,7 @@ export class SmtpListener {
   private readonly server: ImsSmtpServer;
   private readonly freeSpace: FreeSpaceGuard;
   private readonly inFlight = new Set<Promise<void>>();
+  readonly limits: ConnectionLimits;
 
   constructor(
     private readonly settings: ListenerSettings,
@@ -104,8 +109,25 @@ export class SmtpListener {
     /** Told about every message committed to in/ (the wiring hands it to delivery). */
     private readonly onCommitted: (queueId: string) => void = () => undefined,
     private readonly security: ListenerSecurity = { allowInsecureAuth: false },
+    /** Shared by the relay's listeners, so the bounds are relay-wide. */
+    limits?: ConnectionLimits,
   ) {
     assertLibraryHooks();
+    this.limits =
+      limits ??
+      new ConnectionLimits(settings, (limit, client, value) =>
+        events.emit('clientLimited', { data: { limit, client, value } }),
+      );
+    const auth =
+      security.auth ??
+      (security.users
+        ? new AuthThrottle(new PasswordVerifier(security.users), {
+            failureDelayMs: 1000,
+            maxFailures: 3,
+            maxFailuresPerAddress: 10,
+            windowMs: 15 * 60_000,
+          })
+        : undefined);
     this.freeSpace = new FreeSpaceGuard(() => spool.freeBytes(), settings.minFreeDisk, {
       low: (free, threshold) =>
         events.emit('freeSpaceLow', {
@@ -126,6 +148,8 @@ export class SmtpListener {
       name: settings.hostname,
       banner: 'ims-relay ready',
       logger: false,
+      // replies to a client that half-closed still go out (ImsConnection closes after them)
+      ...({ allowHalfOpen: true } as object),
       secure: Boolean(security.implicitTls),
       ...(tls ? { key: tls.key, cert: tls.cert } : {}),
       authOptional: true,
@@ -135,18 +159,42 @@ export class SmtpListener {
       hideSTARTTLS: !tls,
       onConnect: (session, callback) => {
         if (!security.implicitTls) session.disabledCommands = beforeTls;
+        if (!this.limits.admit(session, session.remoteAddress))
+          return callback(replyError(profile, REPLIES.connectionsPerIp(settings.hostname)));
         callback();
       },
       onSecure: (_socket, session, callback) => {
         session.disabledCommands = disabled;
         callback();
       },
-      onAuth: (auth, _session, callback) => {
-        const stored = users?.get(auth.username ?? '');
-        if (stored && typeof auth.password === 'string' && verifyPassword(auth.password, stored)) {
-          return callback(null, { user: auth.username });
-        }
-        callback(replyError(profile, REPLIES.authFailed));
+      onAuth: (attempt, session, callback) => {
+        if (!auth) return callback(replyError(profile, REPLIES.authFailed));
+        const user = attempt.username ?? '';
+        auth
+          .attempt(
+            session,
+            session.remoteAddress,
+            user,
+            typeof attempt.password === 'string' ? attempt.password : '',
+          )
+          .then(
+            (outcome) => {
+              if (outcome.ok) return callback(null, { user: outcome.user });
+              if (outcome.why === 'wrong') return callback(replyError(profile, REPLIES.authFailed));
+              events.emit('authFailureLimit', {
+                data: {
+                  limit: outcome.why === 'connection-limit' ? 'connection' : 'address',
+                  failures: outcome.failures,
+                  client: session.remoteAddress,
+                  user,
+                },
+              });
+              const bye =
+                outcome.why === 'connection-limit' ? REPLIES.authFailureLimit : REPLIES.authAddressLimit;
+              callback(replyError(profile, bye(settings.hostname)));
+            },
+            () => callback(replyError(profile, REPLIES.authFailed)),
+          );
       },
       hideENHANCEDSTATUSCODES: profile !== 'rfc',
       hideDSN: false,
@@ -173,12 +221,17 @@ export class SmtpListener {
         ) {
           return callback(replyError(profile, REPLIES.relayDenied));
         }
+        if (!this.limits.mayAddRecipient(session, session.envelope.rcptTo.length))
+          return callback(replyError(profile, REPLIES.recipientsHeld));
         const connection = this.server.connectionsBySession.get(session);
         if (connection) connection.pendingRecipient = address.address;
         callback();
       },
       onData: (stream, session, callback) => this.onData(stream, session, callback),
-      onClose: (session) => this.server.connectionsBySession.get(session)?.endTransaction(),
+      onClose: (session) => {
+        this.limits.release(session);
+        this.server.connectionsBySession.get(session)?.endTransaction();
+      },
     });
     this.server.connectionSettings = {
       ...settings,
@@ -235,7 +288,13 @@ export class SmtpListener {
     }
     const unknown = unknownParameter(address, MAIL_PARAMETERS);
     if (unknown) return callback(replyError(this.settings.profile, parameterReply(unknown)));
-    this.server.connectionsBySession.get(session)?.endTransaction();
+    const connection = this.server.connectionsBySession.get(session);
+    connection?.endTransaction();
+    this.limits.startTransaction(session, () => {
+      if (!session.envelope.mailFrom) return; // RSET ended it
+      const bye = REPLIES.transactionTimeout(this.settings.hostname);
+      connection?.send(bye.code, replyText(this.settings.profile, bye), false);
+    });
     this.freeSpace
       .hasRoom()
       .then((room) =>
@@ -246,6 +305,7 @@ export class SmtpListener {
   private onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: DataCallback): void {
     const work = this.receive(stream, session).then(
       (reply) => {
+        this.limits.endTransaction(session);
         this.server.connectionsBySession.get(session)?.endTransaction(reply.queueId);
         if (reply.result.code < 400) callback(null, replyText(this.settings.profile, reply.result));
         else callback(replyError(this.settings.profile, reply.result));
@@ -301,6 +361,7 @@ export class SmtpListener {
       stream.once('error', () => resolve(false));
       stream.once('close', () => resolve(stream.readableEnded));
     });
+    this.limits.dataEnded(session); // the transaction deadline does not cut a commit short
 
     const refused = intake.refusal ?? (stream.sizeExceeded ? 'size' : undefined);
     if (!ended || refused || writeError) {

@@ -15,8 +15,10 @@ export function hashPassword(password: string, salt = crypto.randomBytes(16)): s
   return `scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
+const STORED = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/;
+
 export function verifyPassword(password: string, stored: string): boolean {
-  const m = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(stored);
+  const m = STORED.exec(stored);
   if (!m) return false;
   const expected = Buffer.from(m[5]!, 'base64');
   const actual = crypto.scryptSync(password, Buffer.from(m[4]!, 'base64'), expected.length, {
@@ -26,6 +28,54 @@ export function verifyPassword(password: string, stored: string): boolean {
     maxmem: 256 * 1024 * 1024,
   });
   return actual.length === expected.length && crypto.timingSafeEqual(actual, expected);
+}
+
+/** crypto.scrypt's signature (the asynchronous one: it runs in libuv's thread pool). */
+export type ScryptFunction = (
+  password: string,
+  salt: Buffer,
+  keylen: number,
+  options: crypto.ScryptOptions,
+  callback: (err: Error | null, key: Buffer) => void,
+) => void;
+
+/**
+ * Checks AUTH passwords off the event loop (crypto.scrypt in the thread pool: 50 ms of scrypt no
+ * longer stalls every other client), and spends the same work on an unknown user as on a known
+ * one: a dummy hash with the first user's parameters is checked instead, so the answer's timing
+ * does not tell which users exist.
+ */
+export class PasswordVerifier {
+  private readonly dummy: string;
+
+  constructor(
+    private readonly users: ReadonlyMap<string, string>,
+    private readonly scrypt: ScryptFunction = crypto.scrypt,
+  ) {
+    const first = [...users.values()].map((h) => STORED.exec(h)).find(Boolean);
+    const [N, r, p] = first ? [first[1], first[2], first[3]].map(Number) : [16384, 8, 1];
+    const salt = crypto.randomBytes(16);
+    const hash = crypto.randomBytes(first ? Buffer.from(first[5]!, 'base64').length : KEY_LENGTH);
+    this.dummy = `scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+  }
+
+  /** True when `password` is the user's; false for a wrong password or an unknown user. */
+  async verify(username: string, password: string): Promise<boolean> {
+    const stored = this.users.get(username);
+    const m = STORED.exec(stored ?? '') ?? STORED.exec(this.dummy)!;
+    const expected = Buffer.from(m[5]!, 'base64');
+    const actual = await new Promise<Buffer>((resolve, reject) =>
+      this.scrypt(
+        password,
+        Buffer.from(m[4]!, 'base64'),
+        expected.length,
+        { N: Number(m[1]), r: Number(m[2]), p: Number(m[3]), maxmem: 256 * 1024 * 1024 },
+        (err, key) => (err ? reject(err) : resolve(key)),
+      ),
+    );
+    const same = actual.length === expected.length && crypto.timingSafeEqual(actual, expected);
+    return stored !== undefined && same;
+  }
 }
 
 export type UsersResult = { ok: true; users: Map<string, string> } | { ok: false; message: string };

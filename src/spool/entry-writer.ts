@@ -29,6 +29,9 @@ export class EntryWriter extends Writable {
   private messageBytes = 0;
   private committed = false;
   private created = false;
+  /** An open, write or fsync is in libuv's pool: destroying must wait for it (see _destroy). */
+  private ioPending = false;
+  private afterIo: (() => void) | undefined;
 
   constructor(
     private readonly tmpPath: string,
@@ -58,21 +61,31 @@ export class EntryWriter extends Writable {
     this.flush(callback);
   }
 
+  /** Marks an operation in the pool; the returned function ends it and runs a waiting destroy. */
+  private startIo(callback: (err?: Error | null) => void): (err?: Error | null) => void {
+    this.ioPending = true;
+    return (err) => {
+      this.ioPending = false;
+      const after = this.afterIo;
+      this.afterIo = undefined;
+      if (after) after();
+      else callback(err);
+    };
+  }
+
   /** Writes what is pending, opening the file first if needed. */
   private flush(callback: (err?: Error | null) => void): void {
     const buffers = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    const write = (fd: number) =>
-      fs.writev(fd, buffers, (err) => {
-        if (err) return callback(err);
-        callback();
-      });
+    const done = this.startIo(callback);
+    const write = (fd: number) => fs.writev(fd, buffers, (err) => done(err));
     if (this.fd !== undefined) return write(this.fd);
     fs.open(this.tmpPath, 'wx', 0o600, (err, fd) => {
-      if (err) return callback(err);
+      if (err) return done(err);
       this.fd = fd;
       this.created = true;
+      if (this.destroyed) return done(); // the client went away while the file was being created
       write(fd);
     });
   }
@@ -114,6 +127,7 @@ export class EntryWriter extends Writable {
   }
 
   private syncAndClose(fd: number, callback: (err?: Error | null) => void): void {
+    const done = this.startIo(callback);
     fs.fsync(fd, (syncErr) => {
       this.fd = undefined;
       let closeErr: Error | undefined;
@@ -122,16 +136,26 @@ export class EntryWriter extends Writable {
       } catch (err) {
         closeErr = err as Error;
       }
-      callback(syncErr ?? closeErr);
+      done(syncErr ?? closeErr);
     });
   }
 
+  /**
+   * Closes the file. An open, write or fsync still in the pool is waited for first: a client that
+   * vanished while the file was being opened (just past BUFFERED_BYTES) used to leave the file in
+   * tmp/ and its descriptor open until restart, and closing under a write in flight could hand
+   * the number to another file.
+   */
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    const fd = this.fd;
-    this.fd = undefined;
-    this.pending = [];
-    if (fd === undefined) return callback(err);
-    fs.close(fd, () => callback(err));
+    const close = () => {
+      const fd = this.fd;
+      this.fd = undefined;
+      this.pending = [];
+      if (fd === undefined) return callback(err);
+      fs.close(fd, () => callback(err));
+    };
+    if (this.ioPending) this.afterIo = close;
+    else close();
   }
 
   /** Ends the entry and makes it durable in its folder. Rejects if anything failed. */
