@@ -87,6 +87,8 @@ export type StartResult = { ok: true; relay: RunningRelay } | { ok: false; messa
 export async function runRelay(
   config: RelayConfig,
   logging: Pick<EventLogOptions, 'destination' | 'stderr'> = {},
+  /** Test-only hooks, set by the CLI from the environment of a test run. */
+  testHooks: { crashOn?: string } = {},
 ): Promise<StartResult> {
   let spool: Spool;
   try {
@@ -159,6 +161,7 @@ export async function runRelay(
         maxOriginalBytes: config.ndrMaxOriginalBytes,
       },
       failureRules: () => rules,
+      ...(testHooks.crashOn ? { crashOn: testHooks.crashOn } : {}),
     },
     target,
     (reportId) => queueRef.current?.enqueue('out', reportId),
@@ -167,6 +170,12 @@ export async function runRelay(
     config.mode === 'hold' ? undefined : new DeliveryQueue(spool, agent, events, config.deliveryConcurrency);
   queueRef.current = delivery;
   await delivery?.start();
+  if (lock.uncleanPid !== undefined) {
+    events.emit('uncleanStop', {
+      detail: `PID ${lock.uncleanPid} left the spool locked; ${delivery?.suspects ?? 0} message(s) in flight are retried one at a time.`,
+      data: { previousPid: lock.uncleanPid, suspects: delivery?.suspects ?? 0 },
+    });
+  }
 
   const security = loadSecurity(config);
   const abort = async (message: string): Promise<StartResult> => {

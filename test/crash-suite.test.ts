@@ -74,8 +74,6 @@ describe('crash suite', () => {
       `127.0.0.1:${port}`,
       '--mode',
       'capture',
-      '--max-processing-failures',
-      '1000',
       '--retry-initial',
       '200ms',
       '--retry-max',

@@ -21,7 +21,7 @@ export interface RecipientResult {
 }
 
 export type JournalRecord =
-  | { t: 'attempt'; n: number; at: string }
+  | { t: 'attempt'; n: number; at: string; alone?: boolean }
   | { t: 'attempt-end'; at: string }
   | ({ t: 'done'; action: FinalAction } & RecipientResult)
   | ({ t: 'deferred' } & RecipientResult)
@@ -36,6 +36,14 @@ export interface JournalState {
   attempts: number;
   /** Attempts in a row that started and never ended (the process died or processing threw). */
   unfinishedAttempts: number;
+  /**
+   * Attempts in a row that ran with no other message being processed (poison-message isolation)
+   * and ended in a crash or a thrown error before recording any recipient's outcome. Only these
+   * count towards quarantine; an attempt that ends resets the count.
+   */
+  failedAlone: number;
+  /** The last attempt, while it has not ended: whether it ran alone and whether it recorded progress. */
+  openAttempt: { alone: boolean; progressed: boolean } | undefined;
   /** Recipients with a final outcome, by index. */
   done: Map<number, RecipientResult & { action: FinalAction }>;
   /** The latest temporary failure of recipients still pending, by index. */
@@ -52,6 +60,8 @@ export function emptyJournal(): JournalState {
   return {
     attempts: 0,
     unfinishedAttempts: 0,
+    failedAlone: 0,
+    openAttempt: undefined,
     done: new Map(),
     deferred: new Map(),
     retryAt: undefined,
@@ -67,19 +77,27 @@ export function applyRecord(state: JournalState, r: JournalRecord): void {
     case 'attempt':
       state.attempts = Math.max(state.attempts, r.n);
       state.unfinishedAttempts++;
+      // the attempt before this one never ended: blamed on the message only if it ran alone and
+      // recorded nothing (a kill from outside in the middle of a long delivery shows progress)
+      if (state.openAttempt?.alone && !state.openAttempt.progressed) state.failedAlone++;
+      state.openAttempt = { alone: r.alone === true, progressed: false };
       break;
     case 'attempt-end':
       state.unfinishedAttempts = 0;
+      state.failedAlone = 0;
+      state.openAttempt = undefined;
       break;
     case 'done': {
       const { t: _t, ...result } = r;
       state.done.set(r.i, result);
       state.deferred.delete(r.i);
+      if (state.openAttempt) state.openAttempt.progressed = true;
       break;
     }
     case 'deferred': {
       const { t: _t, ...result } = r;
       state.deferred.set(r.i, result);
+      if (state.openAttempt) state.openAttempt.progressed = true;
       break;
     }
     case 'retry':

@@ -100,16 +100,29 @@ export class Spool {
   }
 
   /** Reads and verifies a whole entry. */
-  async readEntry(folder: QueueFolder, queueId: string): Promise<EntryResult & { transient?: boolean }> {
+  async readEntry(
+    folder: QueueFolder,
+    queueId: string,
+  ): Promise<EntryResult & { transient?: boolean; code?: string }> {
     let bytes: Buffer;
     try {
       bytes = await fsp.readFile(this.entryPath(folder, queueId));
     } catch (err) {
       // locked or unreadable for now (an antivirus scanner, Q317653; out of descriptors): worth a retry
-      const transient = TRANSIENT_READ_ERRORS.has((err as NodeJS.ErrnoException).code ?? '');
-      return { ok: false, reason: `cannot read: ${(err as Error).message}`, transient };
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      const transient = TRANSIENT_READ_ERRORS.has(code);
+      return { ok: false, reason: `cannot read: ${(err as Error).message}`, transient, code };
     }
     return decodeEntry(bytes);
+  }
+
+  /** When an entry was committed (its modification time: entries are never written again), if it is there. */
+  async entryCommittedAt(folder: QueueFolder, queueId: string): Promise<Date | undefined> {
+    try {
+      return (await fsp.lstat(this.entryPath(folder, queueId))).mtime;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The envelope and message size of an entry, reading only its head (not the message). */
