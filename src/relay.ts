@@ -100,7 +100,10 @@ export async function runRelay(
   if (!lock.ok) return lock;
 
   const events = new EventLog({ file: config.events, logLevel: config.logLevel, ...logging });
-  const pickup = new PickupFolder(spool, { maxHeaderBytes: config.maxHeaderBytes });
+  const pickup = new PickupFolder(spool, {
+    maxHeaderBytes: config.maxHeaderBytes,
+    maxMessageSize: config.maxMessageSize,
+  });
   const recovery = await spool.recover();
   const claims = await pickup.recoverClaims();
   if (
@@ -214,7 +217,12 @@ export async function runRelay(
       try {
         await pickup.recoverClaims();
         for (const name of await pickup.waiting()) {
-          const result = await pickup.ingest(name);
+          // one file's trouble (gone meanwhile, locked, spool full) never stops the scan
+          const result = await pickup.ingest(name).catch((err: Error) => {
+            events.emit('unexpectedError', { data: { where: 'pickup', file: name, error: err.message } });
+            return undefined;
+          });
+          if (!result) continue;
           if (result.ok) {
             events.emit('pickupAccepted', {
               queueId: result.queueId,

@@ -57,7 +57,13 @@ export type ReportQueued = (queueId: string) => void;
 
 const LOCAL_BATCH = 1000;
 /** A message processed alone records its progress more often, so that a kill from outside shows as progress. */
-const ALONE_BATCH = 100;
+const ALONE_BATCH = 50;
+
+/** Recipients per local batch, and what to call when a batch's links are made (`n`: recipients of the attempt so far). */
+interface Steps {
+  batch: number;
+  linked?: (n: number) => void;
+}
 
 export class DeliveryAgent {
   /** Set when the relay stops: a message being delivered stops after its current batch. */
@@ -86,7 +92,20 @@ export class DeliveryAgent {
     alone = false,
   ): Promise<ProcessOutcome> {
     if (!(await this.spool.locate(queueId))) return { kind: 'gone' };
-    const journal = await this.spool.openJournal(folder, queueId);
+    let journal: JournalWriter;
+    try {
+      journal = await this.spool.openJournal(folder, queueId);
+    } catch (err) {
+      // out of descriptors and the like: try again later; a journal that is a directory, a link,
+      // a FIFO or not readable would fail forever: bad/, with the reason
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (['EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EIO', 'ENOSPC'].includes(code)) throw err;
+      return this.quarantine(
+        folder,
+        queueId,
+        `its delivery journal cannot be used (${code}): ${(err as Error).message}`,
+      );
+    }
     const state = journal.state;
     if (state.held) {
       await journal.close();
@@ -149,7 +168,7 @@ export class DeliveryAgent {
         journal.append.bind(journal),
         now,
         waitingForDisk,
-        alone ? ALONE_BATCH : LOCAL_BATCH,
+        alone ? this.aloneSteps(state, journal) : { batch: LOCAL_BATCH },
       );
       // a finished entry is removed or moved next; its end needs no fsync of its own
       await journal.append([{ t: 'attempt-end', at: new Date().toISOString() }], outcome.kind !== 'finished');
@@ -170,7 +189,7 @@ export class DeliveryAgent {
     append: (records: JournalRecord[]) => Promise<void>,
     now: Date,
     waitingForDisk: (() => void) | undefined,
-    batch: number,
+    steps: Steps,
   ): Promise<ProcessOutcome> {
     const arrivedAt = new Date(envelope.arrivedAt);
     // pending recipients, grouped by address (compared case-insensitively)
@@ -215,7 +234,7 @@ export class DeliveryAgent {
       };
       const addresses = [...pending.values()].map((idx) => envelope.recipients[idx[0]!]!.address);
       if (isExpired(this.settings.retry, arrivedAt, now)) await record(this.expire(envelope, pending, state));
-      else await this.deliver(envelope, message, arrivedAt, addresses, record, waitingForDisk, batch);
+      else await this.deliver(envelope, message, arrivedAt, addresses, record, waitingForDisk, steps);
     }
 
     const waiting = envelope.recipients.length - state.done.size;
@@ -267,6 +286,20 @@ export class DeliveryAgent {
     });
   }
 
+  /**
+   * How a message processed alone is delivered: in small batches, each leaving a mark in the
+   * journal as soon as its links are made (written, not fsynced: it is evidence for the next start
+   * that the attempt got somewhere before a kill, see poison-isolation.ts).
+   */
+  private aloneSteps(state: JournalState, journal: JournalWriter): Steps {
+    const before = state.done.size;
+    return {
+      batch: ALONE_BATCH,
+      linked: (n) =>
+        void journal.append([{ t: 'progress', linked: before + n }], false).catch(() => undefined),
+    };
+  }
+
   private get doneAction(): 'delivered' | 'relayed' {
     return this.target.kind === 'upstream' ? 'relayed' : 'delivered';
   }
@@ -278,7 +311,7 @@ export class DeliveryAgent {
     addresses: string[],
     record: (attempts: RecipientAttempt[]) => Promise<void>,
     waitingForDisk: (() => void) | undefined,
-    batch: number,
+    { batch, linked }: Steps,
   ): Promise<void> {
     const ruled: RecipientAttempt[] = [];
     const rules = this.settings.failureRules();
@@ -299,13 +332,19 @@ export class DeliveryAgent {
     if (this.target.kind === 'maildir') {
       for (let i = 0; i < rest.length && !this.stopping; i += batch) {
         const last = i + batch >= rest.length;
+        const end = Math.min(rest.length, i + batch);
         await record(
           await this.target.store.deliver(
             envelope.queueId,
             arrivedAt,
             message,
-            rest.slice(i, i + batch),
-            last ? waitingForDisk : undefined,
+            rest.slice(i, end),
+            linked || last
+              ? () => {
+                  linked?.(end);
+                  if (last) waitingForDisk?.();
+                }
+              : undefined,
           ),
         );
       }

@@ -43,6 +43,23 @@ describe('judgeAttempt', () => {
     expect(judgeAttempt(state, true, 2)).toEqual({ kind: 'run', suspect: true });
   });
 
+  it('counts a progress mark only when it goes past every earlier one (a kill is excused once per step)', () => {
+    const mark = (linked: number): JournalRecord => ({ t: 'progress', linked });
+    const state = journal(
+      attempt(1, true),
+      mark(50),
+      attempt(2, true),
+      mark(50),
+      attempt(3, true),
+      mark(100),
+    );
+    // attempt 1 got to 50 (excused), attempt 2 only to 50 again (counted), attempt 3 to 100 (open, excused)
+    expect(state.failedAlone).toBe(1);
+    expect(judgeAttempt(state, true, 2)).toEqual({ kind: 'run', suspect: true });
+    const stuck = journal(attempt(1, true), mark(50), attempt(2, true), mark(50), attempt(3, true), mark(50));
+    expect(judgeAttempt(stuck, true, 2)).toEqual({ kind: 'poison', failedAlone: 2 });
+  });
+
   it('clears everything when a lone attempt ends', () => {
     const state = journal(attempt(1, true), attempt(2, true), attempt(3, true), end);
     expect(judgeAttempt(state, false, 3)).toEqual({ kind: 'run', suspect: false });

@@ -23,6 +23,8 @@ export interface RecipientResult {
 export type JournalRecord =
   | { t: 'attempt'; n: number; at: string; alone?: boolean }
   | { t: 'attempt-end'; at: string }
+  /** A lone attempt had delivered (not yet durably) `linked` recipients in all; written without fsync. */
+  | { t: 'progress'; linked: number }
   | ({ t: 'done'; action: FinalAction } & RecipientResult)
   | ({ t: 'deferred' } & RecipientResult)
   | { t: 'retry'; at: string }
@@ -44,6 +46,8 @@ export interface JournalState {
   failedAlone: number;
   /** The last attempt, while it has not ended: whether it ran alone and whether it recorded progress. */
   openAttempt: { alone: boolean; progressed: boolean } | undefined;
+  /** The highest `progress` mark so far: a mark counts as progress only when it goes past it. */
+  progressHigh: number;
   /** Recipients with a final outcome, by index. */
   done: Map<number, RecipientResult & { action: FinalAction }>;
   /** The latest temporary failure of recipients still pending, by index. */
@@ -62,6 +66,7 @@ export function emptyJournal(): JournalState {
     unfinishedAttempts: 0,
     failedAlone: 0,
     openAttempt: undefined,
+    progressHigh: 0,
     done: new Map(),
     deferred: new Map(),
     retryAt: undefined,
@@ -81,6 +86,14 @@ export function applyRecord(state: JournalState, r: JournalRecord): void {
       // recorded nothing (a kill from outside in the middle of a long delivery shows progress)
       if (state.openAttempt?.alone && !state.openAttempt.progressed) state.failedAlone++;
       state.openAttempt = { alone: r.alone === true, progressed: false };
+      break;
+    case 'progress':
+      // only a mark past every earlier one is progress: a message can be excused a kill at most
+      // once per batch of its recipients, so a poison message still ends in bad/
+      if (r.linked > state.progressHigh) {
+        state.progressHigh = r.linked;
+        if (state.openAttempt) state.openAttempt.progressed = true;
+      }
       break;
     case 'attempt-end':
       state.unfinishedAttempts = 0;
@@ -155,9 +168,14 @@ export class JournalWriter {
 
   /** Opens (or creates) a journal for appending, with the state its records describe. */
   static async open(path: string): Promise<JournalWriter> {
-    const fd = await open(path, 'a+', 0o600);
+    // never through a symbolic link, never a FIFO or a directory (the spool trusts nothing it reads)
+    const { O_RDWR, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+    const fd = await open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600);
     try {
-      const { size } = await fstat(fd);
+      const stats = await fstat(fd);
+      if (!stats.isFile())
+        throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
+      const { size } = stats;
       if (size === 0) return new JournalWriter(fd, path, false, emptyJournal());
       const text = Buffer.alloc(size);
       const { bytesRead } = await read(fd, text, 0, size, 0);
