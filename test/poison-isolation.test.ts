@@ -123,8 +123,11 @@ describe('poison-message isolation after unclean stops (Q317653 bisection, done 
     const eventsFile = path.join(spool, 'log', 'events.jsonl');
     const offset = fs.existsSync(eventsFile) ? fs.statSync(eventsFile).size : 0;
     const last = serve(spool);
+    let lastExited = false;
+    void last.exited.then(() => (lastExited = true));
     try {
-      await waitFor('everything delivered', () => entries(spool, 'in').length === 0, 120_000);
+      await waitFor('everything delivered', () => lastExited || entries(spool, 'in').length === 0, 120_000);
+      if (lastExited) throw new Error(`the last relay exited by itself: ${last.stderr()}`);
     } finally {
       last.child.kill('SIGTERM');
       await last.exited;

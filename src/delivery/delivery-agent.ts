@@ -58,6 +58,8 @@ export type ReportQueued = (queueId: string) => void;
 const LOCAL_BATCH = 1000;
 /** A message processed alone records its progress more often, so that a kill from outside shows as progress. */
 const ALONE_BATCH = 50;
+/** How often a lone attempt writes an `alive` mark to its journal. */
+const ALIVE_MS = 200;
 
 /** Recipients per local batch, and what to call when a batch's links are made (`n`: recipients of the attempt so far). */
 interface Steps {
@@ -134,12 +136,15 @@ export class DeliveryAgent {
     alone: boolean,
   ): Promise<ProcessOutcome> {
     const state = journal.state;
+    let alive: NodeJS.Timeout | undefined;
     try {
       // counted before the attempt: an attempt that never ends (crash, throw) stays open, and the
       // next one sees it (poison-isolation.ts)
-      await journal.append([
-        { t: 'attempt', n: state.attempts + 1, at: now.toISOString(), ...(alone ? { alone } : {}) },
-      ]);
+      // a lone attempt's record needs no fsync: it only matters if the process dies, not the machine
+      await journal.append(
+        [{ t: 'attempt', n: state.attempts + 1, at: now.toISOString(), ...(alone ? { alone } : {}) }],
+        !alone,
+      );
       const entry = await this.spool.readEntry(folder, queueId);
       if (!entry.ok && entry.transient) {
         const outcome = await deferUnreadable(this.spool, folder, queueId, state, entry.reason, entry.code, {
@@ -160,6 +165,15 @@ export class DeliveryAgent {
         process.kill(process.pid, 'SIGKILL'); // test-only: a message that really kills the process
       }
       state.attempts++;
+      // a lone attempt says that it got past reading its entry, and now and then that it is still
+      // running (poison-isolation.ts)
+      if (alone) {
+        const mark = () =>
+          void journal.append([{ t: 'alive', at: new Date().toISOString() }], false).catch(() => undefined);
+        mark();
+        alive = setInterval(mark, ALIVE_MS);
+        alive.unref();
+      }
       const outcome = await this.attempt(
         folder,
         entry.envelope,
@@ -178,6 +192,8 @@ export class DeliveryAgent {
     } catch (err) {
       await journal.close().catch(() => undefined);
       throw err;
+    } finally {
+      clearInterval(alive);
     }
   }
 

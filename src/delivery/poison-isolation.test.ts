@@ -53,11 +53,32 @@ describe('judgeAttempt', () => {
       attempt(3, true),
       mark(100),
     );
-    // attempt 1 got to 50 (excused), attempt 2 only to 50 again (counted), attempt 3 to 100 (open, excused)
-    expect(state.failedAlone).toBe(1);
+    // attempt 1 got to 50 (excused), attempt 2 only to 50 again (counted), attempt 3 to 100 (open,
+    // excused, and the count starts again: the message can be processed)
+    expect(state.failedAlone).toBe(0);
+    expect(
+      journal(attempt(1, true), mark(50), attempt(2, true), mark(50), attempt(3, true)).failedAlone,
+    ).toBe(1);
     expect(judgeAttempt(state, true, 2)).toEqual({ kind: 'run', suspect: true });
     const stuck = journal(attempt(1, true), mark(50), attempt(2, true), mark(50), attempt(3, true), mark(50));
     expect(judgeAttempt(stuck, true, 2)).toEqual({ kind: 'poison', failedAlone: 2 });
+  });
+
+  it('excuses a lone attempt cut short while running (alive) without progress, at most 8 times in a row', () => {
+    const alive: JournalRecord = { t: 'alive', at };
+    const runs = (n: number) => Array.from({ length: n }, (_, k) => [attempt(k + 1, true), alive]).flat();
+    expect(journal(...runs(8), attempt(9, true)).failedAlone).toBe(0);
+    expect(judgeAttempt(journal(...runs(8)), true, 1)).toEqual({ kind: 'run', suspect: true });
+    expect(judgeAttempt(journal(...runs(9)), true, 1)).toEqual({ kind: 'poison', failedAlone: 1 });
+    expect(judgeAttempt(journal(...runs(9), attempt(10, true), alive), true, 2)).toEqual({
+      kind: 'poison',
+      failedAlone: 2,
+    });
+    // dying before it is even alive (as soon as it is read) is never excused
+    expect(judgeAttempt(journal(attempt(1, true), attempt(2, true), attempt(3, true)), true, 3)).toEqual({
+      kind: 'poison',
+      failedAlone: 3,
+    });
   });
 
   it('clears everything when a lone attempt ends', () => {

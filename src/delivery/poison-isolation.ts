@@ -11,14 +11,17 @@
  * in a crash or a thrown error `--max-processing-failures` times in a row, without recording the
  * outcome of any recipient, is *isolated* in bad/ (event 4116). An attempt that recorded progress
  * before it was cut short is not held against the message (a kill from outside in the middle of a
- * long delivery), and it goes on from there next time.
+ * long delivery), and it goes on from there next time; nor, up to MAX_EXCUSED_IN_ROW times in a
+ * row, is one that had read its entry and was still running (`alive` marks every ALIVE_MS) when it
+ * was cut short: on a disk so busy that no batch completes before the next kill, a crash loop
+ * from outside is told from a message that kills the relay as soon as it is read.
  *
  * The journal keeps what is needed (`attempt` records say whether they ran alone), so the count
  * survives restarts; `judgeAttempt` reads it, `PoisonIsolation` keeps the queue's list of suspects
  * and says which ready entry may start.
  */
 import type { EventLog } from '../events/event-log.js';
-import type { JournalState } from '../spool/recipient-journal.js';
+import { lonelyFailure, type JournalState } from '../spool/recipient-journal.js';
 
 export type AttemptVerdict =
   /** Go ahead. */
@@ -30,7 +33,7 @@ export type AttemptVerdict =
 
 /** Lone attempts that ended in a crash or a throw without recording progress, the open one included. */
 export function failuresAlone(state: JournalState): number {
-  return state.failedAlone + (state.openAttempt?.alone && !state.openAttempt.progressed ? 1 : 0);
+  return state.failedAlone + (lonelyFailure(state) ? 1 : 0);
 }
 
 /** What to do with an entry about to be processed, given its journal. */

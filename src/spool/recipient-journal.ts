@@ -25,6 +25,8 @@ export type JournalRecord =
   | { t: 'attempt-end'; at: string }
   /** A lone attempt had delivered (not yet durably) `linked` recipients in all; written without fsync. */
   | { t: 'progress'; linked: number }
+  /** A lone attempt had read its entry and was still running then; written without fsync. */
+  | { t: 'alive'; at: string }
   | ({ t: 'done'; action: FinalAction } & RecipientResult)
   | ({ t: 'deferred' } & RecipientResult)
   | { t: 'retry'; at: string }
@@ -45,7 +47,12 @@ export interface JournalState {
    */
   failedAlone: number;
   /** The last attempt, while it has not ended: whether it ran alone and whether it recorded progress. */
-  openAttempt: { alone: boolean; progressed: boolean } | undefined;
+  openAttempt: { alone: boolean; progressed: boolean; alive: boolean } | undefined;
+  /**
+   * Lone attempts in a row that were cut short while running (an `alive` mark) but without
+   * progress, and were not counted as failures: at most MAX_EXCUSED_IN_ROW are.
+   */
+  excusedInRow: number;
   /** The highest `progress` mark so far: a mark counts as progress only when it goes past it. */
   progressHigh: number;
   /** Recipients with a final outcome, by index. */
@@ -67,6 +74,7 @@ export function emptyJournal(): JournalState {
     failedAlone: 0,
     openAttempt: undefined,
     progressHigh: 0,
+    excusedInRow: 0,
     done: new Map(),
     deferred: new Map(),
     retryAt: undefined,
@@ -74,6 +82,32 @@ export function emptyJournal(): JournalState {
     reportsDone: false,
     held: false,
   };
+}
+
+/**
+ * How many lone attempts in a row may be cut short while running (read, then an `alive` mark, but no
+ * progress) without counting as a failure: a crash loop from outside kills whatever runs, a message
+ * that kills the relay itself while running still ends in bad/ after this many more attempts.
+ */
+export const MAX_EXCUSED_IN_ROW = 8;
+
+/** Whether the open attempt, should it never end, counts as a failure of the message alone. */
+export function lonelyFailure(state: JournalState): boolean {
+  const open = state.openAttempt;
+  if (!open?.alone || open.progressed) return false;
+  return !open.alive || state.excusedInRow >= MAX_EXCUSED_IN_ROW;
+}
+
+/**
+ * The open attempt got further than ever before: the message can be processed, so its count of
+ * failed (and excused) lone attempts starts again. Progress is bounded by the recipients, so a
+ * message that crashes the relay each time still reaches the limit.
+ */
+function progressed(state: JournalState): void {
+  if (!state.openAttempt) return;
+  state.openAttempt.progressed = true;
+  state.failedAlone = 0;
+  state.excusedInRow = 0;
 }
 
 /** Applies one record to a state (also used to keep a live state in step with appends). */
@@ -84,33 +118,38 @@ export function applyRecord(state: JournalState, r: JournalRecord): void {
       state.unfinishedAttempts++;
       // the attempt before this one never ended: blamed on the message only if it ran alone and
       // recorded nothing (a kill from outside in the middle of a long delivery shows progress)
-      if (state.openAttempt?.alone && !state.openAttempt.progressed) state.failedAlone++;
-      state.openAttempt = { alone: r.alone === true, progressed: false };
+      if (state.openAttempt && lonelyFailure(state)) state.failedAlone++;
+      else if (state.openAttempt?.alone && !state.openAttempt.progressed) state.excusedInRow++;
+      state.openAttempt = { alone: r.alone === true, progressed: false, alive: false };
       break;
     case 'progress':
       // only a mark past every earlier one is progress: a message can be excused a kill at most
       // once per batch of its recipients, so a poison message still ends in bad/
       if (r.linked > state.progressHigh) {
         state.progressHigh = r.linked;
-        if (state.openAttempt) state.openAttempt.progressed = true;
+        progressed(state);
       }
+      break;
+    case 'alive':
+      if (state.openAttempt) state.openAttempt.alive = true;
       break;
     case 'attempt-end':
       state.unfinishedAttempts = 0;
       state.failedAlone = 0;
+      state.excusedInRow = 0;
       state.openAttempt = undefined;
       break;
     case 'done': {
       const { t: _t, ...result } = r;
       state.done.set(r.i, result);
       state.deferred.delete(r.i);
-      if (state.openAttempt) state.openAttempt.progressed = true;
+      progressed(state);
       break;
     }
     case 'deferred': {
       const { t: _t, ...result } = r;
       state.deferred.set(r.i, result);
-      if (state.openAttempt) state.openAttempt.progressed = true;
+      progressed(state);
       break;
     }
     case 'retry':
