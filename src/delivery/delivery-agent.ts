@@ -190,6 +190,11 @@ export class DeliveryAgent {
       if (outcome.kind === 'finished') await this.finish(folder, queueId, outcome);
       return outcome;
     } catch (err) {
+      clearInterval(alive);
+      if (alone)
+        await journal
+          .append([{ t: 'failed', at: new Date().toISOString(), error: (err as Error).message }])
+          .catch(() => undefined);
       await journal.close().catch(() => undefined);
       throw err;
     } finally {

@@ -81,6 +81,13 @@ describe('judgeAttempt', () => {
     });
   });
 
+  it('always counts a lone attempt that threw, even after it was alive', () => {
+    const alive: JournalRecord = { t: 'alive', at };
+    const threw: JournalRecord = { t: 'failed', at, error: 'boom' };
+    const state = journal(attempt(1), attempt(2, true), alive, threw, attempt(3, true), alive, threw);
+    expect(judgeAttempt(state, true, 2)).toEqual({ kind: 'poison', failedAlone: 2 });
+  });
+
   it('clears everything when a lone attempt ends', () => {
     const state = journal(attempt(1, true), attempt(2, true), attempt(3, true), end);
     expect(judgeAttempt(state, false, 3)).toEqual({ kind: 'run', suspect: false });

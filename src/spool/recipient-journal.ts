@@ -27,6 +27,8 @@ export type JournalRecord =
   | { t: 'progress'; linked: number }
   /** A lone attempt had read its entry and was still running then; written without fsync. */
   | { t: 'alive'; at: string }
+  /** A lone attempt ended in a thrown error: it counts as a failure whatever marks it left. */
+  | { t: 'failed'; at: string; error: string }
   | ({ t: 'done'; action: FinalAction } & RecipientResult)
   | ({ t: 'deferred' } & RecipientResult)
   | { t: 'retry'; at: string }
@@ -47,7 +49,7 @@ export interface JournalState {
    */
   failedAlone: number;
   /** The last attempt, while it has not ended: whether it ran alone and whether it recorded progress. */
-  openAttempt: { alone: boolean; progressed: boolean; alive: boolean } | undefined;
+  openAttempt: { alone: boolean; progressed: boolean; alive: boolean; threw?: boolean } | undefined;
   /**
    * Lone attempts in a row that were cut short while running (an `alive` mark) but without
    * progress, and were not counted as failures: at most MAX_EXCUSED_IN_ROW are.
@@ -94,7 +96,9 @@ export const MAX_EXCUSED_IN_ROW = 8;
 /** Whether the open attempt, should it never end, counts as a failure of the message alone. */
 export function lonelyFailure(state: JournalState): boolean {
   const open = state.openAttempt;
-  if (!open?.alone || open.progressed) return false;
+  if (!open?.alone) return false;
+  if (open.threw) return true; // an error thrown while it was processed alone: its own doing
+  if (open.progressed) return false;
   return !open.alive || state.excusedInRow >= MAX_EXCUSED_IN_ROW;
 }
 
@@ -132,6 +136,9 @@ export function applyRecord(state: JournalState, r: JournalRecord): void {
       break;
     case 'alive':
       if (state.openAttempt) state.openAttempt.alive = true;
+      break;
+    case 'failed':
+      if (state.openAttempt) state.openAttempt.threw = true;
       break;
     case 'attempt-end':
       state.unfinishedAttempts = 0;
