@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { QueueService } from '../src/admin/queue-service.js';
 import { listMaildir } from '../src/delivery/maildir-store.js';
 import { mailboxName } from '../src/delivery/mailbox-name.js';
 import { encodeEntry } from '../src/spool/entry-format.js';
@@ -77,6 +78,13 @@ describe('pickup/ trusts nothing', () => {
     expect(fs.readFileSync(outside, 'utf8')).toBe(pickupFile('thief@example.test')); // untouched
     await waitFor('the regular file delivered', () => mailbox(r, 'fine@example.test').length === 1);
     expect(mailbox(r, 'thief@example.test')).toEqual([]);
+    // the queue tools do not follow it either
+    const queue = new QueueService(r.spool, r.delivery);
+    const id = path.basename(q!.movedTo!).slice(0, 22);
+    const raw = await queue.raw(id);
+    expect(raw.ok).toBe(false);
+    const shown = await queue.show(id);
+    expect(shown.ok && shown.detail.envelope.recipients).toEqual([]);
   });
 
   it('does not open a FIFO (it would block the scanner for good) nor a directory; the scan goes on', async () => {
@@ -94,6 +102,10 @@ describe('pickup/ trusts nothing', () => {
     expect(mode(q[0]!.movedTo!)).toBe(0o600);
     expect(fs.readdirSync(pickup)).toEqual([]);
     await waitFor('the regular file delivered', () => mailbox(r, 'fine@example.test').length === 1);
+    // listing bad/ and showing the FIFO do not block on it
+    const queue = new QueueService(r.spool, r.delivery);
+    expect((await queue.list('bad')).items.length).toBeGreaterThanOrEqual(2);
+    expect((await queue.show(path.basename(q[0]!.movedTo!).slice(0, 22))).ok).toBe(true);
   });
 
   it('takes a file whose name is too long to be claimed to bad/ instead of failing every scan', async () => {
