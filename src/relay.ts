@@ -102,6 +102,8 @@ export type StartResult = { ok: true; relay: RunningRelay } | { ok: false; messa
 export async function runRelay(
   config: RelayConfig,
   logging: Pick<EventLogOptions, 'destination' | 'stderr'> = {},
+  /** Test-only hooks, set by the CLI from the environment of a test run. */
+  testHooks: { crashOn?: string } = {},
 ): Promise<StartResult> {
   let spool: Spool;
   try {
@@ -113,7 +115,10 @@ export async function runRelay(
   if (!lock.ok) return lock;
 
   const events = new EventLog({ file: config.events, logLevel: config.logLevel, ...logging });
-  const pickup = new PickupFolder(spool, { maxHeaderBytes: config.maxHeaderBytes });
+  const pickup = new PickupFolder(spool, {
+    maxHeaderBytes: config.maxHeaderBytes,
+    maxMessageSize: config.maxMessageSize,
+  });
   const recovery = await spool.recover();
   const claims = await pickup.recoverClaims();
   if (
@@ -174,6 +179,7 @@ export async function runRelay(
         maxOriginalBytes: config.ndrMaxOriginalBytes,
       },
       failureRules: () => rules,
+      ...(testHooks.crashOn ? { crashOn: testHooks.crashOn } : {}),
     },
     target,
     (reportId) => queueRef.current?.enqueue('out', reportId),
@@ -182,6 +188,12 @@ export async function runRelay(
     config.mode === 'hold' ? undefined : new DeliveryQueue(spool, agent, events, config.deliveryConcurrency);
   queueRef.current = delivery;
   await delivery?.start();
+  if (lock.uncleanPid !== undefined) {
+    events.emit('uncleanStop', {
+      detail: `PID ${lock.uncleanPid} left the spool locked; ${delivery?.suspects ?? 0} message(s) in flight are retried one at a time.`,
+      data: { previousPid: lock.uncleanPid, suspects: delivery?.suspects ?? 0 },
+    });
+  }
 
   const security = loadSecurity(config);
   const abort = async (message: string): Promise<StartResult> => {
@@ -231,7 +243,12 @@ export async function runRelay(
       try {
         await pickup.recoverClaims();
         for (const name of await pickup.waiting()) {
-          const result = await pickup.ingest(name);
+          // one file's trouble (gone meanwhile, locked, spool full) never stops the scan
+          const result = await pickup.ingest(name).catch((err: Error) => {
+            events.emit('unexpectedError', { data: { where: 'pickup', file: name, error: err.message } });
+            return undefined;
+          });
+          if (!result) continue;
           if (result.ok) {
             events.emit('pickupAccepted', {
               queueId: result.queueId,

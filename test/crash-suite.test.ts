@@ -3,7 +3,9 @@
  * load — several connections, some messages with many recipients — the relay (capture mode, a
  * child process) is killed with SIGKILL at random moments and restarted each time. At the end
  * every acknowledged message must be delivered to each of its recipients exactly once, or still
- * be in the spool. Prints acknowledged / delivered / in the spool / lost / duplicate deliveries.
+ * be in the spool, and none in bad/ (the relay runs on its default settings, --max-processing-failures
+ * 3 included: poison-message isolation keeps restarts from quarantining anything). Prints
+ * acknowledged / delivered / in the spool / in bad/ / lost / duplicate deliveries.
  *
  * `npm test` runs a short version; `npm run test:crash` the full one (2,000 messages, 20 kills);
  * CRASH_MESSAGES, CRASH_KILLS and CRASH_CONNECTIONS change it.
@@ -74,8 +76,6 @@ describe('crash suite', () => {
       `127.0.0.1:${port}`,
       '--mode',
       'capture',
-      '--max-processing-failures',
-      '1000',
       '--retry-initial',
       '200ms',
       '--retry-max',
@@ -127,6 +127,7 @@ describe('crash suite', () => {
           .map((n) => n.replace(/\.imsr$/, '')),
       ),
     );
+    const inBad = fs.readdirSync(path.join(spool, 'bad')).filter((n) => n.endsWith('.imsr')).length;
     let delivered = 0;
     let stillQueued = 0;
     let lost = 0;
@@ -157,6 +158,7 @@ describe('crash suite', () => {
       kills,
       delivered,
       inSpool: stillQueued,
+      inBad,
       lost,
       duplicateDeliveries: duplicates,
     };
@@ -164,6 +166,8 @@ describe('crash suite', () => {
     expect(kills).toBe(KILLS);
     expect(acknowledged.length).toBeGreaterThan(0);
     expect(lost).toBe(0);
+    // on the default --max-processing-failures (3): no restart puts a message in bad/
+    expect(inBad).toBe(0);
     expect(duplicates).toBe(0);
     expect(delivered + stillQueued).toBe(acknowledged.length);
   }, 600_000);

@@ -61,10 +61,15 @@ describe('poison messages', () => {
     );
     await waitFor('event 4116', () => relay!.eventsSeen().find((e) => e.id === 4116)); // it follows the move
     const events = relay.eventsSeen();
-    expect(events.filter((e) => e.id === 4131 && e.queueId === poison.queueId)).toHaveLength(2);
+    // once with the others (it becomes a suspect, 2251), then twice alone (2252) before bad/
+    expect(events.filter((e) => e.id === 4131 && e.queueId === poison.queueId)).toHaveLength(3);
+    expect(events.filter((e) => e.id === 2251).map((e) => e.queueId)).toEqual([poison.queueId]);
+    expect(events.filter((e) => e.id === 2252 && e.queueId === poison.queueId)).toHaveLength(2);
     const quarantined = events.find((e) => e.id === 4116);
     expect(quarantined?.queueId).toBe(poison.queueId);
-    expect(String(quarantined?.data?.reason)).toContain('processing failed 2 times in a row');
+    expect(String(quarantined?.data?.reason)).toContain(
+      'alone ended in a crash or an error 2 times in a row',
+    );
     // the journal went along
     expect(fs.existsSync(relay.spool.journalPath('bad', poison.queueId))).toBe(true);
   });
@@ -219,31 +224,47 @@ describe('stopping during a large delivery', () => {
 });
 
 describe('a spool file that cannot be read (Q317653: an antivirus scanner holds it)', () => {
-  // root reads every file whatever its mode, so the relay runs as nobody here
+  // root reads every file whatever its mode, so the relay runs as the unprivileged user nobody
+  // (spawned with its uid and gid) and the entry is made unreadable with a real chmod 000
   const asRoot = process.getuid?.() === 0;
+
+  async function lockedSpool() {
+    const { execFileSync } = await import('node:child_process');
+    const spool = tempDir();
+    fs.chmodSync(spool, 0o755);
+    fs.mkdirSync(path.join(spool, 'in'), { recursive: true });
+    const locked = envelope({ recipients: [{ address: 'locked@example.test' }] });
+    const fine = envelope({ recipients: [{ address: 'fine@example.test' }] });
+    for (const e of [locked, fine]) {
+      fs.writeFileSync(
+        path.join(spool, 'in', `${e.queueId}.imsr`),
+        encodeEntry(e, Buffer.from(`Subject: ${e.queueId}\r\n\r\nx\r\n`)),
+      );
+    }
+    execFileSync('chown', ['-R', 'nobody:nogroup', spool]);
+    const entry = path.join(spool, 'in', `${locked.queueId}.imsr`);
+    fs.chmodSync(entry, 0o000); // unreadable for its owner
+    const nobody = {
+      uid: Number(execFileSync('id', ['-u', 'nobody']).toString()),
+      gid: Number(execFileSync('id', ['-g', 'nobody']).toString()),
+    };
+    return { spool, locked, entry, nobody };
+  }
+
+  type Logged = { id: number; queueId?: string; data?: Record<string, unknown> };
+  const readEvents = (spool: string) =>
+    fs
+      .readFileSync(path.join(spool, 'log', 'events.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.endsWith('}'))
+      .map((l) => JSON.parse(l) as Logged);
+
   it.skipIf(!asRoot)(
-    'is retried, then quarantined with 4116, and the rest flows',
+    'backs off like any deferral (--retry-initial, doubling), is not a processing failure, and is delivered once readable',
     async () => {
-      const { execFileSync } = await import('node:child_process');
-      const spool = tempDir();
-      fs.chmodSync(spool, 0o755);
-      fs.mkdirSync(path.join(spool, 'in'), { recursive: true });
-      const locked = envelope({ recipients: [{ address: 'locked@example.test' }] });
-      const fine = envelope({ recipients: [{ address: 'fine@example.test' }] });
-      for (const e of [locked, fine]) {
-        fs.writeFileSync(
-          path.join(spool, 'in', `${e.queueId}.imsr`),
-          encodeEntry(e, Buffer.from(`Subject: ${e.queueId}\r\n\r\nx\r\n`)),
-        );
-      }
-      execFileSync('chown', ['-R', 'nobody:nogroup', spool]);
-      fs.chmodSync(path.join(spool, 'in', `${locked.queueId}.imsr`), 0o000); // unreadable for its owner
-      const nobody = {
-        uid: Number(execFileSync('id', ['-u', 'nobody']).toString()),
-        gid: Number(execFileSync('id', ['-g', 'nobody']).toString()),
-      };
+      const { spool, locked, entry, nobody } = await lockedSpool();
       const relay = await startRelayProcess(
-        ['--spool', spool, '--mode', 'capture', '--max-processing-failures', '2'],
+        ['--spool', spool, '--mode', 'capture', '--retry-initial', '200ms', '--retry-max', '10m'],
         {},
         nobody,
       );
@@ -252,31 +273,78 @@ describe('a spool file that cannot be read (Q317653: an antivirus scanner holds 
           'the readable one delivered',
           () => listMaildir(path.join(spool, 'mailboxes', 'fine@example.test')).length === 1,
         );
+        // four tries: more than --max-processing-failures (3), and nothing goes to bad/
+        const journalFile = path.join(spool, 'in', `${locked.queueId}.journal`);
+        const records = () =>
+          fs
+            .readFileSync(journalFile, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as { t: string; at: string; n?: number });
+        await waitFor('four tries', () => records().filter((r) => r.t === 'retry').length >= 4, 30_000);
+        expect(fs.readdirSync(path.join(spool, 'bad'))).toEqual([]);
+        // each retry is scheduled initial * 2^(n-1) after its attempt started: 200, 400, 800, 1600 ms
+        const list = records();
+        const delays: number[] = [];
+        list.forEach((r, i) => {
+          if (r.t !== 'attempt') return;
+          const retry = list.slice(i + 1).find((x) => x.t === 'retry');
+          if (retry) delays.push(Date.parse(retry.at) - Date.parse(r.at));
+        });
+        expect(delays.slice(0, 4)).toEqual([200, 400, 800, 1600]);
+        // every attempt ended: a lock is a deferral, not a crash
+        expect(list.filter((r) => r.t === 'attempt').length).toBe(
+          list.filter((r) => r.t === 'attempt-end').length,
+        );
+        fs.chmodSync(entry, 0o600); // the scanner lets go
+        await waitFor(
+          'the locked one delivered',
+          () => listMaildir(path.join(spool, 'mailboxes', 'locked@example.test')).length === 1,
+          30_000,
+        );
+        await waitFor('event 2254 in the events file', () => readEvents(spool).some((e) => e.id === 2254));
+        const unreadable = readEvents(spool).filter((e) => e.id === 2254 && e.queueId === locked.queueId);
+        expect(unreadable[0]!.data?.code).toBe('EACCES');
+        expect(readEvents(spool).some((e) => e.id === 4116)).toBe(false);
+      } finally {
+        relay.child.kill('SIGTERM');
+        await relay.exited;
+      }
+      expect(fs.readdirSync(path.join(spool, 'bad'))).toEqual([]);
+    },
+    60_000,
+  );
+
+  it.skipIf(!asRoot)(
+    'goes to bad/ with a clear 4116 only when it stayed unreadable for the whole --lifetime',
+    async () => {
+      const { spool, locked, nobody } = await lockedSpool();
+      const relay = await startRelayProcess(
+        ['--spool', spool, '--mode', 'capture', '--retry-initial', '300ms', '--lifetime', '3s'],
+        {},
+        nobody,
+      );
+      try {
         await waitFor(
           'the locked one in bad/',
           () => fs.existsSync(path.join(spool, 'bad', `${locked.queueId}.imsr`)),
-          15_000,
+          30_000,
         );
-        type Logged = { id: number; queueId?: string; data?: { error?: string; reason?: string } };
-        const readEvents = () =>
-          fs
-            .readFileSync(path.join(spool, 'log', 'events.jsonl'), 'utf8')
-            .split('\n')
-            .filter((l) => l.endsWith('}'))
-            .map((l) => JSON.parse(l) as Logged);
-        // the event is written after the move
-        await waitFor('event 4116 in the events file', () => readEvents().some((e) => e.id === 4116));
-        const events = readEvents();
-        const retries = events.filter((e) => e.id === 4131 && e.queueId === locked.queueId);
-        expect(retries).toHaveLength(2);
-        expect(retries[0]!.data?.error).toContain('EACCES');
+        await waitFor('event 4116 in the events file', () => readEvents(spool).some((e) => e.id === 4116));
+        const events = readEvents(spool);
+        expect(
+          events.filter((e) => e.id === 2254 && e.queueId === locked.queueId).length,
+        ).toBeGreaterThanOrEqual(2); // retried first (how often depends on how fast the relay starts)
         const quarantined = events.find((e) => e.id === 4116 && e.queueId === locked.queueId);
-        expect(quarantined?.data?.reason).toContain('could not be read');
+        expect(String(quarantined?.data?.reason)).toMatch(
+          /could not be read for its whole lifetime \(3s, \d+ attempts\): cannot read: EACCES/,
+        );
+        expect(listMaildir(path.join(spool, 'mailboxes', 'fine@example.test'))).toHaveLength(1);
       } finally {
         relay.child.kill('SIGTERM');
         await relay.exited;
       }
     },
-    30_000,
+    60_000,
   );
 });

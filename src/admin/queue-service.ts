@@ -3,7 +3,6 @@
  * running (so a held or deleted entry is not picked up, a retried one is delivered now). Used by
  * the admin API, and by the CLI on a spool no relay runs on.
  */
-import fsp from 'node:fs/promises';
 import { parseMail } from '../message/parse-mail.js';
 import type { DeliveryQueue } from '../delivery/delivery-queue.js';
 import {
@@ -20,6 +19,7 @@ import {
 } from '../spool/queue-operations.js';
 import type { Envelope } from '../spool/envelope.js';
 import { describeQuarantinedPickup, type QuarantinedPickup } from '../spool/quarantined-pickup.js';
+import { readRegularFile } from '../spool/regular-file.js';
 import type { JournalState } from '../spool/recipient-journal.js';
 import type { QueueFolder, Spool } from '../spool/spool.js';
 
@@ -85,7 +85,11 @@ export class QueueService {
   async raw(queueId: string): Promise<RawResult> {
     const found = await findEntry(this.spool, queueId);
     if (!found.ok) return found;
-    if (found.pickup) return { ok: true, raw: await fsp.readFile(found.pickup.file), folder: 'bad' };
+    if (found.pickup) {
+      const read = await readRegularFile(found.pickup.file);
+      if (!read.ok) return { ok: false, status: 'conflict', message: `${queueId} ${read.reason}` };
+      return { ok: true, raw: read.bytes, folder: 'bad' };
+    }
     const entry = await this.spool.readEntry(found.folder, queueId);
     if (!entry.ok)
       return { ok: false, status: 'conflict', message: `${queueId} cannot be read: ${entry.reason}` };
@@ -123,7 +127,9 @@ export class QueueService {
         item,
         envelope,
         recipients: envelope.recipients.map((r) => ({ address: r.address, state: 'pending' as const })),
-        parsed: await parsedSummary(await fsp.readFile(q.file)),
+        parsed: await parsedSummary(
+          await readRegularFile(q.file).then((r) => (r.ok ? r.bytes : Buffer.alloc(0))),
+        ),
       },
     };
   }

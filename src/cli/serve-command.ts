@@ -39,7 +39,10 @@ export async function serve(options: Record<string, unknown>, io: CliIO): Promis
   // listen for SIGTERM/SIGINT before saying we are ready: a signal that comes right after the
   // ready line must stop the relay gracefully, not kill it
   const stopRequested = io.stopSignal();
-  const started = await runRelay(resolved.config);
+  // test-only: a message containing this text kills the relay when it is processed (never documented
+  // as a setting; only the test suite sets it)
+  const crashOn = io.env.IMS_RELAY_TEST_CRASH_ON;
+  const started = await runRelay(resolved.config, {}, crashOn ? { crashOn } : {});
   if (!started.ok) {
     io.stderr.write(`ims-relay: ${started.message}\n`);
     return 1;

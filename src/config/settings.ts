@@ -513,7 +513,8 @@ export const SETTINGS = [
   {
     key: 'maxProcessingFailures',
     valueName: 'N',
-    description: 'times in a row a message may crash its processing before it is moved to bad/ (event 4116)',
+    description:
+      'times in a row processing a message alone (no other message in progress, after an unclean stop or an error) may end in a crash or an error before it is moved to bad/ (event 4116)',
     defaultText: '3',
     schema: integer(1),
   },

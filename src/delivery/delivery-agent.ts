@@ -16,12 +16,14 @@ import {
   type ReportSet,
 } from '../ndr/index.js';
 import type { Envelope } from '../spool/envelope.js';
-import type { JournalRecord, JournalState } from '../spool/recipient-journal.js';
+import type { JournalRecord, JournalState, JournalWriter } from '../spool/recipient-journal.js';
 import type { QueueFolder, Spool } from '../spool/spool.js';
 import type { RecipientAttempt } from './delivery-result.js';
 import { matchFailureRule, type FailureRule } from './failure-rules.js';
 import type { MaildirStore } from './maildir-store.js';
 import type { OutageTracker } from './outage-tracker.js';
+import { failuresAlone, judgeAttempt, poisonReason } from './poison-isolation.js';
+import { deferUnreadable } from './unreadable-entry.js';
 import { isExpired, nextAttemptAt, type RetryPolicy } from './retry-schedule.js';
 import type { UpstreamClient } from './upstream-client.js';
 
@@ -33,6 +35,8 @@ export interface AgentSettings {
   ndr: { maxRecipients: number; overflow: 'truncate' | 'split'; maxOriginalBytes: number };
   /** Read at each attempt, so rules can change while the relay runs. */
   failureRules: () => readonly FailureRule[];
+  /** Test-only: processing a message that contains this text kills the process (SIGKILL). */
+  crashOn?: string;
 }
 
 export type Target =
@@ -44,12 +48,24 @@ export type ProcessOutcome =
   | { kind: 'retry'; at: Date; pending: number }
   | { kind: 'quarantined'; reason: string }
   | { kind: 'held' }
-  | { kind: 'gone' };
+  | { kind: 'gone' }
+  /** Its last attempt never ended: to be processed alone first (poison-isolation.ts); nothing was done. */
+  | { kind: 'suspect'; failedAlone: number };
 
 /** The queue folder a report entry goes to, and how the agent tells the queue about it. */
 export type ReportQueued = (queueId: string) => void;
 
 const LOCAL_BATCH = 1000;
+/** A message processed alone records its progress more often, so that a kill from outside shows as progress. */
+const ALONE_BATCH = 50;
+/** How often a lone attempt writes an `alive` mark to its journal. */
+const ALIVE_MS = 200;
+
+/** Recipients per local batch, and what to call when a batch's links are made (`n`: recipients of the attempt so far). */
+interface Steps {
+  batch: number;
+  linked?: (n: number) => void;
+}
 
 export class DeliveryAgent {
   /** Set when the relay stops: a message being delivered stops after its current batch. */
@@ -74,30 +90,90 @@ export class DeliveryAgent {
     queueId: string,
     now = new Date(),
     waitingForDisk?: () => void,
+    /** Nothing else is being processed (poison-message isolation, see poison-isolation.ts). */
+    alone = false,
   ): Promise<ProcessOutcome> {
     if (!(await this.spool.locate(queueId))) return { kind: 'gone' };
-    const journal = await this.spool.openJournal(folder, queueId);
-    const state = journal.state;
-    if (state.held || state.unfinishedAttempts >= this.settings.maxProcessingFailures) {
-      await journal.close();
-      if (state.held) return { kind: 'held' };
+    let journal: JournalWriter;
+    try {
+      journal = await this.spool.openJournal(folder, queueId);
+    } catch (err) {
+      // out of descriptors and the like: try again later; a journal that is a directory, a link,
+      // a FIFO or not readable would fail forever: bad/, with the reason
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (['EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EIO', 'ENOSPC'].includes(code)) throw err;
       return this.quarantine(
         folder,
         queueId,
-        `processing failed ${state.unfinishedAttempts} times in a row (the entry could not be read, the relay stopped, or an error was thrown)`,
+        `its delivery journal cannot be used (${code}): ${(err as Error).message}`,
       );
     }
+    const state = journal.state;
+    if (state.held) {
+      await journal.close();
+      return { kind: 'held' };
+    }
+    const verdict = judgeAttempt(state, alone, this.settings.maxProcessingFailures);
+    if (verdict.kind !== 'run') await journal.close();
+    if (verdict.kind === 'poison') return this.quarantine(folder, queueId, poisonReason(verdict.failedAlone));
+    if (verdict.kind === 'isolate') return { kind: 'suspect', failedAlone: failuresAlone(state) };
+    if (verdict.suspect) {
+      this.events.emit('messageIsolated', {
+        queueId,
+        detail: `Processing it alone (${failuresAlone(state)} of ${this.settings.maxProcessingFailures} lone attempts failed so far).`,
+        data: { failedAlone: failuresAlone(state), maxFailures: this.settings.maxProcessingFailures },
+      });
+    }
+    return this.processOpen(folder, queueId, journal, now, waitingForDisk, alone);
+  }
+
+  private async processOpen(
+    folder: QueueFolder,
+    queueId: string,
+    journal: JournalWriter,
+    now: Date,
+    waitingForDisk: (() => void) | undefined,
+    alone: boolean,
+  ): Promise<ProcessOutcome> {
+    const state = journal.state;
+    let alive: NodeJS.Timeout | undefined;
     try {
-      // counted before the attempt: an attempt that never ends (crash, throw) still counts
-      await journal.append([{ t: 'attempt', n: state.attempts + 1, at: now.toISOString() }]);
+      // counted before the attempt: an attempt that never ends (crash, throw) stays open, and the
+      // next one sees it (poison-isolation.ts)
+      // a lone attempt's record needs no fsync: it only matters if the process dies, not the machine
+      await journal.append(
+        [{ t: 'attempt', n: state.attempts + 1, at: now.toISOString(), ...(alone ? { alone } : {}) }],
+        !alone,
+      );
       const entry = await this.spool.readEntry(folder, queueId);
-      if (!entry.ok && entry.transient)
-        throw new Error(`the spool entry cannot be read now: ${entry.reason}`);
+      if (!entry.ok && entry.transient) {
+        const outcome = await deferUnreadable(this.spool, folder, queueId, state, entry.reason, entry.code, {
+          retry: this.settings.retry,
+          now,
+          append: journal.append.bind(journal),
+          events: this.events,
+        });
+        await journal.close();
+        if (outcome.kind === 'expired') return this.quarantine(folder, queueId, outcome.reason);
+        return outcome;
+      }
       if (!entry.ok) {
         await journal.close();
         return this.quarantine(folder, queueId, `the spool entry cannot be read: ${entry.reason}`);
       }
+      if (this.settings.crashOn && entry.message.includes(this.settings.crashOn)) {
+        process.kill(process.pid, 'SIGKILL'); // test-only: a message that really kills the process
+      }
       state.attempts++;
+      // a lone attempt says that it got past reading its entry, and now and then that it is still
+      // running (poison-isolation.ts)
+      if (alone) {
+        const mark = () =>
+          void journal.append([{ t: 'alive', at: new Date().toISOString() }], false).catch(() => undefined);
+        mark();
+        alive = setInterval(mark, ALIVE_MS);
+        alive.unref();
+      }
       const outcome = await this.attempt(
         folder,
         entry.envelope,
@@ -106,6 +182,7 @@ export class DeliveryAgent {
         journal.append.bind(journal),
         now,
         waitingForDisk,
+        alone ? this.aloneSteps(state, journal) : { batch: LOCAL_BATCH },
       );
       // a finished entry is removed or moved next; its end needs no fsync of its own
       await journal.append([{ t: 'attempt-end', at: new Date().toISOString() }], outcome.kind !== 'finished');
@@ -113,8 +190,15 @@ export class DeliveryAgent {
       if (outcome.kind === 'finished') await this.finish(folder, queueId, outcome);
       return outcome;
     } catch (err) {
+      clearInterval(alive);
+      if (alone)
+        await journal
+          .append([{ t: 'failed', at: new Date().toISOString(), error: (err as Error).message }])
+          .catch(() => undefined);
       await journal.close().catch(() => undefined);
       throw err;
+    } finally {
+      clearInterval(alive);
     }
   }
 
@@ -126,6 +210,7 @@ export class DeliveryAgent {
     append: (records: JournalRecord[]) => Promise<void>,
     now: Date,
     waitingForDisk: (() => void) | undefined,
+    steps: Steps,
   ): Promise<ProcessOutcome> {
     const arrivedAt = new Date(envelope.arrivedAt);
     // pending recipients, grouped by address (compared case-insensitively)
@@ -170,7 +255,7 @@ export class DeliveryAgent {
       };
       const addresses = [...pending.values()].map((idx) => envelope.recipients[idx[0]!]!.address);
       if (isExpired(this.settings.retry, arrivedAt, now)) await record(this.expire(envelope, pending, state));
-      else await this.deliver(envelope, message, arrivedAt, addresses, record, waitingForDisk);
+      else await this.deliver(envelope, message, arrivedAt, addresses, record, waitingForDisk, steps);
     }
 
     const waiting = envelope.recipients.length - state.done.size;
@@ -222,6 +307,20 @@ export class DeliveryAgent {
     });
   }
 
+  /**
+   * How a message processed alone is delivered: in small batches, each leaving a mark in the
+   * journal as soon as its links are made (written, not fsynced: it is evidence for the next start
+   * that the attempt got somewhere before a kill, see poison-isolation.ts).
+   */
+  private aloneSteps(state: JournalState, journal: JournalWriter): Steps {
+    const before = state.done.size;
+    return {
+      batch: ALONE_BATCH,
+      linked: (n) =>
+        void journal.append([{ t: 'progress', linked: before + n }], false).catch(() => undefined),
+    };
+  }
+
   private get doneAction(): 'delivered' | 'relayed' {
     return this.target.kind === 'upstream' ? 'relayed' : 'delivered';
   }
@@ -233,6 +332,7 @@ export class DeliveryAgent {
     addresses: string[],
     record: (attempts: RecipientAttempt[]) => Promise<void>,
     waitingForDisk: (() => void) | undefined,
+    { batch, linked }: Steps,
   ): Promise<void> {
     const ruled: RecipientAttempt[] = [];
     const rules = this.settings.failureRules();
@@ -251,15 +351,21 @@ export class DeliveryAgent {
     await record(ruled);
     if (rest.length === 0) return;
     if (this.target.kind === 'maildir') {
-      for (let i = 0; i < rest.length && !this.stopping; i += LOCAL_BATCH) {
-        const last = i + LOCAL_BATCH >= rest.length;
+      for (let i = 0; i < rest.length && !this.stopping; i += batch) {
+        const last = i + batch >= rest.length;
+        const end = Math.min(rest.length, i + batch);
         await record(
           await this.target.store.deliver(
             envelope.queueId,
             arrivedAt,
             message,
-            rest.slice(i, i + LOCAL_BATCH),
-            last ? waitingForDisk : undefined,
+            rest.slice(i, end),
+            linked || last
+              ? () => {
+                  linked?.(end);
+                  if (last) waitingForDisk?.();
+                }
+              : undefined,
           ),
         );
       }

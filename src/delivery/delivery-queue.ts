@@ -12,6 +12,7 @@
 import type { EventLog } from '../events/event-log.js';
 import type { QueueFolder, Spool } from '../spool/spool.js';
 import type { DeliveryAgent, ProcessOutcome } from './delivery-agent.js';
+import { failuresAlone, PoisonIsolation } from './poison-isolation.js';
 
 type Folder = Extract<QueueFolder, 'in' | 'out'>;
 const MAX_TIMER = 2 ** 31 - 1;
@@ -26,9 +27,12 @@ export class DeliveryQueue {
   private working = 0;
   private readonly again = new Map<string, Folder>();
   private stopped = false;
+  private starting = false;
   private idleWaiters: (() => void)[] = [];
   /** Outcomes by queue ID, for observers (tests, admin). */
   private readonly listeners = new Set<(queueId: string, outcome: ProcessOutcome | Error) => void>();
+  /** Messages whose last attempt never ended: processed one at a time before the others. */
+  private readonly isolation: PoisonIsolation;
 
   constructor(
     private readonly spool: Spool,
@@ -37,23 +41,41 @@ export class DeliveryQueue {
     private readonly concurrency: number,
     /** Delay before retrying an entry whose processing threw. */
     private readonly crashRetryMs = 1000,
-  ) {}
+  ) {
+    this.isolation = new PoisonIsolation(events);
+  }
+
+  /** How many messages are suspected of crashing the relay and wait to be processed alone. */
+  get suspects(): number {
+    return this.isolation.size;
+  }
 
   /** Schedules everything in in/ and out/ by its journal's retry time. */
   async start(): Promise<number> {
     let count = 0;
-    for (const folder of ['out', 'in'] as const) {
-      for (const queueId of await this.spool.list(folder)) {
-        let at: Date | undefined;
-        try {
-          at = (await this.spool.readJournal(folder, queueId)).retryAt;
-        } catch {
-          at = undefined; // the agent finds out what is wrong with it
+    // nothing starts until every entry is known: suspects (poison-isolation.ts) go first
+    this.starting = true;
+    try {
+      for (const folder of ['out', 'in'] as const) {
+        for (const queueId of await this.spool.list(folder)) {
+          let at: Date | undefined;
+          try {
+            const journal = await this.spool.readJournal(folder, queueId);
+            at = journal.retryAt;
+            // in flight when the last relay stopped: processed alone before normal concurrency
+            if (journal.openAttempt && !journal.held)
+              this.isolation.suspect(queueId, 'in flight when the relay stopped', failuresAlone(journal));
+          } catch {
+            at = undefined; // the agent finds out what is wrong with it
+          }
+          this.enqueue(folder, queueId, at);
+          count++;
         }
-        this.enqueue(folder, queueId, at);
-        count++;
       }
+    } finally {
+      this.starting = false;
     }
+    this.pump();
     return count;
   }
 
@@ -93,15 +115,18 @@ export class DeliveryQueue {
   }
 
   private pump(): void {
+    if (this.starting) return;
+    if (this.isolation.size > 0) this.isolation.prune((id) => this.knows(id));
     while (
       !this.stopped &&
       this.working < this.concurrency &&
-      this.active.size < this.concurrency * WAITING_PER_WORKER &&
-      this.ready.length > 0
+      this.active.size < this.concurrency * WAITING_PER_WORKER
     ) {
-      const next = this.ready.shift()!;
+      const i = this.isolation.pick(this.ready, this.active.size);
+      if (i < 0) break;
+      const next = this.ready.splice(i, 1)[0]!;
       this.readySet.delete(next.queueId);
-      this.run(next.folder, next.queueId);
+      this.run(next.folder, next.queueId, this.isolation.has(next.queueId));
     }
     if (this.active.size === 0 && this.ready.length === 0) {
       const waiters = this.idleWaiters;
@@ -110,7 +135,12 @@ export class DeliveryQueue {
     }
   }
 
-  private run(folder: Folder, queueId: string): void {
+  /** Whether the entry is ready, waiting for its time, or being processed. */
+  private knows(queueId: string): boolean {
+    return this.readySet.has(queueId) || this.timers.has(queueId) || this.active.has(queueId);
+  }
+
+  private run(folder: Folder, queueId: string, alone: boolean): void {
     this.active.add(queueId);
     this.working++;
     let holdsWorker = true;
@@ -121,16 +151,30 @@ export class DeliveryQueue {
     };
     let retryAt: Date | undefined;
     this.agent
-      .process(folder, queueId, new Date(), () => {
-        releaseWorker();
-        this.pump();
-      })
+      .process(
+        folder,
+        queueId,
+        new Date(),
+        () => {
+          releaseWorker();
+          this.pump();
+        },
+        alone,
+      )
       .then(
         (outcome) => {
           if (outcome.kind === 'retry') retryAt = outcome.at;
+          if (outcome.kind === 'suspect') {
+            this.isolation.suspect(queueId, 'its last attempt never ended', outcome.failedAlone);
+            retryAt = new Date();
+          } else if (outcome.kind === 'retry' || outcome.kind === 'finished')
+            this.isolation.clear(queueId, outcome.kind);
+          else this.isolation.forget(queueId);
           for (const l of this.listeners) l(queueId, outcome);
         },
         (err: Error) => {
+          if (alone) this.isolation.failedAlone(queueId);
+          else this.isolation.suspect(queueId, `processing failed: ${err.message}`);
           this.events.emit('unexpectedError', {
             queueId,
             data: {
@@ -172,6 +216,7 @@ export class DeliveryQueue {
       if (i >= 0) this.ready.splice(i, 1);
     }
     this.again.delete(queueId);
+    this.isolation.forget(queueId);
   }
 
   /** Calls `listener` with the outcome of every processing from now on. */

@@ -7,7 +7,10 @@ import { Spool } from './spool.js';
 
 function setup() {
   const spool = Spool.open(fs.mkdtempSync(path.join(os.tmpdir(), 'ims-pickup-')));
-  return { spool, pickup: new PickupFolder(spool, { maxHeaderBytes: 1024 }) };
+  return {
+    spool,
+    pickup: new PickupFolder(spool, { maxHeaderBytes: 1024, maxMessageSize: 10 * 1024 * 1024 }),
+  };
 }
 
 describe('PickupFolder', () => {

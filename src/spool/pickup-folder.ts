@@ -10,16 +10,26 @@
  * entry is committed under that queue ID, then the claim is removed. After a crash, `recoverClaims`
  * removes claims whose entry exists and hands the others back to the folder.
  */
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { MessageIntake } from '../message/message-intake.js';
 import type { Envelope } from './envelope.js';
+import { fileKind, openRegularFile, restrictMode } from './regular-file.js';
 import type { Spool } from './spool.js';
 
 export type PickupResult =
   | { ok: true; file: string; queueId: string; recipients: number; size: number; headerBytes: number }
   | { ok: false; file: string; reason: string; movedTo: string };
+
+/** The longest file name most file systems take (ext4, tmpfs, xfs: 255 bytes). */
+const MAX_NAME_BYTES = 255;
+
+/** `<queue-id>-<name>` for bad/, the name cut (at a character) so that the whole fits. */
+function badName(queueId: string, name: string): string {
+  let cut = name;
+  while (Buffer.byteLength(`${queueId}-${cut}`) > MAX_NAME_BYTES) cut = [...cut].slice(0, -1).join('');
+  return `${queueId}-${cut}`;
+}
 
 const CLAIM = /^\.claimed-([0-9A-F]{11}-[0-9A-F]{5}-[0-9A-F]{4})-(.+)$/;
 const MAX_ENVELOPE_LINE = 4096;
@@ -37,7 +47,7 @@ export class PickupFolder {
   constructor(
     private readonly spool: Spool,
     /** maxHeaderBytes 0: no limit of its own. */
-    private readonly limits: { maxHeaderBytes: number },
+    private readonly limits: { maxHeaderBytes: number; maxMessageSize: number },
   ) {}
 
   private get dir(): string {
@@ -67,17 +77,46 @@ export class PickupFolder {
     return { completed, returned };
   }
 
-  /** Ingests one waiting file. */
+  /**
+   * Ingests one waiting file. Nothing in pickup/ is trusted: a symbolic link is not followed, a
+   * FIFO, device or directory is not opened, a name too long to claim, a file over
+   * `--max-message-size` (checked before reading) or with an invalid envelope goes to bad/ (mode
+   * 0600) with the reason, and the next file is taken.
+   */
   async ingest(name: string): Promise<PickupResult> {
     const queueId = this.spool.newQueueId();
-    const claimed = path.join(this.dir, `.claimed-${queueId}-${name}`);
-    await fsp.rename(path.join(this.dir, name), claimed);
-    const parsed = await this.copyIntoSpool(claimed, queueId);
-    if (!parsed.ok) {
-      const target = path.join(this.spool.folder('bad'), `${queueId}-${name}`);
-      await fsp.rename(claimed, target);
-      return { ok: false, file: name, reason: parsed.reason, movedTo: target };
+    const source = path.join(this.dir, name);
+    const refuse = async (from: string, reason: string): Promise<PickupResult> => {
+      const target = path.join(this.spool.folder('bad'), badName(queueId, name));
+      await fsp.rename(from, target);
+      await restrictMode(target);
+      return { ok: false, file: name, reason, movedTo: target };
+    };
+    const stats = await fsp.lstat(source);
+    if (!stats.isFile()) return refuse(source, `${fileKind(stats)}: only regular files are taken`);
+    const claimName = `.claimed-${queueId}-${name}`;
+    if (Buffer.byteLength(claimName) > MAX_NAME_BYTES)
+      return refuse(source, `file name too long (${Buffer.byteLength(name)} bytes) to be claimed`);
+    const claimed = path.join(this.dir, claimName);
+    await fsp.rename(source, claimed);
+    // checked again on the descriptor: what was renamed may not be what lstat saw
+    const opened = await openRegularFile(claimed);
+    if (!opened.ok) {
+      if (opened.transient) {
+        await fsp.rename(claimed, source); // locked for now: the next scan tries again
+        throw Object.assign(new Error(`pickup file ${name} ${opened.reason}`), { code: opened.code });
+      }
+      return refuse(claimed, opened.reason);
     }
+    if (opened.size > this.limits.maxMessageSize) {
+      await opened.handle.close();
+      return refuse(
+        claimed,
+        `${opened.size} bytes, over --max-message-size (${this.limits.maxMessageSize} bytes)`,
+      );
+    }
+    const parsed = await this.copyIntoSpool(opened.handle, queueId);
+    if (!parsed.ok) return refuse(claimed, parsed.reason);
     await fsp.rm(claimed, { force: true });
     return {
       ok: true,
@@ -89,8 +128,9 @@ export class PickupFolder {
     };
   }
 
+  /** Copies the file (streamed, never read whole) into a new entry; closes `handle`. */
   private async copyIntoSpool(
-    file: string,
+    handle: fsp.FileHandle,
     queueId: string,
   ): Promise<
     { ok: true; recipients: number; size: number; headerBytes: number } | { ok: false; reason: string }
@@ -104,7 +144,7 @@ export class PickupFolder {
     let writer: ReturnType<Spool['createEntry']> | undefined;
     const intake = new MessageIntake({
       maxHeaderBytes: this.limits.maxHeaderBytes,
-      maxMessageSize: Number.MAX_SAFE_INTEGER,
+      maxMessageSize: this.limits.maxMessageSize,
       bareLf: 'normalize',
     });
     let failure: string | undefined;
@@ -131,7 +171,10 @@ export class PickupFolder {
     const message = async (bytes: Buffer): Promise<boolean> => {
       const out = intake.process(bytes);
       if (intake.refusal) {
-        failure = `header block over ${this.limits.maxHeaderBytes} bytes (Q193639)`;
+        failure =
+          intake.refusal === 'size'
+            ? `over --max-message-size (${this.limits.maxMessageSize} bytes)`
+            : `header block over ${this.limits.maxHeaderBytes} bytes (Q193639)`;
         return false;
       }
       if (out && out.length > 0 && !writer!.write(out)) await new Promise((r) => writer!.once('drain', r));
@@ -139,7 +182,8 @@ export class PickupFolder {
     };
     /** Takes one X-Sender/X-Receiver line; false when it is invalid. */
     const envelopeLine = (text: string): boolean => {
-      const m = /^X-(Sender|Receiver):(.*)$/i.exec(text)!;
+      // [^] and not .: a bare CR (or any other line separator) is part of the value, and refused there
+      const m = /^X-(Sender|Receiver):([^]*)$/i.exec(text)!;
       const value = m[2]!.trim();
       if (m[1]!.toLowerCase() === 'sender') {
         const address = value === '' || value === '<>' ? '' : parseAddress(value);
@@ -162,7 +206,7 @@ export class PickupFolder {
       /^X-(Sender|Receiver):/i.test(bytes.subarray(0, 12).toString('latin1'));
 
     try {
-      const stream = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
+      const stream = handle.createReadStream({ highWaterMark: 256 * 1024, start: 0 });
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         let rest: Buffer = chunk;
         while (!envelopeDone && rest.length > 0) {
@@ -197,6 +241,8 @@ export class PickupFolder {
       }
     } catch (err) {
       failure = `cannot read: ${(err as Error).message}`;
+    } finally {
+      await handle.close().catch(() => undefined); // the stream may have closed it already
     }
     if (failure || !writer) {
       await writer?.discard().catch(() => undefined);

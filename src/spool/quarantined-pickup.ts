@@ -7,6 +7,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Envelope } from './envelope.js';
+import { openRegularFile } from './regular-file.js';
 import type { Spool } from './spool.js';
 
 const NAME = /^([0-9A-F]{11}-[0-9A-F]{5}-[0-9A-F]{4})-(.+)$/;
@@ -45,16 +46,22 @@ export async function findQuarantinedPickup(
 export async function describeQuarantinedPickup(
   q: QuarantinedPickup,
 ): Promise<{ envelope: Envelope; size: number; arrivedAt: string }> {
-  const handle = await fsp.open(q.file, 'r');
-  let head: string;
-  let stat;
-  try {
-    stat = await handle.stat();
-    const bytes = Buffer.alloc(Math.min(stat.size, HEAD_BYTES));
-    await handle.read(bytes, 0, bytes.length, 0);
-    head = bytes.toString('utf8');
-  } finally {
-    await handle.close();
+  // a symbolic link, FIFO or directory quarantined as such is described, never opened or followed
+  const opened = await openRegularFile(q.file);
+  let head = '';
+  let stat: { size: number; mtime: Date };
+  if (!opened.ok) {
+    stat = { size: 0, mtime: (await fsp.lstat(q.file)).mtime };
+  } else {
+    const { handle } = opened;
+    try {
+      stat = await handle.stat();
+      const bytes = Buffer.alloc(Math.min(stat.size, HEAD_BYTES));
+      await handle.read(bytes, 0, bytes.length, 0);
+      head = bytes.toString('utf8');
+    } finally {
+      await handle.close();
+    }
   }
   let sender = '';
   const recipients: string[] = [];

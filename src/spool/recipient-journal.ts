@@ -21,8 +21,14 @@ export interface RecipientResult {
 }
 
 export type JournalRecord =
-  | { t: 'attempt'; n: number; at: string }
+  | { t: 'attempt'; n: number; at: string; alone?: boolean }
   | { t: 'attempt-end'; at: string }
+  /** A lone attempt had delivered (not yet durably) `linked` recipients in all; written without fsync. */
+  | { t: 'progress'; linked: number }
+  /** A lone attempt had read its entry and was still running then; written without fsync. */
+  | { t: 'alive'; at: string }
+  /** A lone attempt ended in a thrown error: it counts as a failure whatever marks it left. */
+  | { t: 'failed'; at: string; error: string }
   | ({ t: 'done'; action: FinalAction } & RecipientResult)
   | ({ t: 'deferred' } & RecipientResult)
   | { t: 'retry'; at: string }
@@ -36,6 +42,21 @@ export interface JournalState {
   attempts: number;
   /** Attempts in a row that started and never ended (the process died or processing threw). */
   unfinishedAttempts: number;
+  /**
+   * Attempts in a row that ran with no other message being processed (poison-message isolation)
+   * and ended in a crash or a thrown error before recording any recipient's outcome. Only these
+   * count towards quarantine; an attempt that ends resets the count.
+   */
+  failedAlone: number;
+  /** The last attempt, while it has not ended: whether it ran alone and whether it recorded progress. */
+  openAttempt: { alone: boolean; progressed: boolean; alive: boolean; threw?: boolean } | undefined;
+  /**
+   * Lone attempts in a row that were cut short while running (an `alive` mark) but without
+   * progress, and were not counted as failures: at most MAX_EXCUSED_IN_ROW are.
+   */
+  excusedInRow: number;
+  /** The highest `progress` mark so far: a mark counts as progress only when it goes past it. */
+  progressHigh: number;
   /** Recipients with a final outcome, by index. */
   done: Map<number, RecipientResult & { action: FinalAction }>;
   /** The latest temporary failure of recipients still pending, by index. */
@@ -52,6 +73,10 @@ export function emptyJournal(): JournalState {
   return {
     attempts: 0,
     unfinishedAttempts: 0,
+    failedAlone: 0,
+    openAttempt: undefined,
+    progressHigh: 0,
+    excusedInRow: 0,
     done: new Map(),
     deferred: new Map(),
     retryAt: undefined,
@@ -61,25 +86,77 @@ export function emptyJournal(): JournalState {
   };
 }
 
+/**
+ * How many lone attempts in a row may be cut short while running (read, then an `alive` mark, but no
+ * progress) without counting as a failure: a crash loop from outside kills whatever runs, a message
+ * that kills the relay itself while running still ends in bad/ after this many more attempts.
+ */
+export const MAX_EXCUSED_IN_ROW = 8;
+
+/** Whether the open attempt, should it never end, counts as a failure of the message alone. */
+export function lonelyFailure(state: JournalState): boolean {
+  const open = state.openAttempt;
+  if (!open?.alone) return false;
+  if (open.threw) return true; // an error thrown while it was processed alone: its own doing
+  if (open.progressed) return false;
+  return !open.alive || state.excusedInRow >= MAX_EXCUSED_IN_ROW;
+}
+
+/**
+ * The open attempt got further than ever before: the message can be processed, so its count of
+ * failed (and excused) lone attempts starts again. Progress is bounded by the recipients, so a
+ * message that crashes the relay each time still reaches the limit.
+ */
+function progressed(state: JournalState): void {
+  if (!state.openAttempt) return;
+  state.openAttempt.progressed = true;
+  state.failedAlone = 0;
+  state.excusedInRow = 0;
+}
+
 /** Applies one record to a state (also used to keep a live state in step with appends). */
 export function applyRecord(state: JournalState, r: JournalRecord): void {
   switch (r.t) {
     case 'attempt':
       state.attempts = Math.max(state.attempts, r.n);
       state.unfinishedAttempts++;
+      // the attempt before this one never ended: blamed on the message only if it ran alone and
+      // recorded nothing (a kill from outside in the middle of a long delivery shows progress)
+      if (state.openAttempt && lonelyFailure(state)) state.failedAlone++;
+      else if (state.openAttempt?.alone && !state.openAttempt.progressed) state.excusedInRow++;
+      state.openAttempt = { alone: r.alone === true, progressed: false, alive: false };
+      break;
+    case 'progress':
+      // only a mark past every earlier one is progress: a message can be excused a kill at most
+      // once per batch of its recipients, so a poison message still ends in bad/
+      if (r.linked > state.progressHigh) {
+        state.progressHigh = r.linked;
+        progressed(state);
+      }
+      break;
+    case 'alive':
+      if (state.openAttempt) state.openAttempt.alive = true;
+      break;
+    case 'failed':
+      if (state.openAttempt) state.openAttempt.threw = true;
       break;
     case 'attempt-end':
       state.unfinishedAttempts = 0;
+      state.failedAlone = 0;
+      state.excusedInRow = 0;
+      state.openAttempt = undefined;
       break;
     case 'done': {
       const { t: _t, ...result } = r;
       state.done.set(r.i, result);
       state.deferred.delete(r.i);
+      progressed(state);
       break;
     }
     case 'deferred': {
       const { t: _t, ...result } = r;
       state.deferred.set(r.i, result);
+      progressed(state);
       break;
     }
     case 'retry':
@@ -137,9 +214,14 @@ export class JournalWriter {
 
   /** Opens (or creates) a journal for appending, with the state its records describe. */
   static async open(path: string): Promise<JournalWriter> {
-    const fd = await open(path, 'a+', 0o600);
+    // never through a symbolic link, never a FIFO or a directory (the spool trusts nothing it reads)
+    const { O_RDWR, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+    const fd = await open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600);
     try {
-      const { size } = await fstat(fd);
+      const stats = await fstat(fd);
+      if (!stats.isFile())
+        throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
+      const { size } = stats;
       if (size === 0) return new JournalWriter(fd, path, false, emptyJournal());
       const text = Buffer.alloc(size);
       const { bytesRead } = await read(fd, text, 0, size, 0);

@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export type LockResult = { ok: true; release: () => void } | { ok: false; message: string };
+export type LockResult =
+  | {
+      ok: true;
+      release: () => void;
+      /** The PID of an earlier owner that did not stop cleanly (its file was left behind), if any. */
+      uncleanPid?: number;
+    }
+  | { ok: false; message: string };
 
 function isAlive(pid: number): boolean {
   if (pid === process.pid) return false; // our own PID in a stale file: a restarted container's PID 1
@@ -19,11 +26,13 @@ function isAlive(pid: number): boolean {
  */
 export function acquireSpoolLock(spoolDir: string): LockResult {
   const file = path.join(spoolDir, 'ims-relay.pid');
+  let uncleanPid: number | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
       return {
         ok: true,
+        ...(uncleanPid !== undefined ? { uncleanPid } : {}),
         release: () => {
           try {
             if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
@@ -49,7 +58,8 @@ export function acquireSpoolLock(spoolDir: string): LockResult {
         message: `the spool ${spoolDir} is in use by another ims-relay (PID ${pid}); stop it first or choose another --spool`,
       };
     }
-    fs.rmSync(file, { force: true }); // stale: its owner is gone
+    fs.rmSync(file, { force: true }); // stale: its owner is gone without removing it
+    uncleanPid = Number.isInteger(pid) ? pid : 0;
   }
   return { ok: false, message: `cannot lock the spool ${spoolDir}: ${file} keeps changing` };
 }

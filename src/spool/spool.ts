@@ -12,7 +12,8 @@ import {
 import { JournalWriter, emptyJournal, replayJournal, type JournalState } from './recipient-journal.js';
 import { EntryWriter } from './entry-writer.js';
 import type { Envelope } from './envelope.js';
-import { QueueIdGenerator } from './queue-id.js';
+import { QueueIdGenerator, isQueueId } from './queue-id.js';
+import { openRegularFile, readRegularFile, restrictMode } from './regular-file.js';
 
 export const SPOOL_FOLDERS = ['pickup', 'in', 'out', 'bad', 'archive', 'log', 'tmp'] as const;
 export type SpoolFolder = (typeof SPOOL_FOLDERS)[number];
@@ -20,7 +21,6 @@ export type SpoolFolder = (typeof SPOOL_FOLDERS)[number];
 export type QueueFolder = 'in' | 'out' | 'bad' | 'archive';
 
 export const ENTRY_SUFFIX = '.imsr';
-const TRANSIENT_READ_ERRORS = new Set(['EACCES', 'EPERM', 'EBUSY', 'EAGAIN', 'EMFILE', 'ENFILE', 'EIO']);
 export const JOURNAL_SUFFIX = '.journal';
 export const QUEUE_FOLDERS: readonly QueueFolder[] = ['in', 'out', 'bad', 'archive'];
 
@@ -99,29 +99,39 @@ export class Spool {
     return sync;
   }
 
-  /** Reads and verifies a whole entry. */
-  async readEntry(folder: QueueFolder, queueId: string): Promise<EntryResult & { transient?: boolean }> {
-    let bytes: Buffer;
+  /**
+   * Reads and verifies a whole entry. The spool trusts nothing it reads: a symbolic link or a file
+   * that is not a regular file is refused (never followed, never blocks), and the queue ID inside
+   * the envelope must be the file's own name and have the queue-ID syntax.
+   */
+  async readEntry(
+    folder: QueueFolder,
+    queueId: string,
+  ): Promise<EntryResult & { transient?: boolean; code?: string }> {
+    // locked or unreadable for now (an antivirus scanner, Q317653; out of descriptors): transient
+    const read = await readRegularFile(this.entryPath(folder, queueId));
+    if (!read.ok) return read;
+    const entry = decodeEntry(read.bytes);
+    if (!entry.ok) return entry;
+    const forged = checkQueueId(entry.envelope, queueId);
+    return forged ? { ok: false, reason: forged } : entry;
+  }
+
+  /** When an entry was committed (its modification time: entries are never written again), if it is there. */
+  async entryCommittedAt(folder: QueueFolder, queueId: string): Promise<Date | undefined> {
     try {
-      bytes = await fsp.readFile(this.entryPath(folder, queueId));
-    } catch (err) {
-      // locked or unreadable for now (an antivirus scanner, Q317653; out of descriptors): worth a retry
-      const transient = TRANSIENT_READ_ERRORS.has((err as NodeJS.ErrnoException).code ?? '');
-      return { ok: false, reason: `cannot read: ${(err as Error).message}`, transient };
+      return (await fsp.lstat(this.entryPath(folder, queueId))).mtime;
+    } catch {
+      return undefined;
     }
-    return decodeEntry(bytes);
   }
 
   /** The envelope and message size of an entry, reading only its head (not the message). */
   async readEntryHead(folder: QueueFolder, queueId: string): Promise<HeadSummary> {
-    let handle: fsp.FileHandle;
+    const opened = await openRegularFile(this.entryPath(folder, queueId));
+    if (!opened.ok) return { ok: false, reason: opened.reason };
+    const { handle, size } = opened;
     try {
-      handle = await fsp.open(this.entryPath(folder, queueId), 'r');
-    } catch (err) {
-      return { ok: false, reason: `cannot read: ${(err as Error).message}` };
-    }
-    try {
-      const { size } = await handle.stat();
       let bytes = Buffer.alloc(Math.min(size, 64 * 1024));
       await handle.read(bytes, 0, bytes.length, 0);
       const declared = /^IMSR\/\d+ (\d{1,12})\n/.exec(bytes.subarray(0, 64).toString('latin1'));
@@ -131,6 +141,8 @@ export class Spool {
       }
       const head = decodeEntryHead(bytes);
       if (!head.ok) return head;
+      const forged = checkQueueId(head.envelope, queueId);
+      if (forged) return { ok: false, reason: forged };
       return {
         ok: true,
         envelope: head.envelope,
@@ -143,12 +155,10 @@ export class Spool {
 
   /** The delivery journal of an entry (empty when there is none yet). */
   async readJournal(folder: QueueFolder, queueId: string): Promise<JournalState> {
-    try {
-      return replayJournal(await fsp.readFile(this.journalPath(folder, queueId), 'utf8'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyJournal();
-      throw err;
-    }
+    const read = await readRegularFile(this.journalPath(folder, queueId));
+    if (read.ok) return replayJournal(read.bytes.toString('utf8'));
+    if (read.code === 'ENOENT') return emptyJournal();
+    throw Object.assign(new Error(`journal of ${queueId} ${read.reason}`), { code: read.code });
   }
 
   openJournal(folder: QueueFolder, queueId: string): Promise<JournalWriter> {
@@ -173,6 +183,11 @@ export class Spool {
       await fsp.rename(this.journalPath(from, queueId), this.journalPath(to, queueId));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    // bad/ keeps what nobody should read: mode 0600 whatever it had
+    if (to === 'bad') {
+      await restrictMode(this.entryPath(to, queueId));
+      await restrictMode(this.journalPath(to, queueId));
     }
     await Promise.all([this.folderSync(to).sync(), this.folderSync(from).sync()]);
   }
@@ -227,6 +242,17 @@ export class Spool {
     const stats = await fsp.statfs(this.dir);
     return stats.bavail * stats.bsize;
   }
+}
+
+/**
+ * Why an envelope's queue ID may not be used (it is used in file names: Maildir links, reports),
+ * or undefined when it is the entry's own file name and has the queue-ID syntax.
+ */
+function checkQueueId(envelope: Envelope, fileQueueId: string): string | undefined {
+  if (!isQueueId(fileQueueId)) return `the file name ${JSON.stringify(fileQueueId)} is not a queue ID`;
+  if (envelope.queueId !== fileQueueId)
+    return `the envelope's queue ID ${JSON.stringify(String(envelope.queueId).slice(0, 100))} is not the file's name`;
+  return undefined;
 }
 
 /** Removes a file; one that is not there is no error. */
