@@ -166,7 +166,6 @@ export async function runRelay(
   const delivery =
     config.mode === 'hold' ? undefined : new DeliveryQueue(spool, agent, events, config.deliveryConcurrency);
   queueRef.current = delivery;
-  await delivery?.start();
 
   const security = loadSecurity(config);
   const abort = async (message: string): Promise<StartResult> => {
@@ -197,6 +196,9 @@ export async function runRelay(
     await Promise.all(listeners.map((l) => l.close(0)));
     return abort((err as Error).message);
   }
+
+  // the backlog is listed now and its journals read behind SMTP, which is served already
+  const backlog = await delivery?.start();
 
   // the pickup folder: one scan at a time, every pickupInterval
   let scanning: Promise<void> | undefined;
@@ -288,6 +290,7 @@ export async function runRelay(
       maxRecipients: config.maxRecipients,
       mode: config.mode,
       ...(upstream ? { upstream: upstream.host } : {}),
+      ...(backlog ? { backlog: backlog.listed } : {}),
     },
   });
 

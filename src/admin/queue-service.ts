@@ -17,6 +17,7 @@ import {
   type QueueItem,
 } from '../spool/queue-operations.js';
 import type { Envelope } from '../spool/envelope.js';
+import { countEntries, listPage, type QueueFilter, type QueuePage } from '../spool/queue-listing.js';
 import type { JournalState } from '../spool/recipient-journal.js';
 import type { QueueFolder, Spool } from '../spool/spool.js';
 
@@ -77,6 +78,18 @@ export class QueueService {
     page: { offset?: number; limit?: number } = {},
   ): Promise<{ total: number; items: QueueItem[] }> {
     return listFolder(this.spool, folder, page);
+  }
+
+  /** A page after `cursor` (see queue-listing.ts): holds the page in memory, never the folder. */
+  page(
+    folder: QueueFolder,
+    page: { cursor?: string; limit: number; filter?: QueueFilter },
+  ): Promise<QueuePage> {
+    return listPage(this.spool, folder, page);
+  }
+
+  count(folder: QueueFolder, filter: QueueFilter = {}): Promise<number> {
+    return countEntries(this.spool, folder, filter);
   }
 
   async raw(queueId: string): Promise<RawResult> {

@@ -16,10 +16,23 @@ import type { DeliveryAgent, ProcessOutcome } from './delivery-agent.js';
 type Folder = Extract<QueueFolder, 'in' | 'out'>;
 const MAX_TIMER = 2 ** 31 - 1;
 const WAITING_PER_WORKER = 4;
+/** Journals read at a time by the backlog scan at start. */
+const SCAN_BATCH = 64;
+
+/** How far the backlog scan at start has come. */
+export interface BacklogScan {
+  /** Entries found in in/ and out/ at start. */
+  listed: number;
+  /** Of those, entries scheduled so far (their journal read, if they have one). */
+  scheduled: number;
+  done: boolean;
+}
 
 export class DeliveryQueue {
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly ready: { folder: Folder; queueId: string }[] = [];
+  /** Entries due now, in order; `readyHead` is the next one (no shift(): O(1) at any depth). */
+  private ready: { folder: Folder; queueId: string }[] = [];
+  private readyHead = 0;
   private readonly readySet = new Set<string>();
   private readonly active = new Set<string>();
   /** Entries of `active` that still hold a worker (the others only wait for the disk). */
@@ -39,22 +52,58 @@ export class DeliveryQueue {
     private readonly crashRetryMs = 1000,
   ) {}
 
-  /** Schedules everything in in/ and out/ by its journal's retry time. */
-  async start(): Promise<number> {
-    let count = 0;
+  readonly backlog: BacklogScan = { listed: 0, scheduled: 0, done: false };
+
+  /**
+   * Schedules everything in in/ and out/ by its journal's retry time, in the background: the
+   * promise resolves once the folders are listed (one readdir each), and the journals are read
+   * behind it, SCAN_BATCH at a time, while delivery (and SMTP) already run. An entry without a
+   * journal is due now and costs no read. `scanned` resolves when every entry is scheduled.
+   */
+  async start(): Promise<{ listed: number; scanned: Promise<number> }> {
+    const folders: { folder: Folder; ids: string[]; journals: Set<string> }[] = [];
     for (const folder of ['out', 'in'] as const) {
-      for (const queueId of await this.spool.list(folder)) {
-        let at: Date | undefined;
-        try {
-          at = (await this.spool.readJournal(folder, queueId)).retryAt;
-        } catch {
-          at = undefined; // the agent finds out what is wrong with it
-        }
-        this.enqueue(folder, queueId, at);
-        count++;
+      const listing = await this.spool.listWithJournals(folder);
+      folders.push({ folder, ...listing });
+      this.backlog.listed += listing.ids.length;
+    }
+    const scanned = this.scan(folders).then(
+      () => {
+        this.backlog.done = true;
+        return this.backlog.scheduled;
+      },
+      (err: Error) => {
+        this.events.emit('unexpectedError', { data: { where: 'backlog scan', error: err.message } });
+        return this.backlog.scheduled;
+      },
+    );
+    return { listed: this.backlog.listed, scanned };
+  }
+
+  private async scan(folders: { folder: Folder; ids: string[]; journals: Set<string> }[]): Promise<void> {
+    for (const { folder, ids, journals } of folders) {
+      for (let i = 0; i < ids.length && !this.stopped; i += SCAN_BATCH) {
+        const batch = ids.slice(i, i + SCAN_BATCH);
+        const due = await Promise.all(
+          batch.map((queueId) =>
+            journals.has(queueId)
+              ? this.spool.readJournal(folder, queueId).then(
+                  (j) => j.retryAt,
+                  () => undefined, // the agent finds out what is wrong with it
+                )
+              : undefined,
+          ),
+        );
+        batch.forEach((queueId, k) => {
+          // already delivered, or being delivered, since it was listed (SMTP, a manual retry)
+          if (!this.active.has(queueId) && !this.readySet.has(queueId) && !this.timers.has(queueId))
+            this.enqueue(folder, queueId, due[k]);
+          this.backlog.scheduled++;
+        });
+        // let the event loop breathe between batches even when no journal had to be read
+        await new Promise((resolve) => setImmediate(resolve));
       }
     }
-    return count;
   }
 
   /** Delivers `queueId` at `at` (default: now). */
@@ -97,13 +146,17 @@ export class DeliveryQueue {
       !this.stopped &&
       this.working < this.concurrency &&
       this.active.size < this.concurrency * WAITING_PER_WORKER &&
-      this.ready.length > 0
+      this.readyHead < this.ready.length
     ) {
-      const next = this.ready.shift()!;
-      this.readySet.delete(next.queueId);
+      const next = this.ready[this.readyHead++]!;
+      if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+        this.ready = this.ready.slice(this.readyHead);
+        this.readyHead = 0;
+      }
+      if (!this.readySet.delete(next.queueId)) continue; // cancelled while it waited
       this.run(next.folder, next.queueId);
     }
-    if (this.active.size === 0 && this.ready.length === 0) {
+    if (this.active.size === 0 && this.readyHead >= this.ready.length) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();
@@ -167,10 +220,8 @@ export class DeliveryQueue {
     const timer = this.timers.get(queueId);
     if (timer) clearTimeout(timer);
     this.timers.delete(queueId);
-    if (this.readySet.delete(queueId)) {
-      const i = this.ready.findIndex((r) => r.queueId === queueId);
-      if (i >= 0) this.ready.splice(i, 1);
-    }
+    // a cancelled entry stays in `ready` and is skipped when its turn comes
+    this.readySet.delete(queueId);
     this.again.delete(queueId);
   }
 
@@ -182,7 +233,7 @@ export class DeliveryQueue {
 
   /** Resolves when no entry is ready or being processed (retries may still be scheduled). */
   idle(): Promise<void> {
-    if (this.active.size === 0 && this.ready.length === 0) return Promise.resolve();
+    if (this.active.size === 0 && this.readyHead >= this.ready.length) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -192,7 +243,8 @@ export class DeliveryQueue {
     this.agent.stopping = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    this.ready.length = 0;
+    this.ready = [];
+    this.readyHead = 0;
     this.readySet.clear();
     if (this.active.size === 0) return;
     await Promise.race([
