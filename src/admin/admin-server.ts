@@ -75,33 +75,32 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   });
   app.get('/api/v1/openapi.json', async () => OPENAPI);
 
-  app.get<{ Querystring: QueueQuery & { folder?: string; offset?: string; limit?: string; cursor?: string } }>(
-    '/api/v1/messages',
-    async (req, reply) => {
-      const folder = (req.query.folder ?? 'in') as QueueFolder;
-      if (!QUEUE_FOLDERS.includes(folder))
-        return reply.code(400).send({ error: `folder must be one of ${QUEUE_FOLDERS.join(', ')}` });
-      const limit = intParam(req.query.limit, 50, 1, 1000);
-      if (limit === undefined) return reply.code(400).send({ error: 'limit must be 1..1000' });
-      const filter = parseQueueFilter(req.query);
-      if (typeof filter === 'string') return reply.code(400).send({ error: filter });
-      const badCursor = checkCursor(req.query.cursor);
-      if (badCursor) return reply.code(400).send({ error: badCursor });
-      if (req.query.offset !== undefined) {
-        // the older offset paging: reads the folder's names for every page
-        const offset = intParam(req.query.offset, 0, 0, Number.MAX_SAFE_INTEGER);
-        if (offset === undefined) return reply.code(400).send({ error: 'offset must be >= 0' });
-        const page = await ctx.queue.list(folder, { offset, limit });
-        return { folder, offset, limit, ...page };
-      }
-      const page = await ctx.queue.page(folder, {
-        limit,
-        filter,
-        ...(req.query.cursor ? { cursor: req.query.cursor } : {}),
-      });
-      return { folder, limit, ...page };
-    },
-  );
+  app.get<{
+    Querystring: QueueQuery & { folder?: string; offset?: string; limit?: string; cursor?: string };
+  }>('/api/v1/messages', async (req, reply) => {
+    const folder = (req.query.folder ?? 'in') as QueueFolder;
+    if (!QUEUE_FOLDERS.includes(folder))
+      return reply.code(400).send({ error: `folder must be one of ${QUEUE_FOLDERS.join(', ')}` });
+    const limit = intParam(req.query.limit, 50, 1, 1000);
+    if (limit === undefined) return reply.code(400).send({ error: 'limit must be 1..1000' });
+    const filter = parseQueueFilter(req.query);
+    if (typeof filter === 'string') return reply.code(400).send({ error: filter });
+    const badCursor = checkCursor(req.query.cursor);
+    if (badCursor) return reply.code(400).send({ error: badCursor });
+    if (req.query.offset !== undefined) {
+      // the older offset paging: reads the folder's names for every page
+      const offset = intParam(req.query.offset, 0, 0, Number.MAX_SAFE_INTEGER);
+      if (offset === undefined) return reply.code(400).send({ error: 'offset must be >= 0' });
+      const page = await ctx.queue.list(folder, { offset, limit });
+      return { folder, offset, limit, ...page };
+    }
+    const page = await ctx.queue.page(folder, {
+      limit,
+      filter,
+      ...(req.query.cursor ? { cursor: req.query.cursor } : {}),
+    });
+    return { folder, limit, ...page };
+  });
   app.get<{ Querystring: QueueQuery & { folder?: string } }>('/api/v1/messages/count', async (req, reply) => {
     const folder = (req.query.folder ?? 'in') as QueueFolder;
     if (!QUEUE_FOLDERS.includes(folder))

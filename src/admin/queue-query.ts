@@ -43,5 +43,7 @@ export function queueFilterQuery(q: QueueQuery): string {
 }
 
 export function checkCursor(cursor: string | undefined): string | undefined {
-  return cursor === undefined || isQueueId(cursor) ? undefined : 'cursor must be a queue ID (the nextCursor of a page)';
+  return cursor === undefined || isQueueId(cursor)
+    ? undefined
+    : 'cursor must be a queue ID (the nextCursor of a page)';
 }

@@ -36,6 +36,7 @@ export interface RelayConfig {
   allowInsecureAuth: boolean;
   localDomains: string[];
   relayNetworks: string[];
+  proxyProtocolFrom: string[];
   /** The admin API's address; undefined when it is off. */
   http: HostPort | undefined;
   adminToken: string | undefined;
