@@ -44,7 +44,9 @@ function fill(spool, count) {
   let i = 0;
   const ids = new QueueIdGenerator(() => start + i * 10);
   const body = Buffer.from(
-    'From: bench@example.test\r\nTo: user@example.test\r\nSubject: deep queue\r\n\r\n' + 'x'.repeat(2000) + '\r\n',
+    'From: bench@example.test\r\nTo: user@example.test\r\nSubject: deep queue\r\n\r\n' +
+      'x'.repeat(2000) +
+      '\r\n',
   );
   for (i = 0; i < count; i++) {
     const queueId = ids.next();
@@ -141,7 +143,21 @@ async function serve(spool, mode, extra = []) {
   const t0 = process.hrtime.bigint();
   const child = spawn(
     process.execPath,
-    [BIN, 'serve', '--spool', spool, '--smtp', `127.0.0.1:${port}`, '--http', `127.0.0.1:${http}`, '--mode', mode, '--log-level', 'warn', ...extra],
+    [
+      BIN,
+      'serve',
+      '--spool',
+      spool,
+      '--smtp',
+      `127.0.0.1:${port}`,
+      '--http',
+      `127.0.0.1:${http}`,
+      '--mode',
+      mode,
+      '--log-level',
+      'warn',
+      ...extra,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const greetingMs = await firstGreeting(port, t0);
@@ -154,7 +170,7 @@ async function serve(spool, mode, extra = []) {
 
 async function httpTime(url) {
   const t0 = process.hrtime.bigint();
-  const res = await fetch(url);
+  const res = await globalThis.fetch(url);
   const body = await res.json();
   return { ms: Number(process.hrtime.bigint() - t0) / 1e6, body };
 }
@@ -180,7 +196,13 @@ for (const [name, argv] of [
   ['cli list --json', ['list', '--json']],
 ]) {
   const r = await cli(...argv);
-  log(name, { ms: +r.ms.toFixed(0), lastLineMs: +r.lastLineMs.toFixed(0), lines: r.lines, last: r.tail, code: r.code });
+  log(name, {
+    ms: +r.ms.toFixed(0),
+    lastLineMs: +r.lastLineMs.toFixed(0),
+    lines: r.lines,
+    last: r.tail,
+    code: r.code,
+  });
 }
 
 // ---------------------------------------------------------------- running relay, hold mode
@@ -192,7 +214,11 @@ for (const [name, argv] of [
   const api = `http://127.0.0.1:${relay.http}/api/v1/messages`;
   // the admin API (fastify) is loaded with the first request: that one is timed apart
   const first = await httpTime(`${api}?limit=50`);
-  log('API first page (limit 50), first request (loads the API)', { ms: +first.ms.toFixed(1), items: first.body.items.length, total: first.body.total });
+  log('API first page (limit 50), first request (loads the API)', {
+    ms: +first.ms.toFixed(1),
+    items: first.body.items.length,
+    total: first.body.total,
+  });
   const second = await httpTime(`${api}?limit=50`);
   log('API first page (limit 50)', { ms: +second.ms.toFixed(1) });
   const count = await httpTime(`${api}/count`);
@@ -203,7 +229,11 @@ for (const [name, argv] of [
   const through = await cli('list');
   const after = rssKB(relay.child.pid);
   log('cli list through the relay', { ms: +through.ms.toFixed(0), lines: through.lines, last: through.tail });
-  log('relay RSS before/after listing (KB)', { before, after, growthKB: after && before ? after.rss - before.rss : null });
+  log('relay RSS before/after listing (KB)', {
+    before,
+    after,
+    growthKB: after && before ? after.rss - before.rss : null,
+  });
   await relay.stop();
 }
 
@@ -263,12 +293,28 @@ if (withPostfix) {
     spawnSync('postfix', ['-c', C, 'start']);
     const load = await timed(process.execPath, [
       path.join(LAB, 'smtpload.mjs'),
-      '--mode', 'load', '--messages', String(N), '--rcpts', '1', '--conns', '4', '--port', String(port), '--timeout-ms', '3600000',
+      '--mode',
+      'load',
+      '--messages',
+      String(N),
+      '--rcpts',
+      '1',
+      '--conns',
+      '4',
+      '--port',
+      String(port),
+      '--timeout-ms',
+      '3600000',
     ]);
     console.log(`postfix received ${N} in ${load.ms.toFixed(0)} ms`);
     await sleep(2000);
     const pq = await timed('postqueue', ['-c', C, '-p']);
-    log('postqueue -p', { ms: +pq.ms.toFixed(0), lastLineMs: +pq.lastLineMs.toFixed(0), lines: pq.lines, last: pq.tail });
+    log('postqueue -p', {
+      ms: +pq.ms.toFixed(0),
+      lastLineMs: +pq.lastLineMs.toFixed(0),
+      lines: pq.lines,
+      last: pq.tail,
+    });
     spawnSync('postfix', ['-c', C, 'stop']);
   }
 }

@@ -64,16 +64,53 @@ async function relay(name, extra = []) {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [BIN, 'serve', '--spool', path.join(work, name), '--smtp', `127.0.0.1:${port}`, '--http', 'off', '--mode', 'hold', '--log-level', 'warn', ...extra],
+    [
+      BIN,
+      'serve',
+      '--spool',
+      path.join(work, name),
+      '--smtp',
+      `127.0.0.1:${port}`,
+      '--http',
+      'off',
+      '--mode',
+      'hold',
+      '--log-level',
+      'warn',
+      ...extra,
+    ],
     { stdio: 'ignore' },
   );
   await waitPort(port);
-  return { name, port, pid: child.pid, stop: () => new Promise((r) => (child.kill('SIGTERM'), child.once('exit', r))) };
+  return {
+    name,
+    port,
+    pid: child.pid,
+    stop: () => new Promise((r) => (child.kill('SIGTERM'), child.once('exit', r))),
+  };
 }
 
 function load(port, label) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SMTPLOAD, '--mode', 'load', '--messages', MESSAGES, '--rcpts', '1', '--conns', CONNS, '--port', String(port), '--label', label], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        SMTPLOAD,
+        '--mode',
+        'load',
+        '--messages',
+        MESSAGES,
+        '--rcpts',
+        '1',
+        '--conns',
+        CONNS,
+        '--port',
+        String(port),
+        '--label',
+        label,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', () => {
@@ -83,7 +120,12 @@ function load(port, label) {
   });
 }
 
-const results = { messages: Number(MESSAGES), conns: Number(CONNS), cpus: os.cpus().length, load: os.loadavg() };
+const results = {
+  messages: Number(MESSAGES),
+  conns: Number(CONNS),
+  cpus: os.cpus().length,
+  load: os.loadavg(),
+};
 
 // 1. one relay directly
 {
@@ -91,7 +133,11 @@ const results = { messages: Number(MESSAGES), conns: Number(CONNS), cpus: os.cpu
   await sleep(500);
   const c0 = cpuMs(r.pid);
   const res = await load(r.port, 'direct');
-  results.direct = { msgsPerSec: res.msgsPerSec, accepted: res.accepted, cpuMs: { relay: cpuMs(r.pid) - c0 } };
+  results.direct = {
+    msgsPerSec: res.msgsPerSec,
+    accepted: res.accepted,
+    cpuMs: { relay: cpuMs(r.pid) - c0 },
+  };
   await r.stop();
 }
 

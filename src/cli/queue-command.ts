@@ -146,6 +146,8 @@ export function registerQueue(program: Command, io: CliIO, done: (code: number) 
                 ? `${folder}/: ${shown} of ${total} message${total === 1 ? '' : 's'} match\n`
                 : `${folder}/: ${total} message${total === 1 ? '' : 's'}\n`,
             );
+          // a long listing to a slow pipe: everything is written before the process may exit
+          await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
           return 0;
         });
       },

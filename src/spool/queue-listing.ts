@@ -17,7 +17,7 @@ import { TRAILER_LENGTH, decodeEntryHead } from './entry-format.js';
 import type { Envelope } from './envelope.js';
 import type { QueueItem } from './queue-operations.js';
 import { emptyJournal, replayJournal, type JournalState } from './recipient-journal.js';
-import { ENTRY_SUFFIX, type QueueFolder, type Spool } from './spool.js';
+import { ENTRY_SUFFIX, JOURNAL_SUFFIX, type QueueFolder, type Spool } from './spool.js';
 
 export interface QueueFilter {
   /** Part of the sender address (case-insensitive); `<>` matches the null sender. */
@@ -129,15 +129,19 @@ export function summarizeIfMatching(
   folder: QueueFolder,
   queueId: string,
   filter: QueueFilter = {},
+  /** false when the caller knows there is no journal (it listed the folder): none is read. */
+  hasJournal = true,
 ): QueueItem | undefined {
+  const readJournal = () =>
+    hasJournal ? readJournalSync(spool.journalPath(folder, queueId)) : emptyJournal();
   let journal: JournalState | undefined;
   if (filter.held !== undefined) {
-    journal = readJournalSync(spool.journalPath(folder, queueId));
+    journal = readJournal();
     if ((journal?.held ?? false) !== filter.held) return undefined;
   }
   const head = readHeadSync(spool.entryPath(folder, queueId));
   if (!head || !envelopeMatches(head.envelope, filter)) return undefined;
-  journal ??= readJournalSync(spool.journalPath(folder, queueId));
+  journal ??= readJournal();
   let failed = 0;
   for (const r of journal?.done.values() ?? []) if (r.action === 'failed') failed++;
   let last: string | undefined;
@@ -290,11 +294,16 @@ export function walkFolderSync(
   each: (item: QueueItem) => void,
   now = Date.now(),
 ): number {
-  const names = fs.readdirSync(spool.folder(folder)).filter((n) => n.endsWith(ENTRY_SUFFIX));
-  const ids = names.map((n) => n.slice(0, -ENTRY_SUFFIX.length)).sort();
+  const ids: string[] = [];
+  const journals = new Set<string>();
+  for (const n of fs.readdirSync(spool.folder(folder))) {
+    if (n.endsWith(ENTRY_SUFFIX)) ids.push(n.slice(0, -ENTRY_SUFFIX.length));
+    else if (n.endsWith(JOURNAL_SUFFIX)) journals.add(n.slice(0, -JOURNAL_SUFFIX.length));
+  }
+  ids.sort();
   for (const id of ids) {
     if (!ageMatches(id, filter, now)) continue;
-    const item = summarizeIfMatching(spool, folder, id, filter);
+    const item = summarizeIfMatching(spool, folder, id, filter, journals.has(id));
     if (item) each(item);
   }
   return ids.length;
