@@ -10,7 +10,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts here: `prepare` (the build) needs src/, which is copied below
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json tsconfig.cjs.json ./
+COPY scripts/mark-cjs-build.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 
@@ -43,8 +44,8 @@ VOLUME ["/var/spool/ims-relay"]
 EXPOSE 2525 8025
 USER node
 
-# healthy = the relay answers SMTP with 220 (and its admin API, when it has one, /healthz);
-# `health` finds the address in $IMS_RELAY_SPOOL/ims-relay.json
+# healthy = the relay answers SMTP with 220 (and its admin API, when it has one, /healthz and
+# /readyz: low free disk makes it unhealthy); `health` finds the address in $IMS_RELAY_SPOOL/ims-relay.json
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
   CMD node /app/bin/ims-relay.js health --timeout 3000 || exit 1
 

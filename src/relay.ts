@@ -128,7 +128,7 @@ export async function runRelay(
       maxConnections: Math.min(config.deliveryConcurrency, 8),
       timeoutMs: config.upstreamTimeout,
     });
-    const host = upstream.host;
+    const host = upstream.address;
     const outage = new OutageTracker(
       () =>
         events.emit('nextHopUnreachable', {
@@ -289,7 +289,7 @@ export async function runRelay(
       profile: config.profile,
       maxRecipients: config.maxRecipients,
       mode: config.mode,
-      ...(upstream ? { upstream: upstream.host } : {}),
+      ...(upstream ? { upstream: upstream.address } : {}),
       ...(backlog ? { backlog: backlog.listed } : {}),
     },
   });

@@ -47,6 +47,12 @@ class LocalBackend implements QueueBackend {
   async walk(folder: QueueFolder, query: QueueQuery, each: (items: QueueItem[]) => void) {
     const filter = parseQueueFilter(query);
     if (typeof filter === 'string') throw new Error(filter);
+    if (folder === 'bad') {
+      // with the quarantined pickup files (see QueueService.page)
+      const page = await this.service.page('bad', { limit: Number.MAX_SAFE_INTEGER, filter });
+      if (page.items.length > 0) each(page.items);
+      return page.total;
+    }
     let batch: QueueItem[] = [];
     const total = walkFolderSync(this.service.spool, folder, filter, (item) => {
       batch.push(item);
@@ -97,7 +103,9 @@ class HttpBackend implements QueueBackend {
     const status = res.status === 404 ? 'not-found' : res.status === 409 ? 'conflict' : 'bad-request';
     const message =
       res.status === 401
-        ? 'the admin API refused the token (set --admin-token or IMS_RELAY_ADMIN_TOKEN)'
+        ? this.token
+          ? 'the admin API refused the token given (by --admin-token, IMS_RELAY_ADMIN_TOKEN or the config file)'
+          : 'the admin API needs a token: give --admin-token TOKEN or set IMS_RELAY_ADMIN_TOKEN'
         : (body.error ?? `HTTP ${res.status}`);
     return { ok: false, status, message };
   }

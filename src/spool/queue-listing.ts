@@ -177,6 +177,20 @@ function passesReads(spool: Spool, folder: QueueFolder, queueId: string, filter:
   return true;
 }
 
+/**
+ * Whether an item already read passes the filter (for bad/, where quarantined pickup files are
+ * listed with the entries). The recipient filter is not applied: an item carries no addresses.
+ */
+export function itemMatches(item: QueueItem, filter: QueueFilter, now = Date.now()): boolean {
+  if (!ageMatches(item.queueId, filter, now)) return false;
+  if (filter.held !== undefined && item.held !== filter.held) return false;
+  if (filter.sender !== undefined) {
+    const want = filter.sender.toLowerCase();
+    if (want === '<>' ? item.sender !== '' : !item.sender.toLowerCase().includes(want)) return false;
+  }
+  return true;
+}
+
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 /**
