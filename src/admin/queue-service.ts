@@ -20,6 +20,7 @@ import {
 } from '../spool/queue-operations.js';
 import type { Envelope } from '../spool/envelope.js';
 import {
+  ListingSnapshots,
   countEntries,
   itemMatches,
   listPage,
@@ -77,6 +78,9 @@ function recipientStates(envelope: Envelope, journal: JournalState): MessageDeta
 }
 
 export class QueueService {
+  /** For clients paging through a deep folder with a cursor (one pass over its names, not one a page). */
+  private readonly snapshots = new ListingSnapshots();
+
   constructor(
     readonly spool: Spool,
     private readonly delivery?: DeliveryQueue,
@@ -94,7 +98,7 @@ export class QueueService {
     folder: QueueFolder,
     page: { cursor?: string; limit: number; filter?: QueueFilter },
   ): Promise<QueuePage> {
-    if (folder !== 'bad') return listPage(this.spool, folder, page);
+    if (folder !== 'bad') return listPage(this.spool, folder, page, Date.now(), this.snapshots);
     // bad/ also holds quarantined pickup files (not entries): listed whole, it is never deep
     const { total, items } = await this.list('bad');
     const matching = items.filter(
