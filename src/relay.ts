@@ -187,13 +187,6 @@ export async function runRelay(
   const delivery =
     config.mode === 'hold' ? undefined : new DeliveryQueue(spool, agent, events, config.deliveryConcurrency);
   queueRef.current = delivery;
-  await delivery?.start();
-  if (lock.uncleanPid !== undefined) {
-    events.emit('uncleanStop', {
-      detail: `PID ${lock.uncleanPid} left the spool locked; ${delivery?.suspects ?? 0} message(s) in flight are retried one at a time.`,
-      data: { previousPid: lock.uncleanPid, suspects: delivery?.suspects ?? 0 },
-    });
-  }
 
   const security = loadSecurity(config);
   const abort = async (message: string): Promise<StartResult> => {
@@ -234,6 +227,21 @@ export async function runRelay(
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close(0)));
     return abort((err as Error).message);
+  }
+
+  // the backlog is listed now and its journals read behind SMTP, which is served already
+  // after an unclean stop, nothing is delivered until the scan has found every message that was
+  // in flight: those go first, one at a time (poison-isolation.ts)
+  const backlog = await delivery?.start({ holdUntilScanned: lock.uncleanPid !== undefined });
+  if (lock.uncleanPid !== undefined) {
+    const previousPid = lock.uncleanPid;
+    const report = (suspects: number) =>
+      events.emit('uncleanStop', {
+        detail: `PID ${previousPid} left the spool locked; ${suspects} message(s) in flight are retried one at a time.`,
+        data: { previousPid, suspects },
+      });
+    if (backlog) void backlog.scanned.then(() => report(delivery?.suspects ?? 0));
+    else report(0);
   }
 
   // the pickup folder: one scan at a time, every pickupInterval
@@ -337,6 +345,7 @@ export async function runRelay(
       maxRecipients: config.maxRecipients,
       mode: config.mode,
       ...(upstream ? { upstream: upstream.address } : {}),
+      ...(backlog ? { backlog: backlog.listed } : {}),
     },
   });
 

@@ -17,6 +17,7 @@ import type { OperationResult } from '../spool/queue-operations.js';
 import { QUEUE_FOLDERS, type QueueFolder } from '../spool/spool.js';
 import { OPENAPI } from './openapi.js';
 import { guardRequest } from './request-guard.js';
+import { checkCursor, parseQueueFilter, type QueueQuery } from './queue-query.js';
 import type { QueueService } from './queue-service.js';
 import type { RelayMetrics } from './relay-metrics.js';
 
@@ -87,20 +88,40 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   });
   app.get('/api/v1/openapi.json', async () => OPENAPI);
 
-  app.get<{ Querystring: { folder?: string; offset?: string; limit?: string } }>(
-    '/api/v1/messages',
-    async (req, reply) => {
-      const folder = (req.query.folder ?? 'in') as QueueFolder;
-      if (!QUEUE_FOLDERS.includes(folder))
-        return reply.code(400).send({ error: `folder must be one of ${QUEUE_FOLDERS.join(', ')}` });
+  app.get<{
+    Querystring: QueueQuery & { folder?: string; offset?: string; limit?: string; cursor?: string };
+  }>('/api/v1/messages', async (req, reply) => {
+    const folder = (req.query.folder ?? 'in') as QueueFolder;
+    if (!QUEUE_FOLDERS.includes(folder))
+      return reply.code(400).send({ error: `folder must be one of ${QUEUE_FOLDERS.join(', ')}` });
+    const limit = intParam(req.query.limit, 50, 1, 1000);
+    if (limit === undefined) return reply.code(400).send({ error: 'limit must be 1..1000' });
+    const filter = parseQueueFilter(req.query);
+    if (typeof filter === 'string') return reply.code(400).send({ error: filter });
+    const badCursor = checkCursor(req.query.cursor);
+    if (badCursor) return reply.code(400).send({ error: badCursor });
+    if (req.query.offset !== undefined) {
+      // the older offset paging: reads the folder's names for every page
       const offset = intParam(req.query.offset, 0, 0, Number.MAX_SAFE_INTEGER);
-      const limit = intParam(req.query.limit, 50, 1, 1000);
-      if (offset === undefined || limit === undefined)
-        return reply.code(400).send({ error: 'offset must be >= 0 and limit 1..1000' });
+      if (offset === undefined) return reply.code(400).send({ error: 'offset must be >= 0' });
       const page = await ctx.queue.list(folder, { offset, limit });
       return { folder, offset, limit, ...page };
-    },
-  );
+    }
+    const page = await ctx.queue.page(folder, {
+      limit,
+      filter,
+      ...(req.query.cursor ? { cursor: req.query.cursor } : {}),
+    });
+    return { folder, limit, ...page };
+  });
+  app.get<{ Querystring: QueueQuery & { folder?: string } }>('/api/v1/messages/count', async (req, reply) => {
+    const folder = (req.query.folder ?? 'in') as QueueFolder;
+    if (!QUEUE_FOLDERS.includes(folder))
+      return reply.code(400).send({ error: `folder must be one of ${QUEUE_FOLDERS.join(', ')}` });
+    const filter = parseQueueFilter(req.query);
+    if (typeof filter === 'string') return reply.code(400).send({ error: filter });
+    return { folder, count: await ctx.queue.count(folder, filter) };
+  });
   app.get<{ Params: { id: string } }>('/api/v1/messages/:id', async (req, reply) => {
     const result = await ctx.queue.show(req.params.id);
     return result.ok

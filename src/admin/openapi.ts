@@ -27,6 +27,30 @@ const action = (summary: string) => ({
   },
 });
 
+/** The queue filters of GET /api/v1/messages and /api/v1/messages/count. */
+const FILTERS = [
+  {
+    name: 'sender',
+    in: 'query',
+    description: 'part of the sender (<> for the null sender)',
+    schema: { type: 'string' },
+  },
+  { name: 'recipient', in: 'query', description: 'part of any recipient', schema: { type: 'string' } },
+  {
+    name: 'olderThan',
+    in: 'query',
+    description: 'arrived at least this long ago, e.g. 2h',
+    schema: { type: 'string' },
+  },
+  {
+    name: 'newerThan',
+    in: 'query',
+    description: 'arrived at most this long ago, e.g. 10m',
+    schema: { type: 'string' },
+  },
+  { name: 'held', in: 'query', schema: { type: 'boolean' } },
+];
+
 export const OPENAPI = {
   openapi: '3.1.0',
   info: {
@@ -58,15 +82,37 @@ export const OPENAPI = {
         summary: 'messages in a spool folder, oldest first, paged',
         parameters: [
           { name: 'folder', in: 'query', schema: { enum: ['in', 'out', 'bad', 'archive'], default: 'in' } },
-          { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
+          {
+            name: 'cursor',
+            in: 'query',
+            description: 'the nextCursor of the previous page (a queue ID); absent for the first page',
+            schema: { type: 'string' },
+          },
+          ...FILTERS,
+          {
+            name: 'offset',
+            in: 'query',
+            description: 'older paging (reads the whole folder listing per page); prefer cursor',
+            schema: { type: 'integer', minimum: 0 },
+          },
         ],
         responses: {
           ...ok(
-            '{ folder, total, offset, limit, items: [ { queueId, folder, arrivedAt, sender, recipients, size, attempts, delivered, failed, deferred, held, retryAt?, lastError? } ] }',
+            '{ folder, total, limit, nextCursor?, items: [ { queueId, folder, arrivedAt, sender, recipients, size, attempts, delivered, failed, deferred, held, retryAt?, lastError? } ] } — a filtered page may hold fewer than limit items and still have a nextCursor',
           ),
           ...errors,
         },
+      },
+    },
+    '/api/v1/messages/count': {
+      get: {
+        summary: 'how many messages of a folder pass the filters (no filter or age only: no file is read)',
+        parameters: [
+          { name: 'folder', in: 'query', schema: { enum: ['in', 'out', 'bad', 'archive'], default: 'in' } },
+          ...FILTERS,
+        ],
+        responses: { ...ok('{ folder, count }'), ...errors },
       },
     },
     '/api/v1/messages/{id}': {

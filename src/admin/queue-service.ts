@@ -18,6 +18,14 @@ import {
   type QueueItem,
 } from '../spool/queue-operations.js';
 import type { Envelope } from '../spool/envelope.js';
+import {
+  ListingSnapshots,
+  countEntries,
+  itemMatches,
+  listPage,
+  type QueueFilter,
+  type QueuePage,
+} from '../spool/queue-listing.js';
 import { describeQuarantinedPickup, type QuarantinedPickup } from '../spool/quarantined-pickup.js';
 import { readRegularFile } from '../spool/regular-file.js';
 import type { JournalState } from '../spool/recipient-journal.js';
@@ -70,6 +78,9 @@ function recipientStates(envelope: Envelope, journal: JournalState): MessageDeta
 }
 
 export class QueueService {
+  /** For clients paging through a deep folder with a cursor (one pass over its names, not one a page). */
+  private readonly snapshots = new ListingSnapshots();
+
   constructor(
     readonly spool: Spool,
     private readonly delivery?: DeliveryQueue,
@@ -80,6 +91,30 @@ export class QueueService {
     page: { offset?: number; limit?: number } = {},
   ): Promise<{ total: number; items: QueueItem[] }> {
     return listFolder(this.spool, folder, page);
+  }
+
+  /** A page after `cursor` (see queue-listing.ts): holds the page in memory, never the folder. */
+  async page(
+    folder: QueueFolder,
+    page: { cursor?: string; limit: number; filter?: QueueFilter },
+  ): Promise<QueuePage> {
+    if (folder !== 'bad') return listPage(this.spool, folder, page, Date.now(), this.snapshots);
+    // bad/ also holds quarantined pickup files (not entries): listed whole, it is never deep
+    const { total, items } = await this.list('bad');
+    const matching = items.filter(
+      (i) => (!page.cursor || i.queueId > page.cursor) && itemMatches(i, page.filter ?? {}),
+    );
+    const shown = matching.slice(0, page.limit);
+    return {
+      items: shown,
+      total,
+      ...(matching.length > page.limit ? { nextCursor: shown.at(-1)!.queueId } : {}),
+    };
+  }
+
+  async count(folder: QueueFolder, filter: QueueFilter = {}): Promise<number> {
+    if (folder !== 'bad') return countEntries(this.spool, folder, filter);
+    return (await this.list('bad')).items.filter((i) => itemMatches(i, filter)).length;
   }
 
   async raw(queueId: string): Promise<RawResult> {

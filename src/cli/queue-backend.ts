@@ -4,7 +4,9 @@
  * directly on the spool files, holding the spool lock meanwhile.
  */
 import { QueueService, type DetailResult, type RawResult } from '../admin/queue-service.js';
+import { parseQueueFilter, queueFilterQuery, type QueueQuery } from '../admin/queue-query.js';
 import type { RelayConfig } from '../config/relay-config.js';
+import { walkFolderSync } from '../spool/queue-listing.js';
 import type { OperationResult, QueueItem } from '../spool/queue-operations.js';
 import { readRuntimeInfo } from '../spool/runtime-info.js';
 import { acquireSpoolLock } from '../spool/spool-lock.js';
@@ -16,6 +18,12 @@ export interface QueueBackend {
   /** Where the work is done, for messages: "the relay (PID 12, http://…)" or "the spool /x". */
   readonly where: string;
   list(folder: QueueFolder): Promise<{ total: number; items: QueueItem[] }>;
+  /**
+   * Every matching entry of a folder, oldest first, handed over a few at a time as they are read
+   * (so the output streams); resolves with the folder's entry count.
+   */
+  walk(folder: QueueFolder, query: QueueQuery, each: (items: QueueItem[]) => void): Promise<number>;
+  count(folder: QueueFolder, query: QueueQuery): Promise<number>;
   show(queueId: string): Promise<DetailResult>;
   raw(queueId: string): Promise<RawResult>;
   apply(op: Operation, queueId: string): Promise<OperationResult>;
@@ -35,6 +43,31 @@ class LocalBackend implements QueueBackend {
   }
   list(folder: QueueFolder) {
     return this.service.list(folder);
+  }
+  async walk(folder: QueueFolder, query: QueueQuery, each: (items: QueueItem[]) => void) {
+    const filter = parseQueueFilter(query);
+    if (typeof filter === 'string') throw new Error(filter);
+    if (folder === 'bad') {
+      // with the quarantined pickup files (see QueueService.page)
+      const page = await this.service.page('bad', { limit: Number.MAX_SAFE_INTEGER, filter });
+      if (page.items.length > 0) each(page.items);
+      return page.total;
+    }
+    let batch: QueueItem[] = [];
+    const total = walkFolderSync(this.service.spool, folder, filter, (item) => {
+      batch.push(item);
+      if (batch.length === 1000) {
+        each(batch);
+        batch = [];
+      }
+    });
+    if (batch.length > 0) each(batch);
+    return total;
+  }
+  async count(folder: QueueFolder, query: QueueQuery) {
+    const filter = parseQueueFilter(query);
+    if (typeof filter === 'string') throw new Error(filter);
+    return this.service.count(folder, filter);
   }
   show(queueId: string) {
     return this.service.show(queueId);
@@ -89,6 +122,27 @@ class HttpBackend implements QueueBackend {
       if (page.items.length < 1000) break;
     }
     return { total, items };
+  }
+
+  async walk(folder: QueueFolder, query: QueueQuery, each: (items: QueueItem[]) => void) {
+    let cursor: string | undefined;
+    for (;;) {
+      const res = await this.call(
+        'GET',
+        `/api/v1/messages?folder=${folder}&limit=1000${cursor ? `&cursor=${cursor}` : ''}${queueFilterQuery(query)}`,
+      );
+      if (!res.ok) throw new Error((await this.failure(res)).message);
+      const page = (await res.json()) as { total: number; items: QueueItem[]; nextCursor?: string };
+      if (page.items.length > 0) each(page.items);
+      if (!page.nextCursor) return page.total;
+      cursor = page.nextCursor;
+    }
+  }
+
+  async count(folder: QueueFolder, query: QueueQuery) {
+    const res = await this.call('GET', `/api/v1/messages/count?folder=${folder}${queueFilterQuery(query)}`);
+    if (!res.ok) throw new Error((await this.failure(res)).message);
+    return ((await res.json()) as { count: number }).count;
   }
 
   async show(queueId: string): Promise<DetailResult> {

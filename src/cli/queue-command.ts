@@ -6,6 +6,8 @@
 import type { Command } from 'commander';
 import { QUEUE_FOLDERS, type QueueFolder } from '../spool/spool.js';
 import type { QueueItem } from '../spool/queue-operations.js';
+import type { QueueQuery } from '../admin/queue-query.js';
+import { parseQueueFilter } from '../admin/queue-query.js';
 import type { CliIO } from './cli-io.js';
 import { openQueueBackend, type Operation, type QueueBackend } from './queue-backend.js';
 import { resolveToolConfig } from './tool-config.js';
@@ -83,26 +85,80 @@ export function registerQueue(program: Command, io: CliIO, done: (code: number) 
   };
 
   common(queue.command('list'))
-    .description('list the messages in a folder, oldest first')
+    .description('list the messages in a folder, oldest first (streams; like mailq, the count comes last)')
     .option('--folder <FOLDER>', 'in, out, bad or archive', 'in')
-    .option('--json', 'one JSON document instead of a table')
-    .action(async (o: CommonOptions & { folder: string; json?: boolean }) => {
-      if (!checkFolder(o.folder)) return;
-      await withBackend(o, async (b) => {
-        const { total, items } = await b.list(o.folder as QueueFolder);
-        if (o.json) io.stdout.write(JSON.stringify({ folder: o.folder, total, items }, null, 2) + '\n');
-        else {
-          io.stdout.write(`${o.folder}/: ${total} message${total === 1 ? '' : 's'}\n`);
-          if (items.length > 0) {
-            io.stdout.write(
-              'QUEUE ID                ARRIVED                    SIZE        RCPTS  DONE/FAIL/DEF  SENDER                        STATE\n',
-            );
-            for (const i of items) io.stdout.write(formatItem(i) + '\n');
-          }
+    .option('--count', 'print only the number of (matching) messages')
+    .option('--sender <TEXT>', 'only messages whose sender contains TEXT (<> for the null sender)')
+    .option('--recipient <TEXT>', 'only messages with a recipient that contains TEXT')
+    .option('--older-than <DURATION>', 'only messages that arrived at least DURATION ago (e.g. 2h)')
+    .option('--newer-than <DURATION>', 'only messages that arrived at most DURATION ago')
+    .option('--held', 'only held messages')
+    .option('--not-held', 'only messages that are not held')
+    .option('--json', 'one JSON document instead of a table (items one per line)')
+    .action(
+      async (
+        o: CommonOptions & {
+          folder: string;
+          json?: boolean;
+          count?: boolean;
+          sender?: string;
+          recipient?: string;
+          olderThan?: string;
+          newerThan?: string;
+          held?: boolean;
+          notHeld?: boolean;
+        },
+      ) => {
+        if (!checkFolder(o.folder)) return;
+        const query: QueueQuery = {
+          ...(o.sender !== undefined ? { sender: o.sender } : {}),
+          ...(o.recipient !== undefined ? { recipient: o.recipient } : {}),
+          ...(o.olderThan !== undefined ? { olderThan: o.olderThan } : {}),
+          ...(o.newerThan !== undefined ? { newerThan: o.newerThan } : {}),
+          ...(o.held ? { held: 'true' } : o.notHeld ? { held: 'false' } : {}),
+        };
+        const bad = parseQueueFilter(query);
+        if (typeof bad === 'string') {
+          io.stderr.write(`ims-relay: ${bad.replace(/^(\w+)Than/, (_m, w: string) => `--${w}-than`)}\n`);
+          return done(2);
         }
-        return 0;
-      });
-    });
+        const filtered = Object.keys(query).length > 0;
+        await withBackend(o, async (b) => {
+          const folder = o.folder as QueueFolder;
+          if (o.count) {
+            const count = await b.count(folder, query);
+            io.stdout.write(o.json ? JSON.stringify({ folder, count }) + '\n' : `${count}\n`);
+            return 0;
+          }
+          let shown = 0;
+          if (o.json) io.stdout.write(`{"folder":${JSON.stringify(folder)},"items":[`);
+          const total = await b.walk(folder, query, (items) => {
+            let text = '';
+            for (const i of items) {
+              if (o.json) text += `${shown === 0 ? '' : ','}\n${JSON.stringify(i)}`;
+              else {
+                if (shown === 0)
+                  text +=
+                    'QUEUE ID                ARRIVED                    SIZE        RCPTS  DONE/FAIL/DEF  SENDER                        STATE\n';
+                text += formatItem(i) + '\n';
+              }
+              shown++;
+            }
+            io.stdout.write(text);
+          });
+          if (o.json) io.stdout.write(`\n],"total":${total},"shown":${shown}}\n`);
+          else
+            io.stdout.write(
+              filtered
+                ? `${folder}/: ${shown} of ${total} message${total === 1 ? '' : 's'} match\n`
+                : `${folder}/: ${total} message${total === 1 ? '' : 's'}\n`,
+            );
+          // a long listing to a slow pipe: everything is written before the process may exit
+          await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
+          return 0;
+        });
+      },
+    );
 
   common(queue.command('show <ID>'))
     .description('show one message: summary, recipients and their state, headers')
@@ -187,7 +243,9 @@ export function registerQueue(program: Command, io: CliIO, done: (code: number) 
       const folder = o.folder ?? bulk?.folders[0];
       if (o.all && bulk && (!folder || !checkFolder(folder, bulk.folders))) return;
       await withBackend(o, async (b) => {
-        const ids = id ? [id] : (await b.list(folder as QueueFolder)).items.map((i) => i.queueId);
+        const ids: string[] = [];
+        if (id) ids.push(id);
+        else await b.walk(folder as QueueFolder, {}, (items) => ids.push(...items.map((i) => i.queueId)));
         let failed = 0;
         for (const qid of ids) {
           const result = await b.apply(op, qid);

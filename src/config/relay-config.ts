@@ -46,6 +46,7 @@ export interface RelayConfig {
   localDomains: string[];
   relayNetworks: string[];
   routedAddresses: 'local' | 'refuse';
+  proxyProtocolFrom: string[];
   /** The admin API's address; undefined when it is off. */
   http: HostPort | undefined;
   adminToken: string | undefined;

@@ -407,6 +407,19 @@ export const SETTINGS = [
     schema: z.enum(['local', 'refuse']),
   },
   {
+    key: 'proxyProtocolFrom',
+    valueName: 'CIDRS',
+    description:
+      'load balancers (comma-separated CIDRs) whose connections start with a PROXY protocol header (v1 or v2, HAProxy send-proxy); the address in it is the client address for everything; a connection from them without a valid header gets 421 after 5 s; none: off',
+    defaultText: 'none',
+    schema: stringList.superRefine((list, ctx) => {
+      for (const cidr of list) {
+        const parsed = parseCidr(cidr);
+        if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+      }
+    }),
+  },
+  {
     key: 'http',
     valueName: 'HOST:PORT|off',
     description:

@@ -17,10 +17,23 @@ import { failuresAlone, PoisonIsolation } from './poison-isolation.js';
 type Folder = Extract<QueueFolder, 'in' | 'out'>;
 const MAX_TIMER = 2 ** 31 - 1;
 const WAITING_PER_WORKER = 4;
+/** Journals read at a time by the backlog scan at start. */
+const SCAN_BATCH = 64;
+
+/** How far the backlog scan at start has come. */
+export interface BacklogScan {
+  /** Entries found in in/ and out/ at start. */
+  listed: number;
+  /** Of those, entries scheduled so far (their journal read, if they have one). */
+  scheduled: number;
+  done: boolean;
+}
 
 export class DeliveryQueue {
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly ready: { folder: Folder; queueId: string }[] = [];
+  /** Entries due now, in order; `readyHead` is the next one (no shift(): O(1) at any depth). */
+  private ready: { folder: Folder; queueId: string }[] = [];
+  private readyHead = 0;
   private readonly readySet = new Set<string>();
   private readonly active = new Set<string>();
   /** Entries of `active` that still hold a worker (the others only wait for the disk). */
@@ -50,33 +63,70 @@ export class DeliveryQueue {
     return this.isolation.size;
   }
 
-  /** Schedules everything in in/ and out/ by its journal's retry time. */
-  async start(): Promise<number> {
-    let count = 0;
-    // nothing starts until every entry is known: suspects (poison-isolation.ts) go first
-    this.starting = true;
-    try {
-      for (const folder of ['out', 'in'] as const) {
-        for (const queueId of await this.spool.list(folder)) {
-          let at: Date | undefined;
-          try {
-            const journal = await this.spool.readJournal(folder, queueId);
-            at = journal.retryAt;
-            // in flight when the last relay stopped: processed alone before normal concurrency
-            if (journal.openAttempt && !journal.held)
-              this.isolation.suspect(queueId, 'in flight when the relay stopped', failuresAlone(journal));
-          } catch {
-            at = undefined; // the agent finds out what is wrong with it
-          }
-          this.enqueue(folder, queueId, at);
-          count++;
-        }
-      }
-    } finally {
-      this.starting = false;
+  readonly backlog: BacklogScan = { listed: 0, scheduled: 0, done: false };
+
+  /**
+   * Schedules everything in in/ and out/ by its journal's retry time, in the background: the
+   * promise resolves once the folders are listed (one readdir each), and the journals are read
+   * behind it, SCAN_BATCH at a time, while SMTP already runs. An entry without a journal is due now
+   * and costs no read. `scanned` resolves when every entry is scheduled. An entry whose journal
+   * shows an attempt that never ended was in flight when the last relay stopped: it becomes a
+   * suspect (poison-isolation.ts), processed alone before normal concurrency. After an unclean stop
+   * (`holdUntilScanned`) nothing starts until the scan has found every suspect, so that the
+   * suspects go first; after a clean stop delivery runs behind the scan at once.
+   */
+  async start(options: { holdUntilScanned?: boolean } = {}): Promise<{ listed: number; scanned: Promise<number> }> {
+    const folders: { folder: Folder; ids: string[]; journals: Set<string> }[] = [];
+    for (const folder of ['out', 'in'] as const) {
+      const listing = await this.spool.listWithJournals(folder);
+      folders.push({ folder, ...listing });
+      this.backlog.listed += listing.ids.length;
     }
-    this.pump();
-    return count;
+    this.starting = options.holdUntilScanned === true;
+    const scanned = this.scan(folders)
+      .then(
+        () => this.backlog.scheduled,
+        (err: Error) => {
+          this.events.emit('unexpectedError', { data: { where: 'backlog scan', error: err.message } });
+          return this.backlog.scheduled;
+        },
+      )
+      .finally(() => {
+        this.backlog.done = true;
+        this.starting = false;
+        this.pump();
+      });
+    return { listed: this.backlog.listed, scanned };
+  }
+
+  private async scan(folders: { folder: Folder; ids: string[]; journals: Set<string> }[]): Promise<void> {
+    for (const { folder, ids, journals } of folders) {
+      for (let i = 0; i < ids.length && !this.stopped; i += SCAN_BATCH) {
+        const batch = ids.slice(i, i + SCAN_BATCH);
+        const journalsRead = await Promise.all(
+          batch.map((queueId) =>
+            journals.has(queueId)
+              ? this.spool.readJournal(folder, queueId).then(
+                  (j) => j,
+                  () => undefined, // the agent finds out what is wrong with it
+                )
+              : undefined,
+          ),
+        );
+        batch.forEach((queueId, k) => {
+          const journal = journalsRead[k];
+          // in flight when the last relay stopped: processed alone before normal concurrency
+          if (journal?.openAttempt && !journal.held)
+            this.isolation.suspect(queueId, 'in flight when the relay stopped', failuresAlone(journal));
+          // already delivered, or being delivered, since it was listed (SMTP, a manual retry)
+          if (!this.active.has(queueId) && !this.readySet.has(queueId) && !this.timers.has(queueId))
+            this.enqueue(folder, queueId, journal?.retryAt);
+          this.backlog.scheduled++;
+        });
+        // let the event loop breathe between batches even when no journal had to be read
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
   }
 
   /** Delivers `queueId` at `at` (default: now). */
@@ -120,15 +170,22 @@ export class DeliveryQueue {
     while (
       !this.stopped &&
       this.working < this.concurrency &&
-      this.active.size < this.concurrency * WAITING_PER_WORKER
+      this.active.size < this.concurrency * WAITING_PER_WORKER &&
+      this.readyHead < this.ready.length
     ) {
-      const i = this.isolation.pick(this.ready, this.active.size);
+      const i = this.isolation.pick(this.ready, this.active.size, this.readyHead);
       if (i < 0) break;
-      const next = this.ready.splice(i, 1)[0]!;
-      this.readySet.delete(next.queueId);
+      let next: { folder: Folder; queueId: string };
+      if (i === this.readyHead) next = this.ready[this.readyHead++]!;
+      else next = this.ready.splice(i, 1)[0]!;
+      if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+        this.ready = this.ready.slice(this.readyHead);
+        this.readyHead = 0;
+      }
+      if (!this.readySet.delete(next.queueId)) continue; // cancelled while it waited
       this.run(next.folder, next.queueId, this.isolation.has(next.queueId));
     }
-    if (this.active.size === 0 && this.ready.length === 0) {
+    if (this.active.size === 0 && this.readyHead >= this.ready.length) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();
@@ -211,10 +268,8 @@ export class DeliveryQueue {
     const timer = this.timers.get(queueId);
     if (timer) clearTimeout(timer);
     this.timers.delete(queueId);
-    if (this.readySet.delete(queueId)) {
-      const i = this.ready.findIndex((r) => r.queueId === queueId);
-      if (i >= 0) this.ready.splice(i, 1);
-    }
+    // a cancelled entry stays in `ready` and is skipped when its turn comes
+    this.readySet.delete(queueId);
     this.again.delete(queueId);
     this.isolation.forget(queueId);
   }
@@ -227,7 +282,7 @@ export class DeliveryQueue {
 
   /** Resolves when no entry is ready or being processed (retries may still be scheduled). */
   idle(): Promise<void> {
-    if (this.active.size === 0 && this.ready.length === 0) return Promise.resolve();
+    if (this.active.size === 0 && this.readyHead >= this.ready.length) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -237,7 +292,8 @@ export class DeliveryQueue {
     this.agent.stopping = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    this.ready.length = 0;
+    this.ready = [];
+    this.readyHead = 0;
     this.readySet.clear();
     if (this.active.size === 0) return;
     await Promise.race([

@@ -119,19 +119,19 @@ export class PoisonIsolation {
    * whatever runs first after each start) spreads over the suspects and clears them, while a
    * message that kills the relay itself keeps failing until it is the last one left.
    */
-  pick(ready: readonly ReadyEntry[], busy: number): number {
-    if (ready.length === 0) return -1;
-    if (this.suspects.size === 0) return 0;
+  pick(ready: readonly ReadyEntry[], busy: number, from = 0): number {
+    if (ready.length <= from) return -1;
+    if (this.suspects.size === 0) return from;
     if (busy > 0) return -1;
     let best = -1;
     let fewest = Infinity;
-    ready.forEach((r, i) => {
-      const failed = this.suspects.get(r.queueId);
+    for (let i = from; i < ready.length; i++) {
+      const failed = this.suspects.get(ready[i]!.queueId);
       if (failed !== undefined && failed < fewest) {
         best = i;
         fewest = failed;
       }
-    });
+    }
     return best;
   }
 }

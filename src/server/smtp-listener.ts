@@ -17,6 +17,7 @@ import {
   type ConnectionSettings,
 } from './ims-connection.js';
 import { IMS_HEADER_WARNING_BYTES, MessageIntake, type IntakeRefusal } from '../message/message-intake.js';
+import { ProxyGate, type GateOutcome } from './proxy-gate.js';
 import { receivedHeader, type ReceivedInfo } from './received-header.js';
 import type { RelayPolicy } from './relay-policy.js';
 import { REPLIES, replyError, replyText, type Reply } from './replies.js';
@@ -46,7 +47,11 @@ export interface ListenerSettings extends ConnectionSettings, ConnectionLimitSet
   bareLf: 'normalize' | 'reject';
   socketTimeoutMs: number;
   reverseDns: boolean;
+  /** Balancers whose connections start with a PROXY header (none: the gate is off). */
+  proxyProtocolFrom?: readonly string[];
 }
+
+type ProxyCallback = Parameters<SMTPServer['_handleProxy']>[1];
 
 /** The client's reverse DNS name; smtp-server puts `[address]` there when it did not look it up. */
 const resolvedName = (session: SMTPServerSession): string | undefined =>
@@ -84,6 +89,26 @@ class ImsSmtpServer extends SMTPServer {
   readonly connectionsBySession = new WeakMap<SMTPServerSession, ImsConnection>();
   connectionSettings!: ConnectionSettings;
   observer!: ConnectionObserver;
+  proxyGate: ProxyGate | undefined;
+
+  /**
+   * The PROXY gate (proxy-gate.ts) runs here, before any greeting or implicit TLS handshake, after
+   * smtp-server's own step (with useProxy off, it only names the session).
+   */
+  override _handleProxy(socket: net.Socket, callback: ProxyCallback): void {
+    super._handleProxy(socket, (err, options) => {
+      const gate = this.proxyGate;
+      if (err || !options || !gate?.expects(socket.remoteAddress)) return callback(err, options);
+      void gate.read(socket).then((outcome: GateOutcome) => {
+        if (!outcome.ok) return callback(new Error(outcome.reason));
+        const source = outcome.source;
+        callback(null, {
+          ...options,
+          ...(source ? { remoteAddress: source.address, remotePort: source.port } : {}),
+        });
+      });
+    });
+  }
 
   override connect(socket: net.Socket, socketOptions?: ConstructorParameters<typeof ImsConnection>[2]): void {
     // smtp-server's connect(), with our connection class
@@ -233,6 +258,8 @@ export class SmtpListener {
         this.server.connectionsBySession.get(session)?.endTransaction();
       },
     });
+    if (settings.proxyProtocolFrom?.length)
+      this.server.proxyGate = new ProxyGate(settings.proxyProtocolFrom, settings.hostname);
     this.server.connectionSettings = {
       ...settings,
       authAfterTls: authAvailable && !security.allowInsecureAuth,

@@ -86,6 +86,20 @@ export class Spool {
       .sort();
   }
 
+  /**
+   * One readdir of a folder: the queue IDs of its entries (oldest first) and the IDs that have a
+   * journal, so that a caller reads no journal that is not there.
+   */
+  async listWithJournals(folder: QueueFolder): Promise<{ ids: string[]; journals: Set<string> }> {
+    const ids: string[] = [];
+    const journals = new Set<string>();
+    for (const n of await fsp.readdir(this.folder(folder))) {
+      if (n.endsWith(ENTRY_SUFFIX)) ids.push(n.slice(0, -ENTRY_SUFFIX.length));
+      else if (n.endsWith(JOURNAL_SUFFIX)) journals.add(n.slice(0, -JOURNAL_SUFFIX.length));
+    }
+    return { ids: ids.sort(), journals };
+  }
+
   journalPath(folder: QueueFolder, queueId: string): string {
     return path.join(this.dir, folder, queueId + JOURNAL_SUFFIX);
   }
@@ -218,10 +232,13 @@ export class Spool {
     }
     const journalsRepaired: string[] = [];
     for (const folder of QUEUE_FOLDERS) {
-      for (const name of await fsp.readdir(this.folder(folder))) {
+      // one readdir per folder: a journal whose entry is listed next to it costs no lookup
+      const names = await fsp.readdir(this.folder(folder));
+      const present = new Set(names);
+      for (const name of names) {
         if (!name.endsWith(JOURNAL_SUFFIX)) continue;
         const queueId = name.slice(0, -JOURNAL_SUFFIX.length);
-        if (await exists(this.entryPath(folder, queueId))) continue;
+        if (present.has(queueId + ENTRY_SUFFIX)) continue;
         const home = await this.locate(queueId);
         if (home) await fsp.rename(this.journalPath(folder, queueId), this.journalPath(home, queueId));
         else await fsp.rm(this.journalPath(folder, queueId), { force: true });

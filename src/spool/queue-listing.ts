@@ -1,0 +1,384 @@
+/**
+ * Listing, counting and filtering a queue folder at depth (100,000 entries and more), reading only
+ * what a view needs:
+ * - counting a folder, or filtering by age, reads the folder's names only (a queue ID starts with
+ *   its arrival time in milliseconds);
+ * - filtering by sender or recipient reads each entry's head (not its message); by held, each
+ *   entry's journal; a listed item reads both.
+ * Pages are keyed by a cursor (the last queue ID of the previous page): a page is found with one
+ * pass over the folder that keeps only the page's IDs, so listing through a running relay holds a
+ * page in memory, never the folder; every entry present throughout is listed exactly once.
+ * File reads are synchronous and small (an entry's head, a journal): inside the relay they run
+ * SUMMARY_CHUNK at a time between turns of the event loop.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { TRAILER_LENGTH, decodeEntryHead } from './entry-format.js';
+import type { Envelope } from './envelope.js';
+import type { QueueItem } from './queue-operations.js';
+import { emptyJournal, replayJournal, type JournalState } from './recipient-journal.js';
+import { ENTRY_SUFFIX, JOURNAL_SUFFIX, type QueueFolder, type Spool } from './spool.js';
+
+export interface QueueFilter {
+  /** Part of the sender address (case-insensitive); `<>` matches the null sender. */
+  sender?: string;
+  /** Part of any recipient address (case-insensitive). */
+  recipient?: string;
+  /** Arrived at least this many milliseconds ago. */
+  olderThanMs?: number;
+  /** Arrived at most this many milliseconds ago. */
+  newerThanMs?: number;
+  /** Only held entries (true) or only entries not held (false). */
+  held?: boolean;
+}
+
+export interface QueuePage {
+  items: QueueItem[];
+  /** Entries in the folder, unfiltered (counted on the same pass). */
+  total: number;
+  /** Give it as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+/** Entries summarized between two turns of the event loop. */
+const SUMMARY_CHUNK = 100;
+/** IDs a filtered page examines at most before it returns what it has, with a cursor to go on. */
+const PAGE_SCAN_BUDGET = 20_000;
+/** The first read of an entry: the head of a message with a few hundred recipients. */
+const HEAD_READ = 16 * 1024;
+
+/** When an entry arrived, from its queue ID (milliseconds since the epoch). */
+export function arrivalOf(queueId: string): number {
+  return parseInt(queueId.slice(0, 11), 16);
+}
+
+function needsHead(filter: QueueFilter): boolean {
+  return filter.sender !== undefined || filter.recipient !== undefined;
+}
+
+/** Whether a queue ID passes the filter's age bounds (no file is read). */
+function ageMatches(queueId: string, filter: QueueFilter, now: number): boolean {
+  if (filter.olderThanMs === undefined && filter.newerThanMs === undefined) return true;
+  const age = now - arrivalOf(queueId);
+  if (filter.olderThanMs !== undefined && age < filter.olderThanMs) return false;
+  if (filter.newerThanMs !== undefined && age > filter.newerThanMs) return false;
+  return true;
+}
+
+function envelopeMatches(envelope: Envelope, filter: QueueFilter): boolean {
+  if (filter.sender !== undefined) {
+    const want = filter.sender.toLowerCase();
+    const sender = envelope.sender.toLowerCase();
+    if (want === '<>' ? sender !== '' : !sender.includes(want)) return false;
+  }
+  if (filter.recipient !== undefined) {
+    const want = filter.recipient.toLowerCase();
+    if (!envelope.recipients.some((r) => r.address.toLowerCase().includes(want))) return false;
+  }
+  return true;
+}
+
+/** The envelope and message size of an entry, from its first bytes; undefined if it cannot be read. */
+function readHeadSync(file: string): { envelope: Envelope; messageBytes: number } | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    let bytes = Buffer.allocUnsafe(Math.min(size, HEAD_READ));
+    let read = fs.readSync(fd, bytes, 0, bytes.length, 0);
+    const declared = /^IMSR\/\d+ (\d{1,12})\n/.exec(bytes.subarray(0, 64).toString('latin1'));
+    if (declared) {
+      const headLength = Number(declared[1]) + declared[0].length + 1;
+      if (headLength > read && size > read) {
+        bytes = Buffer.allocUnsafe(Math.min(size, headLength));
+        read = fs.readSync(fd, bytes, 0, bytes.length, 0);
+      }
+    }
+    const head = decodeEntryHead(bytes.subarray(0, read));
+    if (!head.ok) return undefined;
+    return {
+      envelope: head.envelope,
+      messageBytes: Math.max(0, size - head.messageOffset - TRAILER_LENGTH),
+    };
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readJournalSync(file: string): JournalState | undefined {
+  try {
+    return replayJournal(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? emptyJournal() : undefined;
+  }
+}
+
+/**
+ * The list item of one entry if it passes the filter (its age is checked by the caller); undefined
+ * when it does not, or when it cannot be read (gone since the folder was listed, or damaged: the
+ * delivery agent quarantines those).
+ */
+export function summarizeIfMatching(
+  spool: Spool,
+  folder: QueueFolder,
+  queueId: string,
+  filter: QueueFilter = {},
+  /** false when the caller knows there is no journal (it listed the folder): none is read. */
+  hasJournal = true,
+): QueueItem | undefined {
+  const readJournal = () =>
+    hasJournal ? readJournalSync(spool.journalPath(folder, queueId)) : emptyJournal();
+  let journal: JournalState | undefined;
+  if (filter.held !== undefined) {
+    journal = readJournal();
+    if ((journal?.held ?? false) !== filter.held) return undefined;
+  }
+  const head = readHeadSync(spool.entryPath(folder, queueId));
+  if (!head || !envelopeMatches(head.envelope, filter)) return undefined;
+  journal ??= readJournal();
+  let failed = 0;
+  for (const r of journal?.done.values() ?? []) if (r.action === 'failed') failed++;
+  let last: string | undefined;
+  for (const d of journal?.deferred.values() ?? []) last = d.diagnostic ?? last;
+  return {
+    queueId,
+    folder,
+    arrivedAt: head.envelope.arrivedAt,
+    sender: head.envelope.sender,
+    recipients: head.envelope.recipients.length,
+    size: head.messageBytes,
+    source: head.envelope.source,
+    attempts: journal?.attempts ?? 0,
+    delivered: (journal?.done.size ?? 0) - failed,
+    failed,
+    deferred: journal?.deferred.size ?? 0,
+    held: journal?.held ?? false,
+    ...(journal?.retryAt ? { retryAt: journal.retryAt.toISOString() } : {}),
+    ...(last ? { lastError: last } : {}),
+  };
+}
+
+/** Whether the entry passes a filter that needs its head or journal (not its age). */
+function passesReads(spool: Spool, folder: QueueFolder, queueId: string, filter: QueueFilter): boolean {
+  if (filter.held !== undefined) {
+    const journal = readJournalSync(spool.journalPath(folder, queueId));
+    if ((journal?.held ?? false) !== filter.held) return false;
+  }
+  if (needsHead(filter)) {
+    const head = readHeadSync(spool.entryPath(folder, queueId));
+    if (!head || !envelopeMatches(head.envelope, filter)) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether an item already read passes the filter (for bad/, where quarantined pickup files are
+ * listed with the entries). The recipient filter is not applied: an item carries no addresses.
+ */
+export function itemMatches(item: QueueItem, filter: QueueFilter, now = Date.now()): boolean {
+  if (!ageMatches(item.queueId, filter, now)) return false;
+  if (filter.held !== undefined && item.held !== filter.held) return false;
+  if (filter.sender !== undefined) {
+    const want = filter.sender.toLowerCase();
+    if (want === '<>' ? item.sender !== '' : !item.sender.toLowerCase().includes(want)) return false;
+  }
+  return true;
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * One pass over a folder's names without holding them: the `take` smallest queue IDs after
+ * `after` that pass the age filter (sorted), whether there are more, and the folder's entry count.
+ */
+async function idWindow(
+  spool: Spool,
+  folder: QueueFolder,
+  after: string | undefined,
+  take: number,
+  filter: QueueFilter,
+  now: number,
+): Promise<{ ids: string[]; more: boolean; total: number }> {
+  const ids: string[] = [];
+  let more = false;
+  let total = 0;
+  const dir = await fsp.opendir(spool.folder(folder), { bufferSize: 1024 });
+  for await (const dirent of dir) {
+    const name = dirent.name;
+    if (!name.endsWith(ENTRY_SUFFIX)) continue;
+    total++;
+    const id = name.slice(0, -ENTRY_SUFFIX.length);
+    if ((after !== undefined && id <= after) || !ageMatches(id, filter, now)) continue;
+    if (ids.length === take) {
+      more = true;
+      if (id >= ids[take - 1]!) continue;
+      ids.pop();
+    }
+    // binary insertion: the window stays sorted
+    let lo = 0;
+    let hi = ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ids[mid]! < id) lo = mid + 1;
+      else hi = mid;
+    }
+    ids.splice(lo, 0, id);
+  }
+  return { ids, more, total };
+}
+
+/** Queue IDs have a fixed length: `TTTTTTTTTTT-SSSSS-RRRR`. */
+const ID_LENGTH = 22;
+
+/**
+ * The sorted queue IDs of one folder, packed in one buffer (22 bytes an ID: 2.2 MB for 100,000),
+ * kept for a while so that a client paging through a deep folder with a cursor costs one pass over
+ * the folder's names, not one per page. Entries that arrive after it was taken are listed once it
+ * is renewed (after `maxAgeMs`); entries gone since are skipped when their page is read.
+ */
+export class ListingSnapshots {
+  private snapshot: { folder: QueueFolder; ids: Buffer; count: number; takenAt: number } | undefined;
+
+  constructor(private readonly maxAgeMs = 30_000) {}
+
+  async get(spool: Spool, folder: QueueFolder, now = Date.now()): Promise<{ ids: Buffer; count: number }> {
+    const s = this.snapshot;
+    if (s && s.folder === folder && now - s.takenAt < this.maxAgeMs) return s;
+    const names: string[] = [];
+    const dir = await fsp.opendir(spool.folder(folder), { bufferSize: 1024 });
+    for await (const dirent of dir)
+      if (dirent.name.length === ID_LENGTH + ENTRY_SUFFIX.length && dirent.name.endsWith(ENTRY_SUFFIX))
+        names.push(dirent.name);
+    names.sort();
+    const ids = Buffer.allocUnsafe(names.length * ID_LENGTH);
+    names.forEach((n, i) => ids.write(n, i * ID_LENGTH, ID_LENGTH, 'latin1'));
+    this.snapshot = { folder, ids, count: names.length, takenAt: now };
+    return this.snapshot;
+  }
+}
+
+/** The `take` IDs after `after` in a snapshot that pass the age filter. */
+function snapshotWindow(
+  snap: { ids: Buffer; count: number },
+  after: string | undefined,
+  take: number,
+  filter: QueueFilter,
+  now: number,
+): { ids: string[]; more: boolean; total: number } {
+  const at = (i: number) => snap.ids.toString('latin1', i * ID_LENGTH, (i + 1) * ID_LENGTH);
+  let lo = 0;
+  let hi = snap.count;
+  while (after !== undefined && lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (at(mid) <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  const ids: string[] = [];
+  let i = lo;
+  for (; i < snap.count && ids.length < take; i++) {
+    const id = at(i);
+    if (ageMatches(id, filter, now)) ids.push(id);
+  }
+  return { ids, more: i < snap.count, total: snap.count };
+}
+
+/**
+ * A page of a folder, oldest first, after `cursor`. With `snapshots`, a page after a cursor comes
+ * from a recent snapshot of the folder's IDs (see ListingSnapshots); the first page never does. A filtered page examines at most
+ * PAGE_SCAN_BUDGET IDs; it may then hold fewer than `limit` items and still have a `nextCursor`.
+ */
+export async function listPage(
+  spool: Spool,
+  folder: QueueFolder,
+  page: { cursor?: string; limit: number; filter?: QueueFilter },
+  now = Date.now(),
+  snapshots?: ListingSnapshots,
+): Promise<QueuePage> {
+  const filter = page.filter ?? {};
+  const snap = snapshots && page.cursor !== undefined ? await snapshots.get(spool, folder, now) : undefined;
+  const items: QueueItem[] = [];
+  const filtered = needsHead(filter) || filter.held !== undefined;
+  const window = filtered ? Math.max(page.limit, 1000) : page.limit;
+  let after = page.cursor;
+  let examined = 0;
+  let total = 0;
+  for (;;) {
+    const found = snap
+      ? snapshotWindow(snap, after, window, filter, now)
+      : await idWindow(spool, folder, after, window, filter, now);
+    total = found.total;
+    for (let i = 0; i < found.ids.length; i++) {
+      if (i > 0 && i % SUMMARY_CHUNK === 0) await nextTurn();
+      const id = found.ids[i]!;
+      after = id;
+      examined++;
+      const item = summarizeIfMatching(spool, folder, id, filter);
+      if (item) items.push(item);
+      const lastOfWindow = i === found.ids.length - 1 && !found.more;
+      if (items.length === page.limit || (examined >= PAGE_SCAN_BUDGET && !lastOfWindow))
+        return { items, total, ...(lastOfWindow ? {} : { nextCursor: id }) };
+    }
+    if (!found.more) return { items, total };
+  }
+}
+
+/** How many entries of a folder pass the filter; with no filter, or by age only, no file is read. */
+export async function countEntries(
+  spool: Spool,
+  folder: QueueFolder,
+  filter: QueueFilter = {},
+  now = Date.now(),
+): Promise<number> {
+  const reads = needsHead(filter) || filter.held !== undefined;
+  let count = 0;
+  let sinceTurn = 0;
+  const dir = await fsp.opendir(spool.folder(folder), { bufferSize: 1024 });
+  for await (const dirent of dir) {
+    const name = dirent.name;
+    if (!name.endsWith(ENTRY_SUFFIX)) continue;
+    const id = name.slice(0, -ENTRY_SUFFIX.length);
+    if (!ageMatches(id, filter, now)) continue;
+    if (reads) {
+      if (++sinceTurn === SUMMARY_CHUNK) {
+        sinceTurn = 0;
+        await nextTurn();
+      }
+      if (!passesReads(spool, folder, id, filter)) continue;
+    }
+    count++;
+  }
+  return count;
+}
+
+/**
+ * Every matching entry of a folder, oldest first, handed to `each` as it is read: for a process
+ * that holds the spool (the CLI with no relay running), where one sorted listing of the names is
+ * the fastest way. Returns the folder's entry count.
+ */
+export function walkFolderSync(
+  spool: Spool,
+  folder: QueueFolder,
+  filter: QueueFilter,
+  each: (item: QueueItem) => void,
+  now = Date.now(),
+): number {
+  const ids: string[] = [];
+  const journals = new Set<string>();
+  for (const n of fs.readdirSync(spool.folder(folder))) {
+    if (n.endsWith(ENTRY_SUFFIX)) ids.push(n.slice(0, -ENTRY_SUFFIX.length));
+    else if (n.endsWith(JOURNAL_SUFFIX)) journals.add(n.slice(0, -JOURNAL_SUFFIX.length));
+  }
+  ids.sort();
+  for (const id of ids) {
+    if (!ageMatches(id, filter, now)) continue;
+    const item = summarizeIfMatching(spool, folder, id, filter, journals.has(id));
+    if (item) each(item);
+  }
+  return ids.length;
+}
