@@ -173,8 +173,8 @@ export class MessageStore {
       this.index.insert(records);
       indexed += records.length;
     }
-    this.index.setMeta('schema', String(SCHEMA_VERSION));
-    this.index.setMeta('complete', 'yes');
+    if (this.index.meta('schema') !== String(SCHEMA_VERSION)) this.index.setMeta('schema', String(SCHEMA_VERSION));
+    if (this.index.meta('complete') !== 'yes') this.index.setMeta('complete', 'yes');
     return { indexed, dropped: gone.length, rebuilt: rebuild, reason: undefined };
   }
 
@@ -201,21 +201,28 @@ export class MessageStore {
   async capture(req: CaptureRequest): Promise<CaptureResult> {
     const captures = new Map<string, { id: string; capturedAt: number }>();
     let earlier: Map<string, string>;
+    let taken: Set<string>;
     try {
-      earlier = this.index.capturedRecipients(req.queueId);
+      taken = new Set(this.index.capturesOf(req.queueId));
+      earlier = taken.size === 0 ? new Map() : this.index.capturedRecipients(req.queueId);
     } catch (err) {
       return { ok: false, error: err as Error };
     }
     const fresh: string[] = [];
+    const times = new Map<string, number>();
     for (const r of req.recipients) {
       const key = r.toLowerCase();
       const id = earlier.get(key);
-      if (id) captures.set(key, { id, capturedAt: this.index.get(id)?.capturedAt ?? Date.now() });
-      else fresh.push(r);
+      if (!id) {
+        fresh.push(r);
+        continue;
+      }
+      let at = times.get(id);
+      if (at === undefined) times.set(id, (at = this.index.get(id)?.capturedAt ?? Date.now()));
+      captures.set(key, { id, capturedAt: at });
     }
     if (fresh.length === 0) return { ok: true, captures };
 
-    const taken = new Set(this.index.capturesOf(req.queueId));
     let n = 1;
     while (taken.has(captureId(req.queueId, n)) || fs.existsSync(this.fileOf(captureId(req.queueId, n)))) n++;
     const id = captureId(req.queueId, n);
