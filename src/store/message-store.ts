@@ -60,6 +60,8 @@ export interface StoreOptions {
   retentionIntervalMs?: number;
   /** Tags of a new message, from its parsed headers. */
   tagsOf?: (headers: Map<string, unknown>) => string[];
+  /** Repair the index against the files at open (default true; tools beside a running relay say false). */
+  repair?: boolean;
 }
 
 export interface RepairReport {
@@ -111,8 +113,10 @@ export class MessageStore {
    */
   static async open(dir: string, options: StoreOptions = {}): Promise<MessageStore> {
     for (const sub of ['messages', 'tmp']) await fsp.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
-    for (const name of await fsp.readdir(path.join(dir, 'tmp')))
-      await fsp.rm(path.join(dir, 'tmp', name), { force: true });
+    // leftovers of captures a crash interrupted (not while a relay may be writing them)
+    if (options.repair !== false)
+      for (const name of await fsp.readdir(path.join(dir, 'tmp')))
+        await fsp.rm(path.join(dir, 'tmp', name), { force: true });
     let index: StoreIndex;
     let reason: string | undefined;
     try {
@@ -131,6 +135,7 @@ export class MessageStore {
       index = moveAsideAndCreate(dir);
     }
     const store = new MessageStore(dir, index, options);
+    if (options.repair === false && reason === undefined) return store;
     const report = await store.repair(reason !== undefined);
     if (reason !== undefined) report.reason = reason;
     if (report.indexed + report.dropped > 0 || report.rebuilt) {
