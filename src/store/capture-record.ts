@@ -35,9 +35,10 @@ export const FULL_TEXT_LIMIT = 256 * 1024;
 /** The message/delivery-status part of a report, found in the raw message (7-bit in practice). */
 function deliveryStatusPart(message: Buffer): string | undefined {
   const text = message.toString('latin1');
-  const m = /^content-type:[ \t]*(?:message|global)\/delivery-status\b[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*\r?\n/im.exec(
-    text,
-  );
+  const m =
+    /^content-type:[ \t]*(?:message|global)\/delivery-status\b[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*\r?\n/im.exec(
+      text,
+    );
   if (!m) return undefined;
   // the part's own headers end at the first blank line; its body ends at the next boundary line
   const afterType = m.index + m[0].length;
@@ -48,7 +49,16 @@ function deliveryStatusPart(message: Buffer): string | undefined {
 }
 
 /** Headers left out of the parse for the index: address lists and traces can hold megabytes. */
-const UNINDEXED = new Set(['to', 'cc', 'bcc', 'received', 'delivered-to', 'resent-to', 'resent-cc', 'dkim-signature']);
+const UNINDEXED = new Set([
+  'to',
+  'cc',
+  'bcc',
+  'received',
+  'delivered-to',
+  'resent-to',
+  'resent-cc',
+  'dkim-signature',
+]);
 const MAX_INDEXED_FIELD = 64 * 1024;
 
 /**
@@ -84,13 +94,16 @@ export async function recordOf(
   const message = file.subarray(trace.messageStart);
   let parsed;
   try {
-    parsed = await parseMail(indexablePart(message), { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
+    parsed = await parseMail(indexablePart(message), {
+      skipHtmlToText: true,
+      skipTextToHtml: true,
+      skipImageLinks: true,
+    });
   } catch (err) {
     return { ok: false, reason: `the message cannot be parsed: ${(err as Error).message}` };
   }
   const contentType = parsed.headers.get('content-type') as
-    | { value?: string; params?: Record<string, string> }
-    | undefined;
+    { value?: string; params?: Record<string, string> } | undefined;
   const report =
     contentType?.value?.toLowerCase() === 'multipart/report' &&
     (contentType.params?.['report-type'] ?? '').toLowerCase() === 'delivery-status';

@@ -61,7 +61,10 @@ export function readTraceHeader(file: Buffer): StoredEnvelope | undefined {
   let pos = end + 1;
   for (;;) {
     end = text.indexOf('\n', pos);
-    if (end < 0 || !(text.startsWith('Delivered-To: ', pos) || /^delivered-to: /i.test(text.slice(pos, pos + 14))))
+    if (
+      end < 0 ||
+      !(text.startsWith('Delivered-To: ', pos) || /^delivered-to: /i.test(text.slice(pos, pos + 14)))
+    )
       break;
     recipients.push(utf8(valueAt(pos + 14, end)));
     pos = end + 1;

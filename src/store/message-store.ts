@@ -112,7 +112,8 @@ export class MessageStore {
    * retention. `repaired` says what the repair did, when it did anything.
    */
   static async open(dir: string, options: StoreOptions = {}): Promise<MessageStore> {
-    for (const sub of ['messages', 'tmp']) await fsp.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
+    for (const sub of ['messages', 'tmp'])
+      await fsp.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
     // leftovers of captures a crash interrupted (not while a relay may be writing them)
     if (options.repair !== false)
       for (const name of await fsp.readdir(path.join(dir, 'tmp')))
@@ -178,7 +179,8 @@ export class MessageStore {
       this.index.insert(records);
       indexed += records.length;
     }
-    if (this.index.meta('schema') !== String(SCHEMA_VERSION)) this.index.setMeta('schema', String(SCHEMA_VERSION));
+    if (this.index.meta('schema') !== String(SCHEMA_VERSION))
+      this.index.setMeta('schema', String(SCHEMA_VERSION));
     if (this.index.meta('complete') !== 'yes') this.index.setMeta('complete', 'yes');
     return { indexed, dropped: gone.length, rebuilt: rebuild, reason: undefined };
   }
@@ -376,7 +378,11 @@ export class MessageStore {
       data: {
         pruned: gone.length,
         ids: gone.slice(0, 100),
-        limits: { retainMessages: limits.messages, retainAge: limits.ageMs ?? null, retainBytes: limits.bytes ?? null },
+        limits: {
+          retainMessages: limits.messages,
+          retainAge: limits.ageMs ?? null,
+          retainBytes: limits.bytes ?? null,
+        },
       },
     });
     return gone.length;
