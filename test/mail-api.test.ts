@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import nodemailer from 'nodemailer';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRelay, type TestRelay } from '../src/test-api.js';
 import { tempDir } from './helpers/test-relay.js';
@@ -18,7 +18,7 @@ afterEach(async () => {
 
 const api = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${relay!.httpPort}${path}`, init);
 
-async function send(options: nodemailer.SendMailOptions): Promise<string> {
+async function send(options: SendMailOptions): Promise<string> {
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: relay!.smtpPort, ignoreTLS: true });
   try {
     const info = await transport.sendMail(options);
