@@ -7,6 +7,17 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startRelay } from '../src/test-api.js';
 import { tempDir } from './helpers/test-relay.js';
+import { waitFor } from './helpers/wait-for.js';
+
+const eventsInFile = (spool: string): { id: number; data?: Record<string, unknown> }[] => {
+  const file = path.join(spool, 'log', 'events.jsonl');
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { id: number; data?: Record<string, unknown> });
+};
 
 describe('migration of old capture-mode Maildirs', () => {
   it('imports each message once, its recipients the mailboxes that held it, with event 1134', async () => {
@@ -31,7 +42,11 @@ describe('migration of old capture-mode Maildirs', () => {
         subject: 'from before',
         recipients: ['ümlaut@example.test', 'alice@example.test'], // in folder-name order,
       });
-      expect(relay.events().find((e) => e.id === 1134)?.data).toMatchObject({ messages: 1, links: 2 });
+      // logged at start, before the test API listens: read from the events file
+      const logged = await waitFor('event 1134 in the events file', () =>
+        eventsInFile(spool).find((e) => e.id === 1134),
+      );
+      expect(logged.data).toMatchObject({ messages: 1, links: 2 });
       const [summary] = (
         (await (await fetch(`http://127.0.0.1:${relay.httpPort}/api/v1/mail`)).json()) as {
           messages: { date: string }[];
@@ -46,7 +61,11 @@ describe('migration of old capture-mode Maildirs', () => {
     relay = await startRelay({ spool });
     try {
       expect(await relay.messages()).toHaveLength(1);
-      expect(relay.events().some((e) => e.id === 1134)).toBe(false);
+      await waitFor(
+        'the second start logged',
+        () => eventsInFile(spool).filter((e) => e.id === 1000).length === 2,
+      );
+      expect(eventsInFile(spool).filter((e) => e.id === 1134)).toHaveLength(1);
     } finally {
       await relay.stop();
       fs.rmSync(spool, { recursive: true, force: true });
