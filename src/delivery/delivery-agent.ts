@@ -1,5 +1,5 @@
 /**
- * Processes one spool entry: delivers to the recipients not yet done (local Maildir or upstream),
+ * Processes one spool entry: delivers to the recipients not yet done (message store or upstream),
  * records each outcome in the entry's journal, and when every recipient is done, queues the
  * reports the sender is owed (NDRs capped at 32,766 listed recipients with event 3041, Q272672)
  * and finishes the entry (removed, or archive/ with event 4117 when some recipients failed).
@@ -20,7 +20,7 @@ import type { JournalRecord, JournalState, JournalWriter } from '../spool/recipi
 import type { QueueFolder, Spool } from '../spool/spool.js';
 import type { RecipientAttempt } from './delivery-result.js';
 import { matchFailureRule, type FailureRule } from './failure-rules.js';
-import type { MaildirStore } from './maildir-store.js';
+import type { LocalTarget } from './local-target.js';
 import type { OutageTracker } from './outage-tracker.js';
 import { failuresAlone, judgeAttempt, poisonReason } from './poison-isolation.js';
 import { deferUnreadable } from './unreadable-entry.js';
@@ -40,7 +40,7 @@ export interface AgentSettings {
 }
 
 export type Target =
-  | { kind: 'maildir'; store: MaildirStore }
+  | { kind: 'local'; target: LocalTarget }
   | { kind: 'upstream'; client: UpstreamClient; outage: OutageTracker };
 
 export type ProcessOutcome =
@@ -55,15 +55,14 @@ export type ProcessOutcome =
 /** The queue folder a report entry goes to, and how the agent tells the queue about it. */
 export type ReportQueued = (queueId: string) => void;
 
-const LOCAL_BATCH = 1000;
-/** A message processed alone records its progress more often, so that a kill from outside shows as progress. */
-const ALONE_BATCH = 50;
 /** How often a lone attempt writes an `alive` mark to its journal. */
 const ALIVE_MS = 200;
 
-/** Recipients per local batch, and what to call when a batch's links are made (`n`: recipients of the attempt so far). */
+/**
+ * What to call when a local delivery's captures are made (`n`: recipients of the attempt so far):
+ * a lone attempt leaves a progress mark there (poison-isolation.ts).
+ */
 interface Steps {
-  batch: number;
   linked?: (n: number) => void;
 }
 
@@ -182,7 +181,7 @@ export class DeliveryAgent {
         journal.append.bind(journal),
         now,
         waitingForDisk,
-        alone ? this.aloneSteps(state, journal) : { batch: LOCAL_BATCH },
+        alone ? this.aloneSteps(state, journal) : {},
       );
       // a finished entry is removed or moved next; its end needs no fsync of its own
       await journal.append([{ t: 'attempt-end', at: new Date().toISOString() }], outcome.kind !== 'finished');
@@ -308,14 +307,13 @@ export class DeliveryAgent {
   }
 
   /**
-   * How a message processed alone is delivered: in small batches, each leaving a mark in the
-   * journal as soon as its links are made (written, not fsynced: it is evidence for the next start
+   * How a message processed alone is delivered: leaving a mark in the journal as soon as its
+   * captures are made (written, not fsynced: it is evidence for the next start
    * that the attempt got somewhere before a kill, see poison-isolation.ts).
    */
   private aloneSteps(state: JournalState, journal: JournalWriter): Steps {
     const before = state.done.size;
     return {
-      batch: ALONE_BATCH,
       linked: (n) =>
         void journal.append([{ t: 'progress', linked: before + n }], false).catch(() => undefined),
     };
@@ -332,7 +330,7 @@ export class DeliveryAgent {
     addresses: string[],
     record: (attempts: RecipientAttempt[]) => Promise<void>,
     waitingForDisk: (() => void) | undefined,
-    { batch, linked }: Steps,
+    { linked }: Steps,
   ): Promise<void> {
     const ruled: RecipientAttempt[] = [];
     const rules = this.settings.failureRules();
@@ -350,16 +348,22 @@ export class DeliveryAgent {
     }
     await record(ruled);
     if (rest.length === 0) return;
-    if (this.target.kind === 'maildir') {
+    if (this.target.kind === 'local') {
+      // the store captures a message's recipients in one go (one file per message); a kill during
+      // a long capture is told from a poison message by the lone attempt's alive marks
+      const batch = this.target.target.batchSize;
       for (let i = 0; i < rest.length && !this.stopping; i += batch) {
         const last = i + batch >= rest.length;
         const end = Math.min(rest.length, i + batch);
         await record(
-          await this.target.store.deliver(
-            envelope.queueId,
-            arrivedAt,
-            message,
-            rest.slice(i, end),
+          await this.target.target.deliver(
+            {
+              queueId: envelope.queueId,
+              sender: envelope.sender,
+              arrivedAt,
+              message,
+              addresses: rest.slice(i, end),
+            },
             linked || last
               ? () => {
                   linked?.(end);
