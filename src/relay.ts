@@ -16,6 +16,7 @@ import { UpstreamClient } from './delivery/upstream-client.js';
 import { EventLog, type EventLogOptions } from './events/event-log.js';
 import { RelayPolicy } from './server/relay-policy.js';
 import { SmtpListener, type ListenerSecurity } from './server/smtp-listener.js';
+import { SessionTranscripts } from './server/session-transcripts.js';
 import { loadUsers } from './server/user-store.js';
 import { PickupFolder } from './spool/pickup-folder.js';
 import { Spool } from './spool/spool.js';
@@ -43,6 +44,8 @@ export interface RunningRelay {
   /** The failure rules in force; replace them at run time with `setFailureRules`. */
   failureRules(): readonly FailureRule[];
   setFailureRules(rules: FailureRule[]): void;
+  /** The last SMTP sessions' transcripts (`sessionTranscripts` of them). */
+  transcripts: SessionTranscripts;
   /** Scans pickup/ now (it is also scanned every `pickupInterval`). */
   scanPickup(): Promise<void>;
   /** Stops accepting, lets transactions and deliveries in flight finish (bounded), closes the spool. Idempotent. */
@@ -179,17 +182,25 @@ export async function runRelay(
   };
   if (!security.ok) return abort(security.message);
   const onCommitted = (queueId: string) => delivery?.enqueue('in', queueId);
-  const listener = new SmtpListener(config, spool, events, onCommitted, security.value);
+  const transcripts = new SessionTranscripts(config.sessionTranscripts);
+  const listener = new SmtpListener(config, spool, events, onCommitted, security.value, transcripts);
   const listeners = [listener];
   let smtp: HostPort;
   let smtps: HostPort | undefined;
   try {
     smtp = await listener.listen();
     if (config.smtps) {
-      const implicit = new SmtpListener({ ...config, smtp: config.smtps }, spool, events, onCommitted, {
-        ...security.value,
-        implicitTls: true,
-      });
+      const implicit = new SmtpListener(
+        { ...config, smtp: config.smtps },
+        spool,
+        events,
+        onCommitted,
+        {
+          ...security.value,
+          implicitTls: true,
+        },
+        transcripts,
+      );
       listeners.push(implicit);
       smtps = await implicit.listen();
     }
@@ -252,6 +263,8 @@ export async function runRelay(
           : undefined;
       },
       token: config.adminToken,
+      transcripts,
+      config,
     };
     // fastify is loaded with the first request
     const load = async () => (await import('./admin/admin-server.js')).buildAdminServer(context);
@@ -323,6 +336,7 @@ export async function runRelay(
       setFailureRules: (next) => {
         rules = next;
       },
+      transcripts,
       scanPickup,
       stop,
     },

@@ -17,6 +17,11 @@ import { QUEUE_FOLDERS, type QueueFolder } from '../spool/spool.js';
 import { OPENAPI } from './openapi.js';
 import type { QueueService } from './queue-service.js';
 import type { RelayMetrics } from './relay-metrics.js';
+import type { RelayConfig } from '../config/relay-config.js';
+import type { SessionTranscripts } from '../server/session-transcripts.js';
+import { isPagePath, registerPageRoutes } from './page-routes.js';
+import { registerSessionRoutes } from './session-routes.js';
+import { registerSettingsRoutes } from './settings-routes.js';
 
 export interface AdminContext {
   queue: QueueService;
@@ -29,6 +34,8 @@ export interface AdminContext {
   /** Undefined when ready, else why not. */
   notReady: () => Promise<string | undefined>;
   token: string | undefined;
+  transcripts: SessionTranscripts;
+  config: RelayConfig;
 }
 
 const STATUS: Record<string, number> = { 'not-found': 404, conflict: 409, 'bad-request': 400 };
@@ -54,7 +61,7 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   const app = Fastify({ logger: false });
 
   app.addHook('onRequest', async (request, reply) => {
-    const open = request.url === '/healthz' || request.url === '/readyz';
+    const open = request.url === '/healthz' || request.url === '/readyz' || isPagePath(request.url);
     if (ctx.token && !open && !tokenMatches(request.headers.authorization, ctx.token)) {
       return reply
         .code(401)
@@ -73,6 +80,9 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
     return reply.header('content-type', contentType).send(text);
   });
   app.get('/api/v1/openapi.json', async () => OPENAPI);
+  registerPageRoutes(app);
+  registerSessionRoutes(app, ctx.transcripts);
+  registerSettingsRoutes(app, ctx.config);
 
   app.get<{ Querystring: { folder?: string; offset?: string; limit?: string } }>(
     '/api/v1/messages',

@@ -25,6 +25,7 @@ export interface RelayConfig {
   bareLf: 'normalize' | 'reject';
   greetingDelayMs: number;
   maxClients: number;
+  sessionTranscripts: number;
   socketTimeoutMs: number;
   shutdownTimeoutMs: number;
   reverseDns: boolean;

@@ -20,6 +20,7 @@ import { MessageIntake, type IntakeRefusal } from '../message/message-intake.js'
 import { receivedHeader, type ReceivedInfo } from './received-header.js';
 import type { RelayPolicy } from './relay-policy.js';
 import { REPLIES, replyError, replyText, type Reply } from './replies.js';
+import type { SessionTranscripts } from './session-transcripts.js';
 import { verifyPassword } from './user-store.js';
 
 export interface ListenerSecurity {
@@ -80,11 +81,16 @@ class ImsSmtpServer extends SMTPServer {
   readonly connectionsBySession = new WeakMap<SMTPServerSession, ImsConnection>();
   connectionSettings!: ConnectionSettings;
   observer!: ConnectionObserver;
+  transcripts: SessionTranscripts | undefined;
 
   override connect(socket: net.Socket, socketOptions?: ConstructorParameters<typeof ImsConnection>[2]): void {
     // smtp-server's connect(), with our connection class
     const connection = new ImsConnection(this, socket, socketOptions, this.connectionSettings, this.observer);
     this.connectionsBySession.set(connection.session, connection);
+    connection.transcript = this.transcripts?.open(connection.id, {
+      address: connection.remoteAddress,
+      port: connection.remotePort,
+    });
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));
     connection.on('connect', (data) => this._onClientConnect(data));
@@ -104,6 +110,8 @@ export class SmtpListener {
     /** Told about every message committed to in/ (the wiring hands it to delivery). */
     private readonly onCommitted: (queueId: string) => void = () => undefined,
     private readonly security: ListenerSecurity = { allowInsecureAuth: false },
+    /** Where session transcripts go (shared by the listeners); none when undefined. */
+    transcripts?: SessionTranscripts,
   ) {
     assertLibraryHooks();
     this.freeSpace = new FreeSpaceGuard(() => spool.freeBytes(), settings.minFreeDisk, {
@@ -178,8 +186,13 @@ export class SmtpListener {
         callback();
       },
       onData: (stream, session, callback) => this.onData(stream, session, callback),
-      onClose: (session) => this.server.connectionsBySession.get(session)?.endTransaction(),
+      onClose: (session) => {
+        const connection = this.server.connectionsBySession.get(session);
+        connection?.endTransaction();
+        connection?.transcript?.end();
+      },
     });
+    this.server.transcripts = transcripts;
     this.server.connectionSettings = {
       ...settings,
       authAfterTls: authAvailable && !security.allowInsecureAuth,
@@ -246,7 +259,9 @@ export class SmtpListener {
   private onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: DataCallback): void {
     const work = this.receive(stream, session).then(
       (reply) => {
-        this.server.connectionsBySession.get(session)?.endTransaction(reply.queueId);
+        const connection = this.server.connectionsBySession.get(session);
+        connection?.endTransaction(reply.queueId);
+        if (reply.result.code < 400) connection?.transcript?.queued(reply.queueId);
         if (reply.result.code < 400) callback(null, replyText(this.settings.profile, reply.result));
         else callback(replyError(this.settings.profile, reply.result));
       },
