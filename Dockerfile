@@ -3,7 +3,7 @@
 #        docker run --rm ims-relay --help                               (other subcommands)
 # See docs/docker.md.
 
-# ---- build stage: full install (typescript is a devDependency) and tsc into dist/ ----
+# ---- build stage: full install (typescript, vite are devDependencies), tsc and the page into dist/ ----
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # dependencies first, so that a source change does not re-run the install
@@ -12,6 +12,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY ui ./ui
 RUN npm run build
 
 # ---- runtime stage: production dependencies + bin/ + dist/ only ----

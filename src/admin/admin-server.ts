@@ -80,7 +80,7 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
     return reply.header('content-type', contentType).send(text);
   });
   app.get('/api/v1/openapi.json', async () => OPENAPI);
-  registerPageRoutes(app);
+  registerPageRoutes(app, (header) => (ctx.token ? tokenMatches(header, ctx.token) : undefined));
   registerSessionRoutes(app, ctx.transcripts);
   registerSettingsRoutes(app, ctx.config);
 

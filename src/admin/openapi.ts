@@ -148,6 +148,13 @@ export const OPENAPI = {
         responses: ok('{ settings: [ { key, flag, value, default, description } ] }'),
       },
     },
+    '/api/v1/auth': {
+      get: {
+        summary: 'whether a token is needed and whether the one sent is right (always 200; the page uses it)',
+        security: [],
+        responses: ok('{ required, accepted }'),
+      },
+    },
     '/': {
       get: {
         summary: 'the web page (no token needed for the page itself; it asks for one)',

@@ -41,10 +41,16 @@ const PAGE_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** Paths that are the page, open without the admin token. */
+/** Paths that are the page (and its token check), open without the admin token. */
 export function isPagePath(url: string): boolean {
   const p = url.split('?')[0]!;
-  return p === '/' || p === '/index.html' || p === '/favicon.svg' || p.startsWith('/assets/');
+  return (
+    p === '/' ||
+    p === '/index.html' ||
+    p === '/favicon.svg' ||
+    p === '/api/v1/auth' ||
+    p.startsWith('/assets/')
+  );
 }
 
 async function sendFile(reply: FastifyReply, file: string, cache: string): Promise<FastifyReply> {
@@ -67,7 +73,17 @@ async function sendFile(reply: FastifyReply, file: string, cache: string): Promi
     .send(body);
 }
 
-export function registerPageRoutes(app: FastifyInstance, dir = PAGE_DIR): void {
+export function registerPageRoutes(
+  app: FastifyInstance,
+  tokenAccepted: (authorization: string | undefined) => boolean | undefined,
+  dir = PAGE_DIR,
+): void {
+  // whether a token is needed and whether the one sent is right, always 200, so that the page can
+  // ask for the token before its first real call (a 401 would be a console error in the browser)
+  app.get('/api/v1/auth', async (req) => {
+    const accepted = tokenAccepted(req.headers.authorization);
+    return { required: accepted !== undefined, accepted: accepted ?? true };
+  });
   const index = (_req: unknown, reply: FastifyReply) =>
     sendFile(reply, path.join(dir, 'index.html'), 'no-cache');
   app.get('/', index);

@@ -1,0 +1,196 @@
+/**
+ * The capture store's HTTP API (`/api/v1/mail`) as the page uses it: lists, one message, its
+ * recipients and, for a delivery report, the per-recipient statuses.
+ */
+import { getJson, query, request, sendJson } from './api';
+
+export interface MailFilter {
+  q?: string;
+  to?: string;
+  from?: string;
+  tag?: string;
+  report?: boolean;
+}
+
+export interface MailSummary {
+  id: string;
+  queueId?: string;
+  from: string;
+  subject?: string;
+  date: string;
+  size: number;
+  recipientCount: number;
+  recipients: string[];
+  tags: string[];
+  report: boolean;
+}
+
+export interface MailPage {
+  total: number;
+  messages: MailSummary[];
+  nextCursor?: string;
+}
+
+export interface Attachment {
+  index: number;
+  name: string;
+  type: string;
+  size: number;
+}
+
+export interface ReportRecipient {
+  recipient: string;
+  action: string;
+  status: string;
+  diagnosticCode?: string;
+}
+
+export interface MailDetail extends MailSummary {
+  headers: [string, string][];
+  text?: string;
+  html?: string;
+  attachments: Attachment[];
+  reportInfo?: {
+    recipients: ReportRecipient[];
+    recipientTotal: number;
+    originalSubject?: string;
+    originalFrom?: string;
+    originalQueueId?: string;
+  };
+}
+
+type Loose = Record<string, unknown>;
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
+const num = (v: unknown, fallback = 0): number => (typeof v === 'number' ? v : fallback);
+const addressText = (v: unknown): string => {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.map(addressText).join(', ');
+  if (v && typeof v === 'object') {
+    const o = v as Loose;
+    return str(o.address) ?? str(o.text) ?? str(o.value) ?? '';
+  }
+  return '';
+};
+
+function summary(m: Loose): MailSummary {
+  const recipients = Array.isArray(m.recipients) ? m.recipients.map(addressText) : [];
+  return {
+    id: str(m.id) ?? '',
+    ...(str(m.queueId) ? { queueId: str(m.queueId)! } : {}),
+    from: addressText(m.from),
+    ...(str(m.subject) !== undefined ? { subject: str(m.subject)! } : {}),
+    date: str(m.date) ?? str(m.receivedAt) ?? '',
+    size: num(m.size),
+    recipientCount: num(m.recipientCount, recipients.length),
+    recipients,
+    tags: Array.isArray(m.tags) ? m.tags.map(String) : [],
+    report: Boolean(m.report),
+  };
+}
+
+export async function listMail(filter: MailFilter, limit: number, cursor?: string): Promise<MailPage> {
+  const body = await getJson<Loose>(
+    `/api/v1/mail${query({ ...filter, report: filter.report ? 'true' : undefined, limit, cursor })}`,
+  );
+  const messages = Array.isArray(body.messages) ? (body.messages as Loose[]).map(summary) : [];
+  const next = str(body.nextCursor) ?? str(body.cursor);
+  return { total: num(body.total, messages.length), messages, ...(next ? { nextCursor: next } : {}) };
+}
+
+function headerList(h: unknown): [string, string][] {
+  if (Array.isArray(h))
+    return h.map((x): [string, string] =>
+      Array.isArray(x)
+        ? [String(x[0]), String(x[1])]
+        : [str((x as Loose).key) ?? str((x as Loose).name) ?? '', str((x as Loose).value) ?? ''],
+    );
+  if (h && typeof h === 'object')
+    return Object.entries(h as Loose).flatMap(([k, v]) =>
+      Array.isArray(v) ? v.map((x): [string, string] => [k, String(x)]) : [[k, String(v)]],
+    );
+  return [];
+}
+
+function reportRecipient(r: Loose): ReportRecipient {
+  const diagnostic = str(r.diagnosticCode) ?? str(r.diagnostic) ?? str(r['diagnostic-code']);
+  return {
+    recipient: addressText(r.finalRecipient ?? r.recipient ?? r.address ?? r['final-recipient']),
+    action: str(r.action) ?? '',
+    status: str(r.status) ?? '',
+    ...(diagnostic ? { diagnosticCode: diagnostic } : {}),
+  };
+}
+
+export async function getMail(id: string): Promise<MailDetail> {
+  const m = await getJson<Loose>(`/api/v1/mail/${encodeURIComponent(id)}`);
+  const attachments = Array.isArray(m.attachments)
+    ? (m.attachments as Loose[]).map((a, i) => ({
+        index: num(a.index, i),
+        name: str(a.name) ?? str(a.filename) ?? `attachment-${i + 1}`,
+        type: str(a.type) ?? str(a.contentType) ?? 'application/octet-stream',
+        size: num(a.size),
+      }))
+    : [];
+  const report = (m.report && typeof m.report === 'object' ? m.report : m.reportInfo) as Loose | undefined;
+  const detail: MailDetail = {
+    ...summary({ ...m, report: Boolean(m.report) }),
+    headers: headerList(m.headers),
+    ...(str(m.text) !== undefined ? { text: str(m.text)! } : {}),
+    ...(str(m.html) !== undefined ? { html: str(m.html)! } : {}),
+    attachments,
+  };
+  if (report) {
+    const list = Array.isArray(report.recipients) ? (report.recipients as Loose[]).map(reportRecipient) : [];
+    const original = (report.original ?? {}) as Loose;
+    detail.reportInfo = {
+      recipients: list,
+      recipientTotal: num(report.recipientTotal ?? report.total, list.length),
+      ...(str(report.originalSubject ?? original.subject)
+        ? { originalSubject: str(report.originalSubject ?? original.subject)! }
+        : {}),
+      ...(addressText(report.originalFrom ?? original.from)
+        ? { originalFrom: addressText(report.originalFrom ?? original.from) }
+        : {}),
+      ...(str(report.originalQueueId ?? original.queueId)
+        ? { originalQueueId: str(report.originalQueueId ?? original.queueId)! }
+        : {}),
+    };
+  }
+  return detail;
+}
+
+/** One page of a message's recipients (a message can have 32,766). */
+export async function mailRecipients(
+  id: string,
+  offset: number,
+  limit: number,
+): Promise<{ total: number; recipients: string[] }> {
+  const body = await getJson<Loose>(
+    `/api/v1/mail/${encodeURIComponent(id)}/recipients${query({ offset, limit })}`,
+  );
+  const list = Array.isArray(body.recipients) ? body.recipients.map(addressText) : [];
+  return { total: num(body.total, list.length), recipients: list };
+}
+
+export async function rawMail(id: string): Promise<string> {
+  return (await request(`/api/v1/mail/${encodeURIComponent(id)}/raw`)).text();
+}
+
+export async function htmlOf(id: string): Promise<string> {
+  return (await request(`/api/v1/mail/${encodeURIComponent(id)}/html`)).text();
+}
+
+export function deleteMail(id: string): Promise<unknown> {
+  return sendJson('DELETE', `/api/v1/mail/${encodeURIComponent(id)}`);
+}
+
+export function deleteAllMail(filter: MailFilter): Promise<unknown> {
+  return sendJson(
+    'DELETE',
+    `/api/v1/mail${query({ ...filter, report: filter.report ? 'true' : undefined })}`,
+  );
+}
+
+export const attachmentPath = (id: string, index: number): string =>
+  `/api/v1/mail/${encodeURIComponent(id)}/attachments/${index}`;
