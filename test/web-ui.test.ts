@@ -4,7 +4,7 @@
  * UI_SCREENSHOTS=docs/ui saves a screenshot of each view (the ones in docs/).
  */
 import net from 'node:net';
-import nodemailer from 'nodemailer';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay, type TestRelay } from '../src/test-api.js';
@@ -37,7 +37,7 @@ async function open(r: TestRelay, path = '/'): Promise<Page> {
   return page;
 }
 
-function send(r: TestRelay, mail: nodemailer.SendMailOptions) {
+function send(r: TestRelay, mail: SendMailOptions) {
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: r.smtpPort, secure: false });
   return transport.sendMail(mail).finally(() => transport.close());
 }
@@ -82,7 +82,7 @@ describe.skipIf(!hasChromium)('web page (chromium)', () => {
     await p.getByLabel('Admin token').fill('sesame-1234');
     await p.keyboard.press('Enter');
     await p.getByRole('navigation', { name: 'views' }).waitFor();
-    expect(await p.evaluate(() => sessionStorage.getItem('ims-relay.admin-token'))).toBe('sesame-1234');
+    expect(await p.evaluate("sessionStorage.getItem('ims-relay.admin-token')")).toBe('sesame-1234');
     await p.getByText('● live').waitFor();
     // a reload keeps the session; logging out forgets the token
     await p.reload();
@@ -90,7 +90,7 @@ describe.skipIf(!hasChromium)('web page (chromium)', () => {
     await p.getByRole('navigation', { name: 'spool folders' }).waitFor();
     await p.getByRole('button', { name: 'Log out' }).click();
     await p.getByLabel('Admin token').waitFor();
-    expect(await p.evaluate(() => sessionStorage.getItem('ims-relay.admin-token'))).toBeNull();
+    expect(await p.evaluate("sessionStorage.getItem('ims-relay.admin-token')")).toBeNull();
   });
 
   it('queue: lists in/ with counts, holds and releases an entry', async () => {
@@ -204,7 +204,7 @@ describe.skipIf(!hasChromium)('web page (chromium)', () => {
     await p.waitForURL(/#\/settings/);
     expect(await nav.isVisible()).toBe(false);
     // nothing wider than the window
-    expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(420);
+    expect(await p.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(420);
     await screenshot(p, 'narrow');
     await p.setViewportSize({ width: 1280, height: 800 });
   });
