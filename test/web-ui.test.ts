@@ -3,7 +3,9 @@
  * started by the test API. Every test also asserts that the page logged no error.
  * UI_SCREENSHOTS=docs/ui saves a screenshot of each view (the ones in docs/).
  */
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +94,112 @@ describe.skipIf(!hasChromium)('web page (chromium)', () => {
     await p.getByLabel('Admin token').waitFor();
     expect(await p.evaluate("sessionStorage.getItem('ims-relay.admin-token')")).toBeNull();
   });
+
+  it('mail: appears live after a nodemailer send; open, HTML, attachment download, search, delete', async () => {
+    relay = await startRelay();
+    const p = await open(relay);
+    await p.getByText('No mail yet.').waitFor();
+    await p.getByText('● live').waitFor();
+    await send(relay, {
+      from: 'Shop <shop@example.test>',
+      to: 'alice@example.test',
+      subject: 'Your order',
+      text: 'Thank you for your order.',
+      html: '<h1 style="color:#1f5f8b">Thank you</h1><p>Your order <b>4711</b> ships today.</p>',
+      attachments: [
+        { filename: 'invoice.csv', content: 'item,price\nbook,12.50\n', contentType: 'text/csv' },
+      ],
+    });
+    // no reload: the list follows the event stream
+    const row = p.getByRole('link', { name: /Your order/ });
+    await row.waitFor();
+    await row.click();
+    await p.getByRole('heading', { name: 'Your order' }).waitFor();
+    const frame = p.frameLocator('iframe[title="message HTML"]');
+    await frame.getByText('ships today').waitFor();
+    expect(await p.locator('iframe[title="message HTML"]').getAttribute('sandbox')).toBe('');
+    await screenshot(p, 'mail');
+    const [download] = await Promise.all([
+      p.waitForEvent('download'),
+      p.getByRole('button', { name: /invoice\.csv/ }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('invoice.csv');
+    expect(fs.readFileSync((await download.path())!, 'utf8')).toBe('item,price\nbook,12.50\n');
+    await p.getByRole('tab', { name: 'Text' }).click();
+    await p.getByText('Thank you for your order.').waitFor();
+    await p.getByRole('tab', { name: 'Headers' }).click();
+    await p.getByRole('rowheader', { name: 'Subject' }).waitFor();
+
+    await send(relay, {
+      from: 'bank@example.test',
+      to: 'bob@example.test',
+      subject: 'Statement',
+      text: 'pineapple',
+    });
+    await p.getByRole('link', { name: /Statement/ }).waitFor();
+    await p.getByRole('searchbox').fill('pineapple');
+    await p.keyboard.press('Enter');
+    await p.getByText('1 message (filtered)').waitFor();
+    expect(await p.locator('a.row').count()).toBe(1);
+    await p.getByRole('link', { name: /Statement/ }).click();
+    await p.getByRole('button', { name: 'Delete', exact: true }).click();
+    await p.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await p.getByText('0 messages (filtered)').waitFor();
+    const list = async () =>
+      (await (await fetch(`http://127.0.0.1:${relay!.httpPort}/api/v1/mail`)).json()) as {
+        total: number;
+        messages: { subject: string }[];
+      };
+    expect((await list()).messages.map((m) => m.subject)).toEqual(['Your order']);
+    // delete all, after a confirmation
+    await p.goto(`http://127.0.0.1:${relay.httpPort}/#/mail`);
+    await p.getByRole('button', { name: 'Delete all' }).click();
+    await p.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await p.getByText('No mail yet.').waitFor();
+    expect((await list()).total).toBe(0);
+  });
+
+  it('reports: the NDR of a 40,000-recipient pickup message shows 32,766 rows paged and the 3041 line', async () => {
+    relay = await startRelay({ fail: ['*@fail.test=550 5.1.1 User unknown'] });
+    const receivers = Array.from({ length: 40_000 }, (_, i) => `X-Receiver: <user${i}@fail.test>\r\n`).join(
+      '',
+    );
+    const file = path.join(relay.spoolDir, 'pickup', 'bulk.eml');
+    fs.writeFileSync(
+      file + '.part',
+      `X-Sender: sender@example.test\r\n${receivers}Subject: to everyone\r\nFrom: sender@example.test\r\n\r\nHello all.\r\n`,
+    );
+    fs.renameSync(file + '.part', file);
+    const p = await open(relay, '/#/reports');
+    const row = p.locator('a.row', { hasText: 'report' });
+    await row.waitFor({ timeout: 120_000 });
+    await row.click();
+    await p.getByRole('heading', { name: 'Non-delivery report' }).waitFor();
+    await p.getByText('Original subject').waitFor();
+    expect(await p.locator('dl.envelope').last().innerText()).toMatch(
+      /to everyone[\s\S]*sender@example\.test/,
+    );
+    const pager = p.getByRole('navigation', { name: 'report pages' });
+    await pager.getByText('1–100 of 32,766 (page 1 of 328)').waitFor();
+    expect(await p.locator('table.grid tbody tr').count()).toBe(100);
+    expect(await p.locator('table.grid tbody tr').first().innerText()).toMatch(
+      /^1\s+user0@fail\.test\s+failed\s+5\.1\.1\s+smtp; 550 5\.1\.1 User unknown$/,
+    );
+    const note = p.getByRole('note');
+    expect(await note.innerText()).toMatch(
+      /^7,234 further recipients could not be delivered and are not listed in this report: the total number of recipients exceeds 32766\. Event 3041$/,
+    );
+    await screenshot(p, 'reports');
+    await pager.getByRole('button', { name: 'last page' }).click();
+    await pager.getByText('32,701–32,766 of 32,766 (page 328 of 328)').waitFor();
+    expect(await p.locator('table.grid tbody tr').count()).toBe(66);
+    expect(await p.locator('table.grid tbody tr').last().innerText()).toMatch(
+      /^32,766\s+user32765@fail\.test\s+failed/,
+    );
+    await note.getByRole('link', { name: 'Event 3041' }).click();
+    await p.waitForURL(/#\/events\?id=3041/);
+    await p.getByRole('cell', { name: /The total number of recipients exceeds 32766/ }).waitFor();
+  }, 180_000);
 
   it('queue: lists in/ with counts, holds and releases an entry', async () => {
     relay = await startRelay({ mode: 'hold' });

@@ -55,7 +55,6 @@ export interface MailDetail extends MailSummary {
     recipientTotal: number;
     originalSubject?: string;
     originalFrom?: string;
-    originalQueueId?: string;
   };
 }
 
@@ -99,62 +98,55 @@ export async function listMail(filter: MailFilter, limit: number, cursor?: strin
 }
 
 function headerList(h: unknown): [string, string][] {
-  if (Array.isArray(h))
-    return h.map((x): [string, string] =>
-      Array.isArray(x)
-        ? [String(x[0]), String(x[1])]
-        : [str((x as Loose).key) ?? str((x as Loose).name) ?? '', str((x as Loose).value) ?? ''],
-    );
-  if (h && typeof h === 'object')
-    return Object.entries(h as Loose).flatMap(([k, v]) =>
-      Array.isArray(v) ? v.map((x): [string, string] => [k, String(x)]) : [[k, String(v)]],
-    );
-  return [];
+  return Array.isArray(h)
+    ? (h as Loose[]).map((x): [string, string] => [str(x.name) ?? '', str(x.value) ?? ''])
+    : [];
 }
 
 function reportRecipient(r: Loose): ReportRecipient {
-  const diagnostic = str(r.diagnosticCode) ?? str(r.diagnostic) ?? str(r['diagnostic-code']);
+  const diagnostic = str(r.diagnostic);
   return {
-    recipient: addressText(r.finalRecipient ?? r.recipient ?? r.address ?? r['final-recipient']),
+    recipient: addressText(r.recipient),
     action: str(r.action) ?? '',
     status: str(r.status) ?? '',
     ...(diagnostic ? { diagnosticCode: diagnostic } : {}),
   };
 }
 
-export async function getMail(id: string): Promise<MailDetail> {
-  const m = await getJson<Loose>(`/api/v1/mail/${encodeURIComponent(id)}`);
+/** `      Subject: …` in the human-readable part of a report names the original message. */
+const ORIGINAL_SUBJECT = /^\s+Subject:\s*(.*)$/m;
+
+export async function getMail(id: string, recipientsOffset = 0, recipientsLimit = 100): Promise<MailDetail> {
+  const m = await getJson<Loose>(
+    `/api/v1/mail/${encodeURIComponent(id)}${query({ recipientsOffset, recipientsLimit })}`,
+  );
+  const page = (m.recipients ?? {}) as Loose;
   const attachments = Array.isArray(m.attachments)
     ? (m.attachments as Loose[]).map((a, i) => ({
-        index: num(a.index, i),
-        name: str(a.name) ?? str(a.filename) ?? `attachment-${i + 1}`,
-        type: str(a.type) ?? str(a.contentType) ?? 'application/octet-stream',
+        index: num(a.n, i),
+        name: str(a.filename) ?? `attachment-${i + 1}`,
+        type: str(a.contentType) ?? 'application/octet-stream',
         size: num(a.size),
       }))
     : [];
-  const report = (m.report && typeof m.report === 'object' ? m.report : m.reportInfo) as Loose | undefined;
   const detail: MailDetail = {
-    ...summary({ ...m, report: Boolean(m.report) }),
+    ...summary({ ...m, recipients: Array.isArray(page.items) ? page.items : [] }),
     headers: headerList(m.headers),
     ...(str(m.text) !== undefined ? { text: str(m.text)! } : {}),
     ...(str(m.html) !== undefined ? { html: str(m.html)! } : {}),
     attachments,
   };
-  if (report) {
-    const list = Array.isArray(report.recipients) ? (report.recipients as Loose[]).map(reportRecipient) : [];
-    const original = (report.original ?? {}) as Loose;
+  if (detail.report) {
+    const statuses = Array.isArray(m.reportStatuses)
+      ? (m.reportStatuses as Loose[]).map(reportRecipient)
+      : [];
+    const subject = ORIGINAL_SUBJECT.exec(detail.text ?? '')?.[1];
     detail.reportInfo = {
-      recipients: list,
-      recipientTotal: num(report.recipientTotal ?? report.total, list.length),
-      ...(str(report.originalSubject ?? original.subject)
-        ? { originalSubject: str(report.originalSubject ?? original.subject)! }
-        : {}),
-      ...(addressText(report.originalFrom ?? original.from)
-        ? { originalFrom: addressText(report.originalFrom ?? original.from) }
-        : {}),
-      ...(str(report.originalQueueId ?? original.queueId)
-        ? { originalQueueId: str(report.originalQueueId ?? original.queueId)! }
-        : {}),
+      recipients: statuses,
+      recipientTotal: statuses.length,
+      ...(subject ? { originalSubject: subject } : {}),
+      // a report goes to the original message's sender
+      ...(detail.recipients[0] ? { originalFrom: detail.recipients[0] } : {}),
     };
   }
   return detail;
@@ -166,11 +158,12 @@ export async function mailRecipients(
   offset: number,
   limit: number,
 ): Promise<{ total: number; recipients: string[] }> {
-  const body = await getJson<Loose>(
-    `/api/v1/mail/${encodeURIComponent(id)}/recipients${query({ offset, limit })}`,
+  const m = await getJson<Loose>(
+    `/api/v1/mail/${encodeURIComponent(id)}${query({ recipientsOffset: offset, recipientsLimit: limit })}`,
   );
-  const list = Array.isArray(body.recipients) ? body.recipients.map(addressText) : [];
-  return { total: num(body.total, list.length), recipients: list };
+  const page = (m.recipients ?? {}) as Loose;
+  const list = Array.isArray(page.items) ? page.items.map(addressText) : [];
+  return { total: num(page.total, list.length), recipients: list };
 }
 
 export async function rawMail(id: string): Promise<string> {

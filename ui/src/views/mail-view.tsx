@@ -11,6 +11,9 @@ import { href, navigate, type Route } from '../router';
 import { MessageView } from './message-view';
 
 const PAGE = 50;
+/** Events 1130 and 1131: a message was captured in, or deleted from, the store. */
+const MAIL_CAPTURED = 1130;
+const MAIL_DELETED = 1131;
 
 function filterFrom(params: URLSearchParams, reports: boolean): MailFilter {
   const f: MailFilter = {};
@@ -57,7 +60,8 @@ export function MailView(props: { reports: boolean; route: Route }) {
   useEffect(() => {
     if (cursor !== undefined) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const stop = onEvent(() => {
+    const stop = onEvent((e) => {
+      if (e.id !== MAIL_CAPTURED && e.id !== MAIL_DELETED) return;
       timer ??= setTimeout(() => {
         timer = undefined;
         void load();

@@ -29,15 +29,6 @@ export function ReportView(props: { detail: MailDetail }) {
         <dd>{info.originalSubject ?? '(not in the report)'}</dd>
         <dt>Original sender</dt>
         <dd>{info.originalFrom ?? props.detail.recipients[0] ?? ''}</dd>
-        {info.originalQueueId ? (
-          <>
-            <dt>Original queue ID</dt>
-            <dd>
-              <code>{info.originalQueueId}</code> ·{' '}
-              <a href={href('events', undefined, { queueId: info.originalQueueId })}>its events</a>
-            </dd>
-          </>
-        ) : null}
         <dt>Recipients listed</dt>
         <dd>{count(info.recipientTotal)}</dd>
       </dl>
@@ -45,14 +36,7 @@ export function ReportView(props: { detail: MailDetail }) {
         <p class="notice warning" role="note">
           {count(Number(further[1]))} further recipients {further[2]} and are not listed in this report: the
           total number of recipients exceeds {further[3]}.{' '}
-          <a
-            href={href('events', undefined, {
-              id: '3041',
-              ...(info.originalQueueId ? { queueId: info.originalQueueId } : {}),
-            })}
-          >
-            Event 3041
-          </a>
+          <a href={href('events', undefined, { id: '3041' })}>Event 3041</a>
         </p>
       ) : null}
       <Pager
