@@ -36,7 +36,7 @@ export interface SessionTranscript {
 }
 
 /** Steps one session keeps (a long-lived connection sending many messages keeps its start). */
-export const MAX_STEPS = 2000;
+export const MAX_STEPS = 500;
 /** Longest command text kept (a command line may be 2 KB; a transcript line need not). */
 const MAX_COMMAND_TEXT = 512;
 

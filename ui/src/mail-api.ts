@@ -113,6 +113,14 @@ function reportRecipient(r: Loose): ReportRecipient {
   };
 }
 
+/** A name to save an attachment that has none under (a report's returned message, say). */
+function unnamed(type: string | undefined, i: number): string {
+  if (type === 'message/rfc822') return 'original-message.eml';
+  if (type === 'text/rfc822-headers') return 'original-headers.txt';
+  if (type === 'message/delivery-status') return 'delivery-status.txt';
+  return `attachment-${i + 1}`;
+}
+
 /** `      Subject: …` in the human-readable part of a report names the original message. */
 const ORIGINAL_SUBJECT = /^\s+Subject:\s*(.*)$/m;
 
@@ -124,7 +132,7 @@ export async function getMail(id: string, recipientsOffset = 0, recipientsLimit 
   const attachments = Array.isArray(m.attachments)
     ? (m.attachments as Loose[]).map((a, i) => ({
         index: num(a.n, i),
-        name: str(a.filename) ?? `attachment-${i + 1}`,
+        name: str(a.filename) ?? unnamed(str(a.contentType), i),
         type: str(a.contentType) ?? 'application/octet-stream',
         size: num(a.size),
       }))
