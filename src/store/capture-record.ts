@@ -35,9 +35,10 @@ export const FULL_TEXT_LIMIT = 256 * 1024;
 /** The message/delivery-status part of a report, found in the raw message (7-bit in practice). */
 function deliveryStatusPart(message: Buffer): string | undefined {
   const text = message.toString('latin1');
-  const m = /^content-type:[ \t]*(?:message|global)\/delivery-status\b[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*\r?\n/im.exec(
-    text,
-  );
+  const m =
+    /^content-type:[ \t]*(?:message|global)\/delivery-status\b[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*\r?\n/im.exec(
+      text,
+    );
   if (!m) return undefined;
   // the part's own headers end at the first blank line; its body ends at the next boundary line
   const afterType = m.index + m[0].length;
@@ -45,6 +46,38 @@ function deliveryStatusPart(message: Buffer): string | undefined {
   const start = blank ? afterType + blank.index + blank[0].length : afterType;
   const end = text.indexOf('\n--', start);
   return text.slice(start, end < 0 ? undefined : end);
+}
+
+/** Headers left out of the parse for the index: address lists and traces can hold megabytes. */
+const UNINDEXED = new Set([
+  'to',
+  'cc',
+  'bcc',
+  'received',
+  'delivered-to',
+  'resent-to',
+  'resent-cc',
+  'dkim-signature',
+]);
+const MAX_INDEXED_FIELD = 64 * 1024;
+
+/**
+ * The message with only the header fields the index needs: mailparser takes seconds over a header
+ * block listing 32,766 addresses, and the index wants subject, From:, Date: and the MIME structure.
+ */
+function indexablePart(message: Buffer): Buffer {
+  let end = message.indexOf('\r\n\r\n');
+  let sep = 4;
+  const lf = message.indexOf('\n\n');
+  if (end < 0 || (lf >= 0 && lf < end)) [end, sep] = [lf, 2];
+  if (end < 0) return message;
+  const header = message.toString('latin1', 0, end);
+  const kept: string[] = [];
+  for (const field of header.split(/\r?\n(?![ \t])/)) {
+    const name = field.slice(0, field.indexOf(':')).trim().toLowerCase();
+    if (!UNINDEXED.has(name) && field.length <= MAX_INDEXED_FIELD) kept.push(field);
+  }
+  return Buffer.concat([Buffer.from(kept.join('\r\n') + '\r\n\r\n', 'latin1'), message.subarray(end + sep)]);
 }
 
 export type RecordResult = { ok: true; record: CaptureRecord } | { ok: false; reason: string };
@@ -61,13 +94,16 @@ export async function recordOf(
   const message = file.subarray(trace.messageStart);
   let parsed;
   try {
-    parsed = await parseMail(message, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
+    parsed = await parseMail(indexablePart(message), {
+      skipHtmlToText: true,
+      skipTextToHtml: true,
+      skipImageLinks: true,
+    });
   } catch (err) {
     return { ok: false, reason: `the message cannot be parsed: ${(err as Error).message}` };
   }
   const contentType = parsed.headers.get('content-type') as
-    | { value?: string; params?: Record<string, string> }
-    | undefined;
+    { value?: string; params?: Record<string, string> } | undefined;
   const report =
     contentType?.value?.toLowerCase() === 'multipart/report' &&
     (contentType.params?.['report-type'] ?? '').toLowerCase() === 'delivery-status';

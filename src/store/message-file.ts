@@ -48,25 +48,28 @@ export interface StoredEnvelope {
  * starts. Undefined when the file does not start with a `Return-Path:` line.
  */
 export function readTraceHeader(file: Buffer): StoredEnvelope | undefined {
-  let pos = 0;
-  let sender: string | undefined;
+  // latin1 keeps byte offsets; values with UTF-8 (SMTPUTF8 addresses) are decoded again below
+  const text = file.toString('latin1');
+  const utf8 = (s: string) => (/[\u0080-\u00ff]/.test(s) ? Buffer.from(s, 'latin1').toString('utf8') : s);
+  const valueAt = (from: number, end: number) => text.slice(from, text[end - 1] === '\r' ? end - 1 : end);
+  let end = text.indexOf('\n');
+  if (end < 0 || !/^return-path: </i.test(text.slice(0, 14))) return undefined;
+  const first = valueAt(13, end).trim();
+  if (!first.startsWith('<') || !first.endsWith('>')) return undefined;
+  const sender = utf8(first.slice(1, -1));
   const recipients: string[] = [];
+  let pos = end + 1;
   for (;;) {
-    const end = file.indexOf(0x0a, pos);
-    if (end < 0) break;
-    const line = file.toString('utf8', pos, end).replace(/\r$/, '');
-    if (sender === undefined) {
-      const m = /^Return-Path: <(.*)>$/i.exec(line);
-      if (!m) return undefined;
-      sender = m[1]!;
-    } else {
-      const m = /^Delivered-To: (.*)$/i.exec(line);
-      if (!m) break;
-      recipients.push(m[1]!);
-    }
+    end = text.indexOf('\n', pos);
+    if (
+      end < 0 ||
+      !(text.startsWith('Delivered-To: ', pos) || /^delivered-to: /i.test(text.slice(pos, pos + 14)))
+    )
+      break;
+    recipients.push(utf8(valueAt(pos + 14, end)));
     pos = end + 1;
   }
-  return sender === undefined ? undefined : { sender, recipients, messageStart: pos };
+  return { sender, recipients, messageStart: pos };
 }
 
 /** Writes `parts` to `file` (a new file) and fsyncs it; the caller renames it into place. */

@@ -60,6 +60,8 @@ export interface StoreOptions {
   retentionIntervalMs?: number;
   /** Tags of a new message, from its parsed headers. */
   tagsOf?: (headers: Map<string, unknown>) => string[];
+  /** Repair the index against the files at open (default true; tools beside a running relay say false). */
+  repair?: boolean;
 }
 
 export interface RepairReport {
@@ -110,9 +112,12 @@ export class MessageStore {
    * retention. `repaired` says what the repair did, when it did anything.
    */
   static async open(dir: string, options: StoreOptions = {}): Promise<MessageStore> {
-    for (const sub of ['messages', 'tmp']) await fsp.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
-    for (const name of await fsp.readdir(path.join(dir, 'tmp')))
-      await fsp.rm(path.join(dir, 'tmp', name), { force: true });
+    for (const sub of ['messages', 'tmp'])
+      await fsp.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
+    // leftovers of captures a crash interrupted (not while a relay may be writing them)
+    if (options.repair !== false)
+      for (const name of await fsp.readdir(path.join(dir, 'tmp')))
+        await fsp.rm(path.join(dir, 'tmp', name), { force: true });
     let index: StoreIndex;
     let reason: string | undefined;
     try {
@@ -131,6 +136,7 @@ export class MessageStore {
       index = moveAsideAndCreate(dir);
     }
     const store = new MessageStore(dir, index, options);
+    if (options.repair === false && reason === undefined) return store;
     const report = await store.repair(reason !== undefined);
     if (reason !== undefined) report.reason = reason;
     if (report.indexed + report.dropped > 0 || report.rebuilt) {
@@ -173,8 +179,9 @@ export class MessageStore {
       this.index.insert(records);
       indexed += records.length;
     }
-    this.index.setMeta('schema', String(SCHEMA_VERSION));
-    this.index.setMeta('complete', 'yes');
+    if (this.index.meta('schema') !== String(SCHEMA_VERSION))
+      this.index.setMeta('schema', String(SCHEMA_VERSION));
+    if (this.index.meta('complete') !== 'yes') this.index.setMeta('complete', 'yes');
     return { indexed, dropped: gone.length, rebuilt: rebuild, reason: undefined };
   }
 
@@ -201,21 +208,28 @@ export class MessageStore {
   async capture(req: CaptureRequest): Promise<CaptureResult> {
     const captures = new Map<string, { id: string; capturedAt: number }>();
     let earlier: Map<string, string>;
+    let taken: Set<string>;
     try {
-      earlier = this.index.capturedRecipients(req.queueId);
+      taken = new Set(this.index.capturesOf(req.queueId));
+      earlier = taken.size === 0 ? new Map() : this.index.capturedRecipients(req.queueId);
     } catch (err) {
       return { ok: false, error: err as Error };
     }
     const fresh: string[] = [];
+    const times = new Map<string, number>();
     for (const r of req.recipients) {
       const key = r.toLowerCase();
       const id = earlier.get(key);
-      if (id) captures.set(key, { id, capturedAt: this.index.get(id)?.capturedAt ?? Date.now() });
-      else fresh.push(r);
+      if (!id) {
+        fresh.push(r);
+        continue;
+      }
+      let at = times.get(id);
+      if (at === undefined) times.set(id, (at = this.index.get(id)?.capturedAt ?? Date.now()));
+      captures.set(key, { id, capturedAt: at });
     }
     if (fresh.length === 0) return { ok: true, captures };
 
-    const taken = new Set(this.index.capturesOf(req.queueId));
     let n = 1;
     while (taken.has(captureId(req.queueId, n)) || fs.existsSync(this.fileOf(captureId(req.queueId, n)))) n++;
     const id = captureId(req.queueId, n);
@@ -364,7 +378,11 @@ export class MessageStore {
       data: {
         pruned: gone.length,
         ids: gone.slice(0, 100),
-        limits: { retainMessages: limits.messages, retainAge: limits.ageMs ?? null, retainBytes: limits.bytes ?? null },
+        limits: {
+          retainMessages: limits.messages,
+          retainAge: limits.ageMs ?? null,
+          retainBytes: limits.bytes ?? null,
+        },
       },
     });
     return gone.length;

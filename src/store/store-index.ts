@@ -149,7 +149,8 @@ export class StoreIndex {
   }
 
   meta(key: string): string | undefined {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+      { value: string } | undefined;
     return row?.value;
   }
 
@@ -178,7 +179,9 @@ export class StoreIndex {
             attachments: r.attachments,
           }).lastInsertRowid,
         );
-        r.recipients.forEach((address, i) => this.insertRecipient.run(address.toLowerCase(), seq, i, address));
+        r.recipients.forEach((address, i) =>
+          this.insertRecipient.run(address.toLowerCase(), seq, i, address),
+        );
         r.reportStatuses.forEach((s, i) =>
           this.insertStatus.run(seq, i, s.recipient, s.action, s.status, s.diagnostic ?? null),
         );
@@ -201,9 +204,9 @@ export class StoreIndex {
 
   /** How many captures of `queueId` the index holds. */
   capturesOf(queueId: string): string[] {
-    return (this.db.prepare('SELECT id FROM messages WHERE queue_id = ?').all(queueId) as { id: string }[]).map(
-      (r) => r.id,
-    );
+    return (
+      this.db.prepare('SELECT id FROM messages WHERE queue_id = ?').all(queueId) as { id: string }[]
+    ).map((r) => r.id);
   }
 
   private where(filter: MailFilter): { sql: string; params: unknown[] } {
@@ -246,7 +249,9 @@ export class StoreIndex {
   /** Newest first; `cursor` is the `nextCursor` of the previous page. */
   list(filter: MailFilter, limit: number, cursor?: number): Page {
     const { sql, params } = this.where(filter);
-    const total = (this.db.prepare(`SELECT count(*) AS n FROM messages ${sql}`).get(...params) as { n: number }).n;
+    const total = (
+      this.db.prepare(`SELECT count(*) AS n FROM messages ${sql}`).get(...params) as { n: number }
+    ).n;
     const paged = cursor === undefined ? sql : `${sql ? sql + ' AND' : 'WHERE'} seq < ?`;
     const rows = (
       this.db
@@ -277,7 +282,9 @@ export class StoreIndex {
 
   ids(filter: MailFilter): string[] {
     const { sql, params } = this.where(filter);
-    return (this.db.prepare(`SELECT id FROM messages ${sql}`).all(...params) as { id: string }[]).map((r) => r.id);
+    return (this.db.prepare(`SELECT id FROM messages ${sql}`).all(...params) as { id: string }[]).map(
+      (r) => r.id,
+    );
   }
 
   get(id: string): MessageRow | undefined {
@@ -298,9 +305,9 @@ export class StoreIndex {
   }
 
   tags(seq: number): string[] {
-    return (this.db.prepare('SELECT tag FROM tags WHERE seq = ? ORDER BY tag').all(seq) as { tag: string }[]).map(
-      (r) => r.tag,
-    );
+    return (
+      this.db.prepare('SELECT tag FROM tags WHERE seq = ? ORDER BY tag').all(seq) as { tag: string }[]
+    ).map((r) => r.tag);
   }
 
   /** Adds tags to a message (for whoever tags captured mail). */
@@ -316,7 +323,9 @@ export class StoreIndex {
   reportStatuses(seq: number): ReportStatus[] {
     return (
       this.db
-        .prepare('SELECT recipient, action, status, diagnostic FROM report_statuses WHERE seq = ? ORDER BY position')
+        .prepare(
+          'SELECT recipient, action, status, diagnostic FROM report_statuses WHERE seq = ? ORDER BY position',
+        )
         .all(seq) as { recipient: string; action: string; status: string; diagnostic: string | null }[]
     ).map((r) => ({ ...r, diagnostic: r.diagnostic ?? undefined }));
   }
@@ -324,7 +333,9 @@ export class StoreIndex {
   /** Mailboxes: each recipient address and how many messages it has. */
   mailboxes(): { mailbox: string; messages: number }[] {
     return this.db
-      .prepare('SELECT address AS mailbox, count(*) AS messages FROM recipients GROUP BY address ORDER BY address')
+      .prepare(
+        'SELECT address AS mailbox, count(*) AS messages FROM recipients GROUP BY address ORDER BY address',
+      )
       .all() as { mailbox: string; messages: number }[];
   }
 
