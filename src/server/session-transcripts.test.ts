@@ -100,7 +100,9 @@ describe('session transcripts', () => {
       r.command(line('NOOP'));
       r.reply(250, 'OK');
     }
+    r.queued('LATE'); // its steps are not kept, nor is its queue ID
     const t = ring.list()[0]!;
+    expect(t.queueIds).toEqual([]);
     expect(t.steps).toHaveLength(MAX_STEPS);
     expect(t.omitted).toBe(10);
     expect(t.steps.every((s) => s.replies.length === 1)).toBe(true);
