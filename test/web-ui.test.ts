@@ -254,7 +254,7 @@ describe.skipIf(!hasChromium)('web page (chromium)', () => {
   });
 
   it('SMTP sessions: a transcript shows the 32,766 accepted and the folded 452 run', async () => {
-    relay = await startRelay({ mode: 'hold' });
+    relay = await startRelay();
     await bulkTransaction(relay.smtpPort, 33_766);
     const p = await open(relay, '/#/sessions');
     await p.getByText('RCPT 32,766 accepted, 1,000 refused').click();
@@ -270,6 +270,17 @@ describe.skipIf(!hasChromium)('web page (chromium)', () => {
     ]);
     await p.getByText(/S: 250 OK: queued as/).waitFor();
     await screenshot(p, 'sessions');
+    // the captured message: its recipients, count first, then 100 a page
+    await p.getByRole('link', { name: 'Mail', exact: true }).click();
+    await p.getByRole('link', { name: /to many/ }).click();
+    await p.getByRole('tab', { name: 'Recipients (32,766)' }).click();
+    await p.getByText('32,766 recipients').waitFor();
+    const pager = p.getByRole('navigation', { name: 'recipient pages' });
+    await pager.getByText('1–100 of 32,766 (page 1 of 328)').waitFor();
+    await pager.getByRole('button', { name: 'last page' }).click();
+    await pager.getByText('32,701–32,766 of 32,766 (page 328 of 328)').waitFor();
+    expect(await p.locator('ol.recipients li').last().innerText()).toBe('u32766@example.test');
+    expect(await p.locator('ol.recipients li').count()).toBe(66);
   });
 
   it('rules & settings: the API validates a rule, a good one is saved and in force; settings and counters show', async () => {

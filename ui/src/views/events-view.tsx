@@ -1,6 +1,6 @@
 /**
  * Events: the latest events of the log and a live tail, with IMS IDs, type and category; filter
- * by ID, type and queue ID; a queue ID links to its queue entry and its mail.
+ * by ID, type and queue ID; a queue ID links to its queue entry, a capture (1130) to the message.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, query } from '../api';
@@ -10,6 +10,8 @@ import { onEvent, type RelayEvent } from '../live-events';
 import { href, navigate, type Route } from '../router';
 
 const KEEP = 2000;
+/** Event 1130: a message was captured in the store; its data has the message's ID. */
+const MAIL_CAPTURED = 1130;
 
 export function EventsView(props: { route: Route }) {
   const p = props.route.params;
@@ -97,10 +99,15 @@ export function EventsView(props: { route: Route }) {
                   <>
                     <a href={href('queue', e.queueId)}>
                       <code>{e.queueId}</code>
-                    </a>{' '}
-                    <a class="meta" href={href('mail', undefined, { q: e.queueId })}>
-                      mail
                     </a>
+                    {e.id === MAIL_CAPTURED && typeof e.data?.id === 'string' ? (
+                      <>
+                        {' '}
+                        <a class="meta" href={href(e.data.report ? 'reports' : 'mail', e.data.id)}>
+                          message
+                        </a>
+                      </>
+                    ) : null}
                   </>
                 ) : null}
               </td>

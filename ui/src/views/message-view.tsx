@@ -60,15 +60,14 @@ function Recipients(props: { detail: MailDetail }) {
   const { detail } = props;
   const limit = 100;
   const [offset, setOffset] = useState(0);
-  const [list, setList] = useState<{ total: number; recipients: string[] }>();
+  const [list, setList] = useState<{ total: number; recipients: string[]; offset: number }>();
   const [error, setError] = useState<string>();
   useEffect(() => {
-    mailRecipients(detail.id, offset, limit).then(setList, (err: unknown) => {
-      // a store without the paged route: the first recipients came with the message
-      if (offset === 0 && detail.recipients.length > 0)
-        setList({ total: detail.recipientCount, recipients: detail.recipients });
-      else setError(message(err));
-    });
+    // the page and the pager change together, when the page has come
+    mailRecipients(detail.id, offset, limit).then(
+      (page) => setList({ ...page, offset }),
+      (err: unknown) => setError(message(err)),
+    );
   }, [detail.id, offset]);
   if (error) return <ErrorLine error={error} />;
   if (!list) return <p class="loading">Loading…</p>;
@@ -77,8 +76,14 @@ function Recipients(props: { detail: MailDetail }) {
       <p>
         <strong>{count(list.total)}</strong> recipient{list.total === 1 ? '' : 's'}
       </p>
-      <Pager offset={offset} limit={limit} total={list.total} onChange={setOffset} label="recipient pages" />
-      <ol class="recipients" start={offset + 1}>
+      <Pager
+        offset={list.offset}
+        limit={limit}
+        total={list.total}
+        onChange={setOffset}
+        label="recipient pages"
+      />
+      <ol class="recipients" start={list.offset + 1}>
         {list.recipients.map((r, i) => (
           <li key={i}>{r}</li>
         ))}

@@ -163,8 +163,7 @@ function Entry(props: { id: string; onChanged: () => void }) {
         <dt>Links</dt>
         <dd>
           <a href={href('events', undefined, { queueId: item.queueId })}>events</a> ·{' '}
-          <a href={href('sessions', undefined, { queueId: item.queueId })}>SMTP session</a> ·{' '}
-          <a href={href('mail', undefined, { q: item.queueId })}>captured mail</a>
+          <a href={href('sessions', undefined, { queueId: item.queueId })}>SMTP session</a>
         </dd>
       </dl>
       <h3>Journal</h3>
