@@ -196,6 +196,18 @@ describe('GET /api/v1/mail and friends', () => {
     relay = await startRelay({ adminToken: 'sesame' });
     expect((await api('/api/v1/mail')).status).toBe(401);
     expect((await api('/api/v1/mail', { headers: { authorization: 'Bearer sesame' } })).status).toBe(200);
+    const openapi = (await (
+      await api('/api/v1/openapi.json', { headers: { authorization: 'Bearer sesame' } })
+    ).json()) as { paths: Record<string, Record<string, unknown>> };
+    for (const [route, methods] of Object.entries({
+      '/api/v1/mail': ['get', 'delete'],
+      '/api/v1/mail/wait': ['get'],
+      '/api/v1/mail/{id}': ['get', 'delete'],
+      '/api/v1/mail/{id}/raw': ['get'],
+      '/api/v1/mail/{id}/html': ['get'],
+      '/api/v1/mail/{id}/attachments/{n}': ['get'],
+    }))
+      expect(Object.keys(openapi.paths[route] ?? {}).sort()).toEqual(methods.sort());
   });
 });
 
