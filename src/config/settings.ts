@@ -88,7 +88,8 @@ const duration = (min: number) =>
 /** A value, or `off` (undefined). */
 const orOff = <T>(inner: z.ZodType<T>) =>
   z.union([z.string(), z.number()]).transform((value, ctx): T | undefined => {
-    if (typeof value === 'string' && ['off', 'none', ''].includes(value.trim().toLowerCase())) return undefined;
+    if (typeof value === 'string' && ['off', 'none', ''].includes(value.trim().toLowerCase()))
+      return undefined;
     const parsed = inner.safeParse(value);
     if (!parsed.success) {
       ctx.addIssue({ code: 'custom', message: `${parsed.error.issues[0]?.message ?? 'invalid'}, or off` });
@@ -421,21 +422,24 @@ export const SETTINGS = [
   {
     key: 'retainMessages',
     valueName: 'N',
-    description: 'captured messages kept in the message store; the oldest beyond N are removed (0 = no limit)',
+    description:
+      'captured messages kept in the message store; the oldest beyond N are removed (0 = no limit)',
     defaultText: '10000',
     schema: integer(0),
   },
   {
     key: 'retainAge',
     valueName: 'DURATION',
-    description: 'captured messages older than this are removed from the message store (e.g. 7d); off = no limit',
+    description:
+      'captured messages older than this are removed from the message store (e.g. 7d); off = no limit',
     defaultText: 'off',
     schema: orOff(duration(1000)),
   },
   {
     key: 'retainBytes',
     valueName: 'BYTES',
-    description: 'most bytes of message files the message store keeps; the oldest beyond it are removed (e.g. 1GB); off = no limit',
+    description:
+      'most bytes of message files the message store keeps; the oldest beyond it are removed (e.g. 1GB); off = no limit',
     defaultText: 'off',
     schema: orOff(byteSize('a store size')),
   },
