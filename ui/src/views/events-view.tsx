@@ -10,6 +10,7 @@ import { onEvent, type RelayEvent } from '../live-events';
 import { href, navigate, type Route } from '../router';
 
 const KEEP = 2000;
+const key = (e: RelayEvent) => `${e.time}|${e.id}|${e.queueId ?? ''}`;
 /** Event 1130: a message was captured in the store; its data has the message's ID. */
 const MAIL_CAPTURED = 1130;
 
@@ -25,7 +26,10 @@ export function EventsView(props: { route: Route }) {
   useEffect(() => {
     getJson<{ events: RelayEvent[] }>(`/api/v1/events${query({ id, limit: 1000 })}`).then(
       (r) => {
-        setEvents(r.events.slice().reverse());
+        // events that came live while the log was being read stay (the log may not have them yet)
+        const history = r.events.slice().reverse();
+        const known = new Set(history.map(key));
+        setEvents((live) => [...live.filter((e) => !known.has(key(e))), ...history].slice(0, KEEP));
         setError(undefined);
       },
       (e: unknown) => setError(message(e)),
