@@ -1,16 +1,39 @@
 /**
  * The web page (built by `npm run build` from ui/ into dist/ui/): `GET /` and its files under
- * `/assets/`. Read from disk on each request, never held in memory, so a relay whose page nobody
+ * `/assets/`. Found when the admin API loads (its first request); read from disk on each request, never held in memory, so a relay whose page nobody
  * opens pays nothing for it. The page and its assets need no admin token (they hold no data; the
  * page asks for the token and sends it with every API call).
  */
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
-/** dist/ui/, both from dist/admin/ (the package) and from src/admin/ (tests run from source). */
-export const PAGE_DIR = fileURLToPath(new URL('../../dist/ui/', import.meta.url));
+/**
+ * This file's folder, as candidates. The file is compiled twice, to ESM (dist/) and to CommonJS
+ * (dist/cjs/), and `import.meta` cannot be written in a file the CommonJS build compiles: there
+ * `__dirname` is the answer; in ESM the file's own URL is read from a stack frame.
+ */
+function ownFolders(): string[] {
+  const folders: string[] = [];
+  if (typeof __dirname === 'string') folders.push(__dirname);
+  const frame = new Error().stack?.split('\n')[1] ?? '';
+  const file = /\(?((?:file:\/\/)?\/[^():]+):\d+:\d+\)?\s*$/.exec(frame)?.[1];
+  if (file) folders.push(path.dirname(file.startsWith('file:') ? fileURLToPath(file) : file));
+  return folders;
+}
+
+/**
+ * dist/ui/: the first of ../ui (from dist/admin), ../../ui (from dist/cjs/admin) and ../../dist/ui
+ * (from src/admin, when tests run the sources) that holds the built page.
+ */
+export function pageDir(): string {
+  const candidates = ownFolders().flatMap((here) =>
+    ['../ui', '../../ui', '../../dist/ui'].map((p) => path.resolve(here, p)),
+  );
+  return candidates.find((dir) => fs.existsSync(path.join(dir, 'index.html'))) ?? candidates[0] ?? 'dist/ui';
+}
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -56,7 +79,7 @@ export function isPagePath(url: string): boolean {
 async function sendFile(reply: FastifyReply, file: string, cache: string): Promise<FastifyReply> {
   let body: Buffer;
   try {
-    body = await fs.readFile(file);
+    body = await fsp.readFile(file);
   } catch {
     return reply.code(404).send({
       error:
@@ -76,7 +99,7 @@ async function sendFile(reply: FastifyReply, file: string, cache: string): Promi
 export function registerPageRoutes(
   app: FastifyInstance,
   tokenAccepted: (authorization: string | undefined) => boolean | undefined,
-  dir = PAGE_DIR,
+  dir = pageDir(),
 ): void {
   // whether a token is needed and whether the one sent is right, always 200, so that the page can
   // ask for the token before its first real call (a 401 would be a console error in the browser)
