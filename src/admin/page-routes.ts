@@ -25,14 +25,17 @@ function ownFolders(): string[] {
 }
 
 /**
- * dist/ui/: the first of ../ui (from dist/admin), ../../ui (from dist/cjs/admin) and ../../dist/ui
- * (from src/admin, when tests run the sources) that holds the built page.
+ * dist/ui/: the first of ../../dist/ui (from dist/admin, or from src/admin when tests run the
+ * sources) and ../../ui (from dist/cjs/admin) that holds the built page — its index.html and its
+ * assets/ (the sources in ui/ have the one but not the other).
  */
 export function pageDir(): string {
   const candidates = ownFolders().flatMap((here) =>
-    ['../ui', '../../ui', '../../dist/ui'].map((p) => path.resolve(here, p)),
+    ['../../dist/ui', '../../ui'].map((p) => path.resolve(here, p)),
   );
-  return candidates.find((dir) => fs.existsSync(path.join(dir, 'index.html'))) ?? candidates[0] ?? 'dist/ui';
+  const built = (dir: string) =>
+    fs.existsSync(path.join(dir, 'index.html')) && fs.existsSync(path.join(dir, 'assets'));
+  return candidates.find(built) ?? candidates[0] ?? 'dist/ui';
 }
 
 const TYPES: Record<string, string> = {
