@@ -118,14 +118,22 @@ async function startOn(spoolDir: string, ownSpool: boolean, options: TestRelayOp
   });
 
   const store = relay.store;
+  // a captured message never changes: each is parsed once (waits look every 50 ms)
+  const parsed = new Map<string, CapturedMessage>();
+  store.onDeleted((ids) => ids.forEach((id) => parsed.delete(id)));
   const messages = async (filter: MailFilter = {}): Promise<CapturedMessage[]> => {
     const found: CapturedMessage[] = [];
     for (const row of store.index.all(filter)) {
+      const known = parsed.get(row.id);
+      if (known) {
+        found.push(known);
+        continue;
+      }
       const raw = store.read(row.id);
       if (!raw) continue; // deleted meanwhile
       const [{ subject, from, to, text }, view] = await Promise.all([summarizeMail(raw), viewMessage(raw)]);
       const recipients = store.index.recipients(row.seq, 0, Number.MAX_SAFE_INTEGER);
-      found.push({
+      const message: CapturedMessage = {
         id: row.id,
         mailbox: (recipients[0] ?? '').toLowerCase(),
         recipients,
@@ -140,7 +148,9 @@ async function startOn(spoolDir: string, ownSpool: boolean, options: TestRelayOp
         headers: view.headers,
         raw,
         file: store.fileOf(row.id),
-      });
+      };
+      parsed.set(row.id, message);
+      found.push(message);
     }
     return found;
   };

@@ -2,6 +2,7 @@ import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/relay-config.js';
 import { startRelay, type TestRelay } from '../src/test-api.js';
+import { waitFor } from './helpers/wait-for.js';
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -82,9 +83,13 @@ describe('admin API', () => {
     expect(text).toContain(`"queueId":"${id}"`);
     await reader.cancel();
 
-    const events = (await (await api(relay, '/api/v1/events?id=2100')).json()) as {
-      events: { queueId: string; data: { refused: number } }[];
-    };
+    // events reach the events file in batches, about 10 ms after the stream sees them
+    const events = await waitFor('event 2100 in the events file', async () => {
+      const got = (await (await api(relay!, '/api/v1/events?id=2100')).json()) as {
+        events: { queueId: string; data: { refused: number } }[];
+      };
+      return got.events.length > 0 ? got : undefined;
+    });
     expect(events.events).toEqual([
       expect.objectContaining({ queueId: id, data: expect.objectContaining({ refused: 1 }) }),
     ]);

@@ -31,8 +31,9 @@ describe('documentation', () => {
 
   it('shows the test API members that return promises with await', () => {
     const readme = read('README.md');
-    expect(readme).toMatch(/^\| `await messages\(\)` +\|/m);
-    expect(readme).not.toMatch(/^\| `messages\(\)` +\|/m);
+    expect(readme).toMatch(/^\| `await messages\((filter\?)?\)` +\|/m);
+    expect(readme).not.toMatch(/^\| `messages\((filter\?)?\)` +\|/m);
+    expect(readme).toMatch(/^\| `await deleteMessages\((filter\?)?\)` +\|/m);
   });
 
   it('gives the ims profile’s relay denial as the relay sends it', () => {
