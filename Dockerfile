@@ -3,8 +3,9 @@
 #        docker run --rm ims-relay --help                               (other subcommands)
 # See docs/docker.md.
 
-# ---- build stage: full install (typescript is a devDependency), the native SQLite module compiled
-# from source (better-sqlite3: the message store's index; about 1.5 min), and tsc into dist/ ----
+# ---- build stage: full install (typescript and vite are devDependencies), the native SQLite module
+# compiled from source (better-sqlite3: the message store's index; about 1.5 min), then tsc and the
+# web page (Vite) into dist/ ----
 FROM node:20-bookworm-slim AS build
 # compilers for node-gyp; they stay in this stage, the runtime image has none
 RUN apt-get update \
@@ -21,6 +22,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
 COPY tsconfig.json tsconfig.build.json tsconfig.cjs.json ./
 COPY scripts/mark-cjs-build.mjs ./scripts/
 COPY src ./src
+COPY ui ./ui
 RUN npm run build \
   && npm prune --omit=dev --no-audit --no-fund \
   && npm cache clean --force

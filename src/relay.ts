@@ -22,6 +22,7 @@ import { SmtpListener, type ListenerSecurity } from './server/smtp-listener.js';
 import { AuthThrottle } from './server/auth-throttle.js';
 import { ConnectionLimits } from './server/connection-limits.js';
 import { loadUsers, PasswordVerifier } from './server/user-store.js';
+import { SessionTranscripts } from './server/session-transcripts.js';
 import { PickupFolder } from './spool/pickup-folder.js';
 import { IMS_HEADER_WARNING_BYTES } from './message/message-intake.js';
 import { Spool } from './spool/spool.js';
@@ -52,6 +53,8 @@ export interface RunningRelay {
   /** The failure rules in force; replace them at run time with `setFailureRules`. */
   failureRules(): readonly FailureRule[];
   setFailureRules(rules: FailureRule[]): void;
+  /** The last SMTP sessions' transcripts (`sessionTranscripts` of them). */
+  transcripts: SessionTranscripts;
   /** Scans pickup/ now (it is also scanned every `pickupInterval`). */
   scanPickup(): Promise<void>;
   /** Stops accepting, lets transactions and deliveries in flight finish (bounded), closes the spool. Idempotent. */
@@ -221,11 +224,12 @@ export async function runRelay(
   };
   if (!security.ok) return abort(security.message);
   const onCommitted = (queueId: string) => delivery?.enqueue('in', queueId);
+  const transcripts = new SessionTranscripts(config.sessionTranscripts);
   // one set of bounds for both listeners (SMTP and SMTPS)
   const limits = new ConnectionLimits(config, (limit, client, value) =>
     events.emit('clientLimited', { data: { limit, client, value } }),
   );
-  const listener = new SmtpListener(config, spool, events, onCommitted, security.value, limits);
+  const listener = new SmtpListener(config, spool, events, onCommitted, security.value, limits, transcripts);
   const listeners = [listener];
   let smtp: HostPort;
   let smtps: HostPort | undefined;
@@ -242,6 +246,7 @@ export async function runRelay(
           implicitTls: true,
         },
         limits,
+        transcripts,
       );
       listeners.push(implicit);
       smtps = await implicit.listen();
@@ -331,6 +336,8 @@ export async function runRelay(
       },
       token: config.adminToken,
       allowedHosts: allowedHostNames(config.adminHosts),
+      transcripts,
+      config,
     };
     // fastify is loaded with the first request
     const load = async () => (await import('./admin/admin-server.js')).buildAdminServer(context);
@@ -406,6 +413,7 @@ export async function runRelay(
       setFailureRules: (next) => {
         rules = next;
       },
+      transcripts,
       scanPickup,
       stop,
     },

@@ -15,6 +15,9 @@ import { viewMessage, type AttachmentInfo, type HeaderLine } from './store/messa
 import { parseFailureRule, type FailureRule } from './delivery/failure-rules.js';
 import type { RelayEvent } from './events/event-log.js';
 import { runRelay } from './relay.js';
+import type { SessionTranscript } from './server/session-transcripts.js';
+
+export type { SessionTranscript, TranscriptStep } from './server/session-transcripts.js';
 
 /** Settings for the test relay: any key of the README's settings table (config-file form). */
 export type TestRelayOptions = Partial<Record<keyof RelayConfig, string | number | boolean | string[]>>;
@@ -64,6 +67,8 @@ export interface TestRelay {
   waitForMessage(predicate: (m: CapturedMessage) => boolean, options?: WaitOptions): Promise<CapturedMessage>;
   /** Resolves with the first event with this ID (see docs/events.md), waiting for it if needed. */
   waitForEvent(id: number, options?: WaitOptions): Promise<RelayEvent>;
+  /** Transcripts of the last SMTP sessions (newest first): what the client sent, what the relay answered. */
+  sessions(): SessionTranscript[];
   /** Replaces the failure rules, e.g. `['*@bounce.test=550 5.1.1 User unknown']`. */
   setFailureRules(rules: string[]): void;
   /** Stops the relay and removes its temporary spool (unless a spool was given). */
@@ -190,6 +195,7 @@ async function startOn(spoolDir: string, ownSpool: boolean, options: TestRelayOp
     messages,
     deleteMessages: async (filter = {}) => (await store.deleteMatching(filter)).length,
     events: () => [...seen],
+    sessions: () => structuredClone(relay.transcripts.list()),
     waitForMessage: (predicate, opts = {}) =>
       waitUntil(
         'a matching message',

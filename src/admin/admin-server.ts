@@ -20,6 +20,11 @@ import { guardRequest } from './request-guard.js';
 import { checkCursor, parseQueueFilter, type QueueQuery } from './queue-query.js';
 import type { QueueService } from './queue-service.js';
 import type { RelayMetrics } from './relay-metrics.js';
+import type { RelayConfig } from '../config/relay-config.js';
+import type { SessionTranscripts } from '../server/session-transcripts.js';
+import { isPagePath, registerPageRoutes } from './page-routes.js';
+import { registerSessionRoutes } from './session-routes.js';
+import { registerSettingsRoutes } from './settings-routes.js';
 
 export interface AdminContext {
   queue: QueueService;
@@ -35,6 +40,8 @@ export interface AdminContext {
   token: string | undefined;
   /** Host names accepted besides IP literals (localhost and --admin-hosts); see request-guard.ts. */
   allowedHosts: ReadonlySet<string>;
+  transcripts: SessionTranscripts;
+  config: RelayConfig;
 }
 
 const STATUS: Record<string, number> = { 'not-found': 404, conflict: 409, 'bad-request': 400 };
@@ -69,7 +76,7 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   app.addHook('onRequest', async (request, reply) => {
     const refusal = guardRequest(request, ctx.token ? undefined : ctx.allowedHosts);
     if (refusal) return reply.code(refusal.status).send({ error: refusal.error });
-    const open = request.url === '/healthz' || request.url === '/readyz';
+    const open = request.url === '/healthz' || request.url === '/readyz' || isPagePath(request.url);
     if (ctx.token && !open && !tokenMatches(request.headers.authorization, ctx.token)) {
       return reply
         .code(401)
@@ -88,6 +95,9 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
     return reply.header('content-type', contentType).send(text);
   });
   app.get('/api/v1/openapi.json', async () => OPENAPI);
+  registerPageRoutes(app, (header) => (ctx.token ? tokenMatches(header, ctx.token) : undefined));
+  registerSessionRoutes(app, ctx.transcripts);
+  registerSettingsRoutes(app, ctx.config);
 
   app.get<{
     Querystring: QueueQuery & { folder?: string; offset?: string; limit?: string; cursor?: string };

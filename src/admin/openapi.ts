@@ -322,6 +322,46 @@ export const OPENAPI = {
         responses: ok('{ mailbox, messages: [ { id, queueId, subject, from, to, date, text } ] }'),
       },
     },
+    '/api/v1/sessions': {
+      get: {
+        summary:
+          'transcripts of the last SMTP sessions (the sessionTranscripts setting), newest first; runs of RCPT with the same reply are one step with a count',
+        parameters: [
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1 } },
+          { name: 'queueId', in: 'query', schema: { type: 'string' } },
+        ],
+        responses: ok(
+          '{ capacity, sessions: [ { id, client: { address, port }, startedAt, endedAt?, queueIds, omitted, steps: [ { command?, replies, count, lastCommand?, lastReply? } ] } ] }',
+        ),
+      },
+    },
+    '/api/v1/sessions/{id}': {
+      get: {
+        summary: 'one session transcript',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { ...ok('the transcript'), '404': { description: 'not among the sessions kept' } },
+      },
+    },
+    '/api/v1/settings': {
+      get: {
+        summary: 'the settings the relay runs with (the admin token only as set/none)',
+        responses: ok('{ settings: [ { key, flag, value, default, description } ] }'),
+      },
+    },
+    '/api/v1/auth': {
+      get: {
+        summary: 'whether a token is needed and whether the one sent is right (always 200; the page uses it)',
+        security: [],
+        responses: ok('{ required, accepted }'),
+      },
+    },
+    '/': {
+      get: {
+        summary: 'the web page (no token needed for the page itself; it asks for one)',
+        security: [],
+        responses: ok('text/html'),
+      },
+    },
     '/api/v1/failure-rules': {
       get: { summary: 'the failure rules in force', responses: ok('{ rules: [ "PATTERN=CODE TEXT" ] }') },
       put: {

@@ -30,6 +30,7 @@ export interface RelayConfig {
   maxConnectionsPerIp: number;
   transactionTimeout: number;
   maxHeldRecipients: number;
+  sessionTranscripts: number;
   socketTimeoutMs: number;
   shutdownTimeoutMs: number;
   reverseDns: boolean;

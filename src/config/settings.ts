@@ -306,6 +306,14 @@ export const SETTINGS = [
     schema: integer(1),
   },
   {
+    key: 'sessionTranscripts',
+    valueName: 'N',
+    description:
+      'SMTP sessions whose transcripts are kept in memory (runs of RCPT folded) for /api/v1/sessions and the page; 0 = none',
+    defaultText: '100',
+    schema: integer(0, 10_000),
+  },
+  {
     key: 'socketTimeoutMs',
     valueName: 'MS',
     description: 'idle time after which a silent client is disconnected with 421',

@@ -26,6 +26,7 @@ import {
   type Profile,
   type Reply,
 } from './replies.js';
+import type { TranscriptRecorder } from './session-transcripts.js';
 
 /** Longest command line taken, without its line end (512 octets plus room for DSN parameters). */
 export const MAX_COMMAND_LINE = 2048;
@@ -72,6 +73,8 @@ export function assertLibraryHooks(): void {
 export class ImsConnection extends SMTPConnection {
   /** The address of the RCPT being answered; set by the listener's onRcptTo. */
   pendingRecipient = '';
+  /** Records this session's dialogue when transcripts are on (session-transcripts.ts). */
+  transcript: TranscriptRecorder | undefined;
   private corked = false;
   private inputEnded = false;
   private capEnvelope: unknown;
@@ -119,6 +122,7 @@ export class ImsConnection extends SMTPConnection {
    * broken client). Lines inside DATA do not come here.
    */
   override _onCommand(command: Buffer, callback?: () => void): void {
+    this.transcript?.command(command);
     const refusal =
       command.length > MAX_COMMAND_LINE
         ? REPLIES.lineTooLong
@@ -166,15 +170,20 @@ export class ImsConnection extends SMTPConnection {
     const own = this.ownReply(code, context);
     if (own === 'closed') return;
     if (own) {
-      super.send(own.code, replyText(this.settings.profile, own), false);
+      this.sendAsIs(own.code, replyText(this.settings.profile, own));
       return;
     }
     const text = data ?? '';
-    super.send(
+    this.sendAsIs(
       code,
       this.settings.profile === 'rfc' ? withEnhancedCode(enhancedCodeFor(code, context), text) : text,
-      false,
     );
+  }
+
+  /** smtp-server's send, told to add no enhanced code, and the transcript's record of it. */
+  private sendAsIs(code: number, text: string | string[]): void {
+    this.transcript?.reply(code, text);
+    super.send(code, text, false);
   }
 
   /**
@@ -232,7 +241,7 @@ export class ImsConnection extends SMTPConnection {
     if (++this.capRefused > overshoot && overshoot > 0) {
       this.observer.overshoot(this, this.capRefused - 1);
       const bye = REPLIES.recipientOvershoot(this.name, this.capRefused - 1);
-      super.send(bye.code, replyText(this.settings.profile, bye), false); // 421 closes the connection
+      this.sendAsIs(bye.code, replyText(this.settings.profile, bye)); // 421 closes the connection
       this.capRefused = 0;
       return 'closed';
     }

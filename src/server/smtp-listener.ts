@@ -24,6 +24,7 @@ import { REPLIES, replyError, replyText, type Reply } from './replies.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { ConnectionLimits, type ConnectionLimitSettings } from './connection-limits.js';
 import { PasswordVerifier } from './user-store.js';
+import type { SessionTranscripts } from './session-transcripts.js';
 
 export interface ListenerSecurity {
   /** Certificate and key: STARTTLS is offered (or, with implicitTls, the whole connection is TLS). */
@@ -110,10 +111,16 @@ class ImsSmtpServer extends SMTPServer {
     });
   }
 
+  transcripts: SessionTranscripts | undefined;
+
   override connect(socket: net.Socket, socketOptions?: ConstructorParameters<typeof ImsConnection>[2]): void {
     // smtp-server's connect(), with our connection class
     const connection = new ImsConnection(this, socket, socketOptions, this.connectionSettings, this.observer);
     this.connectionsBySession.set(connection.session, connection);
+    connection.transcript = this.transcripts?.open(connection.id, {
+      address: connection.remoteAddress,
+      port: connection.remotePort,
+    });
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));
     connection.on('connect', (data) => this._onClientConnect(data));
@@ -136,6 +143,8 @@ export class SmtpListener {
     private readonly security: ListenerSecurity = { allowInsecureAuth: false },
     /** Shared by the relay's listeners, so the bounds are relay-wide. */
     limits?: ConnectionLimits,
+    /** Where session transcripts go (shared by the listeners); none when undefined. */
+    transcripts?: SessionTranscripts,
   ) {
     assertLibraryHooks();
     this.limits =
@@ -255,9 +264,12 @@ export class SmtpListener {
       onData: (stream, session, callback) => this.onData(stream, session, callback),
       onClose: (session) => {
         this.limits.release(session);
-        this.server.connectionsBySession.get(session)?.endTransaction();
+        const connection = this.server.connectionsBySession.get(session);
+        connection?.endTransaction();
+        connection?.transcript?.end();
       },
     });
+    this.server.transcripts = transcripts;
     if (settings.proxyProtocolFrom?.length)
       this.server.proxyGate = new ProxyGate(settings.proxyProtocolFrom, settings.hostname);
     this.server.connectionSettings = {
@@ -333,7 +345,9 @@ export class SmtpListener {
     const work = this.receive(stream, session).then(
       (reply) => {
         this.limits.endTransaction(session);
-        this.server.connectionsBySession.get(session)?.endTransaction(reply.queueId);
+        const connection = this.server.connectionsBySession.get(session);
+        connection?.endTransaction(reply.queueId);
+        if (reply.result.code < 400) connection?.transcript?.queued(reply.queueId);
         if (reply.result.code < 400) callback(null, replyText(this.settings.profile, reply.result));
         else callback(replyError(this.settings.profile, reply.result));
       },

@@ -1,0 +1,73 @@
+/**
+ * A delivery report as what it is: the original message, a paged table of recipients with Action,
+ * Status and Diagnostic-Code, and the line saying how many recipients it could not list (with
+ * the 3041 event that goes with it).
+ */
+import { useState } from 'preact/hooks';
+import { Pager } from '../components';
+import { count } from '../format';
+import type { MailDetail } from '../mail-api';
+import { href } from '../router';
+
+const PAGE = 100;
+
+export function ReportView(props: { detail: MailDetail }) {
+  const info = props.detail.reportInfo!;
+  const [offset, setOffset] = useState(0);
+  const text = props.detail.text ?? '';
+  const further =
+    /(\d+) further recipients ([^\n]*?) and are not listed in this report: the total number of recipients exceeds (\d+)\./.exec(
+      text.replace(/\s+/g, ' '),
+    );
+  const failed = info.recipients.filter((r) => r.action === 'failed').length;
+  const kind = failed > 0 ? 'Non-delivery report' : 'Delivery report';
+  return (
+    <div class="report">
+      <h3>{kind}</h3>
+      <dl class="envelope">
+        <dt>Original subject</dt>
+        <dd>{info.originalSubject ?? '(not in the report)'}</dd>
+        <dt>Original sender</dt>
+        <dd>{info.originalFrom ?? props.detail.recipients[0] ?? ''}</dd>
+        <dt>Recipients listed</dt>
+        <dd>{count(info.recipientTotal)}</dd>
+      </dl>
+      {further ? (
+        <p class="notice warning" role="note">
+          {count(Number(further[1]))} further recipients {further[2]} and are not listed in this report: the
+          total number of recipients exceeds {further[3]}.{' '}
+          <a href={href('events', undefined, { id: '3041' })}>Event 3041</a>
+        </p>
+      ) : null}
+      <Pager
+        offset={offset}
+        limit={PAGE}
+        total={info.recipients.length}
+        onChange={setOffset}
+        label="report pages"
+      />
+      <table class="grid">
+        <thead>
+          <tr>
+            <th scope="col">#</th>
+            <th scope="col">Recipient</th>
+            <th scope="col">Action</th>
+            <th scope="col">Status</th>
+            <th scope="col">Diagnostic-Code</th>
+          </tr>
+        </thead>
+        <tbody>
+          {info.recipients.slice(offset, offset + PAGE).map((r, i) => (
+            <tr key={offset + i}>
+              <td>{count(offset + i + 1)}</td>
+              <td>{r.recipient}</td>
+              <td class={`action ${r.action}`}>{r.action}</td>
+              <td>{r.status}</td>
+              <td>{r.diagnosticCode ?? ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
