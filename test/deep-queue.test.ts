@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { capturedFiles, capturedMailboxes } from './helpers/captured.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeEntry } from '../src/spool/entry-format.js';
@@ -53,14 +54,9 @@ async function cli(args: string[]) {
   return { code, out: run.stdout(), err: run.stderr() };
 }
 
-function mailboxFiles(root: string): string[] {
-  const files: string[] = [];
-  if (!fs.existsSync(root)) return files;
-  for (const box of fs.readdirSync(root)) {
-    const folder = path.join(root, box, 'new');
-    if (fs.existsSync(folder)) for (const f of fs.readdirSync(folder)) files.push(path.join(folder, f));
-  }
-  return files;
+/** Every captured message file of the spool's store (one per message and capture). */
+function mailboxFiles(spool: string): string[] {
+  return capturedMailboxes(spool).flatMap(({ mailbox }) => capturedFiles(spool, mailbox));
 }
 
 describe('a deep queue', () => {
@@ -102,7 +98,7 @@ describe('a deep queue', () => {
         120_000,
       );
       expect(progress).toMatchObject({ listed: backlog, scheduled: backlog, done: true });
-      const delivered = mailboxFiles(relay.mailboxes);
+      const delivered = mailboxFiles(relay.spool.dir);
       expect(delivered).toHaveLength(backlog + 1);
       // each backlog message exactly once (a message is linked once per recipient, named by its queue ID)
       const subjects = delivered.map((f) => /^Subject: (.*)$/m.exec(fs.readFileSync(f, 'latin1'))?.[1]);

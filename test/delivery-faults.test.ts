@@ -286,7 +286,7 @@ describe('a spool file that cannot be read (Q317653: an antivirus scanner holds 
         fs.chmodSync(entry, 0o600); // the scanner lets go
         await waitFor(
           'the locked one delivered',
-          () => listMaildir(path.join(spool, 'mailboxes', 'locked@example.test')).length === 1,
+          () => capturedFiles(spool, 'locked@example.test').length === 1,
           30_000,
         );
         await waitFor('event 2254 in the events file', () => readEvents(spool).some((e) => e.id === 2254));
@@ -326,7 +326,7 @@ describe('a spool file that cannot be read (Q317653: an antivirus scanner holds 
         expect(String(quarantined?.data?.reason)).toMatch(
           /could not be read for its whole lifetime \(3s, \d+ attempts\): cannot read: EACCES/,
         );
-        expect(listMaildir(path.join(spool, 'mailboxes', 'fine@example.test'))).toHaveLength(1);
+        expect(capturedFiles(spool, 'fine@example.test')).toHaveLength(1);
       } finally {
         relay.child.kill('SIGTERM');
         await relay.exited;

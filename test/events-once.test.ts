@@ -4,6 +4,7 @@
  * must not log 3041 again nor send the report twice.
  */
 import fs from 'node:fs';
+import { capturedFiles } from './helpers/captured.js';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
@@ -20,10 +21,7 @@ afterEach(async () => {
   running = undefined;
 });
 
-const mailboxFiles = (spool: string, box: string) => {
-  const dir = path.join(spool, 'mailboxes', box, 'new');
-  return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
-};
+const mailboxFiles = (spool: string, address: string) => capturedFiles(spool, address);
 
 describe('events across restarts', () => {
   it('logs 3041 once and sends the report once when a kill follows the event', async () => {

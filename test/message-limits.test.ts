@@ -1,11 +1,10 @@
 import fs from 'node:fs';
+import { capturedFiles } from './helpers/captured.js';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpSession } from './helpers/smtp-session.js';
 import { startTestRelay, type TestRelay } from './helpers/test-relay.js';
 import { waitFor } from './helpers/wait-for.js';
-import { listMaildir } from '../src/delivery/maildir-store.js';
-import { mailboxName } from '../src/delivery/mailbox-name.js';
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -112,10 +111,13 @@ describe('header blocks over 32 KB on the defaults (Q193639)', () => {
       path.join(relay.spool.folder('pickup'), 'big.eml'),
       `X-Sender: sender@example.test\r\nX-Receiver: gone@fail.test\r\n${bigHeader}\r\nhello\r\n`,
     );
-    const box = path.join(relay.mailboxes, mailboxName('sender@example.test'));
+    const spoolDir = relay.spool.dir;
     const [ndr] = await waitFor(
       'the NDR',
-      () => (listMaildir(box).length > 0 ? listMaildir(box) : undefined),
+      () => {
+        const files = capturedFiles(spoolDir, 'sender@example.test');
+        return files.length > 0 ? files : undefined;
+      },
       30_000,
     );
     await relay.delivery!.idle();

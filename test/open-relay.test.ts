@@ -4,12 +4,10 @@
  * Postfix that is the final destination for local.test with its default percent hack.
  */
 import { execFile } from 'node:child_process';
+import { capturedFiles, capturedMailboxes } from './helpers/captured.js';
 import fs from 'node:fs';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listMaildir } from '../src/delivery/maildir-store.js';
-import { mailboxName } from '../src/delivery/mailbox-name.js';
 import { PostfixInstance, havePostfix } from './helpers/postfix-instance.js';
 import { SmtpSession } from './helpers/smtp-session.js';
 import { startTestRelay, type TestRelay } from './helpers/test-relay.js';
@@ -118,9 +116,8 @@ describe.skipIf(!havePostfix)(
     });
 
     const mailboxes = () =>
-      fs
-        .readdirSync(sink.mailboxes)
-        .filter((n) => !n.startsWith('.'))
+      capturedMailboxes(sink.spool.dir)
+        .map((m) => m.mailbox)
         .sort();
 
     it('refuses routed recipients from an untrusted client; only the local recipient arrives', async () => {
@@ -140,8 +137,8 @@ describe.skipIf(!havePostfix)(
       expect(await s.cmd('Subject: from outside\r\n\r\nhello\r\n.')).toMatch(/^250 OK: queued as/);
       await s.cmd('QUIT');
       s.close();
-      const box = path.join(sink.mailboxes, mailboxName('ok@local.test'));
-      await waitFor('ok@local.test at the last hop', () => listMaildir(box).length === 1, 120_000);
+      const box = () => capturedFiles(sink.spool.dir, 'ok@local.test');
+      await waitFor('ok@local.test at the last hop', () => box().length === 1, 120_000);
 
       // the control: a trusted client's percent-hack address really is sent on by this Postfix
       const t = await SmtpSession.connectFrom(relay.port, '127.0.0.1');
@@ -155,18 +152,18 @@ describe.skipIf(!havePostfix)(
         ),
       ).toMatch(/^250 OK: queued as/);
       t.close();
-      const remote = path.join(sink.mailboxes, mailboxName('user@remote.example'));
+      const remote = () => capturedFiles(sink.spool.dir, 'user@remote.example');
       const [arrived] = await waitFor(
         'user@remote.example at the last hop',
-        () => listMaildir(remote)[0] && listMaildir(remote),
+        () => remote()[0] && remote(),
         120_000,
       );
       expect(fs.readFileSync(arrived!, 'latin1')).toContain('Subject: from inside');
 
       // the outsider's message reached local.test only
-      expect(mailboxes()).toEqual([mailboxName('ok@local.test'), mailboxName('user@remote.example')].sort());
-      expect(fs.readFileSync(listMaildir(box)[0]!, 'latin1')).toContain('Subject: from outside');
-      expect(listMaildir(remote)).toHaveLength(1);
+      expect(mailboxes()).toEqual(['ok@local.test', 'user@remote.example']);
+      expect(fs.readFileSync(box()[0]!, 'latin1')).toContain('Subject: from outside');
+      expect(remote()).toHaveLength(1);
     }, 300_000);
   },
 );

@@ -6,10 +6,9 @@
  * IMS_RELAY_TEST_CRASH_ON hook) must end alone in bad/.
  */
 import fs from 'node:fs';
+import { capturedFiles } from './helpers/captured.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { listMaildir } from '../src/delivery/maildir-store.js';
-import { mailboxName } from '../src/delivery/mailbox-name.js';
 import { encodeEntry } from '../src/spool/entry-format.js';
 import type { Envelope } from '../src/spool/envelope.js';
 import { QueueIdGenerator } from '../src/spool/queue-id.js';
@@ -80,10 +79,7 @@ const readEvents = (spool: string, from = 0): Logged[] =>
 
 function copies(spool: string, message: Planted): number[] {
   return message.recipients.map(
-    (r) =>
-      listMaildir(path.join(spool, 'mailboxes', mailboxName(r))).filter((f) =>
-        path.basename(f).includes(message.queueId),
-      ).length,
+    (r) => capturedFiles(spool, r).filter((f) => path.basename(f).startsWith(`${message.queueId}.`)).length,
   );
 }
 

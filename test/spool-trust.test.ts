@@ -6,12 +6,11 @@
  * with a clear 4116 and that the scan and the queue go on.
  */
 import { execFileSync } from 'node:child_process';
+import { capturedFiles } from './helpers/captured.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QueueService } from '../src/admin/queue-service.js';
-import { listMaildir } from '../src/delivery/maildir-store.js';
-import { mailboxName } from '../src/delivery/mailbox-name.js';
 import { encodeEntry } from '../src/spool/entry-format.js';
 import type { Envelope } from '../src/spool/envelope.js';
 import { QueueIdGenerator } from '../src/spool/queue-id.js';
@@ -45,7 +44,7 @@ const entryBytes = (e: Envelope) =>
   encodeEntry(e, Buffer.from(`Subject: ${String(e.queueId)}\r\n\r\nbody\r\n`));
 const pickupFile = (to: string) =>
   `X-Sender: <app@example.test>\r\nX-Receiver: <${to}>\r\n\r\nSubject: hi\r\n\r\nbody\r\n`;
-const mailbox = (r: TestRelay, address: string) => listMaildir(path.join(r.mailboxes, mailboxName(address)));
+const mailbox = (r: TestRelay, address: string) => capturedFiles(r.spool.dir, address);
 
 async function capture(extra: Record<string, string> = {}): Promise<TestRelay> {
   // pickup/ is scanned only when the test says so
@@ -193,11 +192,10 @@ describe('in/ trusts nothing', () => {
     const r = await capture();
     const escape = path.join(tempDir(), 'escaped');
     fs.mkdirSync(escape);
-    // the envelope names a queue ID that walks out of the mailbox; the file has a proper name
+    // the envelope names a queue ID that walks out of the message store; the file has a proper name
     const fileId = ids.next();
     const forged = envelope('victim@example.test', {
-      queueId:
-        path.relative(path.join(r.mailboxes, mailboxName('victim@example.test'), 'new'), escape) + '/x',
+      queueId: path.relative(path.join(r.spool.dir, 'store', 'messages'), escape) + '/x',
     });
     fs.writeFileSync(r.spool.entryPath('in', fileId), entryBytes(forged));
     // and one whose name and envelope agree but are not a queue ID
