@@ -32,7 +32,12 @@ export class PostfixInstance {
     return path.join(this.base, 'etc');
   }
 
-  static async start(options: { relayhost: string; reject?: string[] }): Promise<PostfixInstance> {
+  /** `settings`: more main.cf lines, e.g. `smtpd_recipient_limit = 1000`. */
+  static async start(options: {
+    relayhost: string;
+    reject?: string[];
+    settings?: string[];
+  }): Promise<PostfixInstance> {
     const base = tempDir('ims-postfix-');
     fs.chmodSync(base, 0o755);
     const port = await freePort();
@@ -72,6 +77,7 @@ export class PostfixInstance {
         'queue_run_delay = 1s',
         'minimal_backoff_time = 1s',
         'maximal_backoff_time = 2s',
+        ...(options.settings ?? []),
       ].join('\n') + '\n',
     );
     fs.copyFileSync('/etc/postfix/master.cf', path.join(etc, 'master.cf'));
