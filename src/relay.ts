@@ -16,6 +16,7 @@ import { UpstreamClient } from './delivery/upstream-client.js';
 import { EventLog, type EventLogOptions } from './events/event-log.js';
 import { RelayPolicy } from './server/relay-policy.js';
 import { SmtpListener, type ListenerSecurity } from './server/smtp-listener.js';
+import { SmtpStageRules, type SmtpStageRule } from './server/smtp-stage-rules.js';
 import { loadUsers } from './server/user-store.js';
 import { PickupFolder } from './spool/pickup-folder.js';
 import { Spool } from './spool/spool.js';
@@ -43,6 +44,9 @@ export interface RunningRelay {
   /** The failure rules in force; replace them at run time with `setFailureRules`. */
   failureRules(): readonly FailureRule[];
   setFailureRules(rules: FailureRule[]): void;
+  /** The SMTP-stage rules in force; replace them at run time with `setSmtpRules`. */
+  smtpRules(): readonly SmtpStageRule[];
+  setSmtpRules(rules: SmtpStageRule[]): void;
   /** Scans pickup/ now (it is also scanned every `pickupInterval`). */
   scanPickup(): Promise<void>;
   /** Stops accepting, lets transactions and deliveries in flight finish (bounded), closes the spool. Idempotent. */
@@ -179,17 +183,41 @@ export async function runRelay(
   };
   if (!security.ok) return abort(security.message);
   const onCommitted = (queueId: string) => delivery?.enqueue('in', queueId);
-  const listener = new SmtpListener(config, spool, events, onCommitted, security.value);
+  // every applied rule is an event (a hook for the session transcript, too: subject.sessionId)
+  const stageRules = new SmtpStageRules(config.smtpRule, (decision, subject) =>
+    events.emit('smtpRuleApplied', {
+      detail: `${decision.rule.source} (client ${subject.clientAddress}).`,
+      data: {
+        rule: decision.rule.source,
+        stage: decision.rule.stage,
+        action: decision.disconnect
+          ? 'disconnect'
+          : decision.reply
+            ? `${decision.reply.code} ${decision.reply.text}`
+            : 'proceed',
+        delayMs: decision.delayMs,
+        client: subject.clientAddress,
+        ...(subject.sessionId ? { session: subject.sessionId } : {}),
+        ...(subject.sender !== undefined ? { sender: subject.sender } : {}),
+        ...(subject.recipient !== undefined ? { recipient: subject.recipient } : {}),
+      },
+    }),
+  );
+  const listener = new SmtpListener(config, spool, events, onCommitted, security.value, stageRules);
   const listeners = [listener];
   let smtp: HostPort;
   let smtps: HostPort | undefined;
   try {
     smtp = await listener.listen();
     if (config.smtps) {
-      const implicit = new SmtpListener({ ...config, smtp: config.smtps }, spool, events, onCommitted, {
-        ...security.value,
-        implicitTls: true,
-      });
+      const implicit = new SmtpListener(
+        { ...config, smtp: config.smtps },
+        spool,
+        events,
+        onCommitted,
+        { ...security.value, implicitTls: true },
+        stageRules,
+      );
       listeners.push(implicit);
       smtps = await implicit.listen();
     }
@@ -245,6 +273,7 @@ export async function runRelay(
       setFailureRules: (next) => {
         rules = next;
       },
+      smtpRules: stageRules,
       notReady: async () => {
         const free = await spool.freeBytes().catch(() => Infinity);
         return free < config.minFreeDisk
@@ -323,6 +352,8 @@ export async function runRelay(
       setFailureRules: (next) => {
         rules = next;
       },
+      smtpRules: () => stageRules.list(),
+      setSmtpRules: (next) => stageRules.set(next),
       scanPickup,
       stop,
     },

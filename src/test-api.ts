@@ -12,6 +12,7 @@ import { summarizeMail } from './message/parse-mail.js';
 import { resolveConfig, type RawSettings, type RelayConfig } from './config/relay-config.js';
 import { allMailboxMessages } from './delivery/mailbox-listing.js';
 import { parseFailureRule, type FailureRule } from './delivery/failure-rules.js';
+import { parseSmtpStageRules } from './server/smtp-stage-rules.js';
 import type { RelayEvent } from './events/event-log.js';
 import { runRelay } from './relay.js';
 
@@ -53,6 +54,11 @@ export interface TestRelay {
   waitForEvent(id: number, options?: WaitOptions): Promise<RelayEvent>;
   /** Replaces the failure rules, e.g. `['*@bounce.test=550 5.1.1 User unknown']`. */
   setFailureRules(rules: string[]): void;
+  /**
+   * Replaces the SMTP-stage rules, e.g. `['rcpt:*@nouser.test=550 5.1.1 User unknown']`: the relay
+   * answers that at that moment of the dialogue (docs/testing.md).
+   */
+  setSmtpRules(rules: string[]): void;
   /** Stops the relay and removes its temporary spool (unless a spool was given). */
   stop(): Promise<void>;
 }
@@ -159,6 +165,11 @@ export async function startRelay(options: TestRelayOptions = {}): Promise<TestRe
         return rule;
       });
       relay.setFailureRules(parsed);
+    },
+    setSmtpRules: (rules) => {
+      const parsed = parseSmtpStageRules(rules);
+      if (typeof parsed === 'string') throw new Error(`ims-relay: ${parsed}`);
+      relay.setSmtpRules(parsed);
     },
     stop: async () => {
       await relay.stop();

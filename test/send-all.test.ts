@@ -64,7 +64,9 @@ describe('sendAll against a server that caps recipients', () => {
     );
     expect(result.transactions.map((t) => t.queueId).sort()).toEqual(entries.map((e) => e.queueId).sort());
     // the relay adds its own Received: line; everything after it is the same bytes every time
-    const bodies = entries.map((e) => e.message.slice(e.message.indexOf('\r\n', e.message.indexOf('Received:'))));
+    const bodies = entries.map((e) =>
+      e.message.slice(e.message.indexOf('\r\n', e.message.indexOf('Received:'))),
+    );
     const sent = new Set(entries.map((e) => e.message.replace(/^Received:[^]*?\r\n(?=\S)/, '')));
     expect(sent.size).toBe(1);
     expect(bodies[0]).toContain(`Message-ID: ${result.messageId}`);
@@ -165,7 +167,12 @@ describe('sendAll against a server that caps recipients', () => {
       { host: '127.0.0.1', port: server.port, ignoreTLS: true },
       { from: 'sender@example.test', to, subject: 'data', text: 'x' },
     );
-    expect(result.accepted).toEqual(['r1@example.test', 'r2@example.test', 'r5@example.test', 'r6@example.test']);
+    expect(result.accepted).toEqual([
+      'r1@example.test',
+      'r2@example.test',
+      'r5@example.test',
+      'r6@example.test',
+    ]);
     expect(result.rejected.map((r) => [r.recipient, r.code])).toEqual([
       ['r3@example.test', 554],
       ['r4@example.test', 554],
@@ -189,7 +196,11 @@ describe('sendAll against a server that caps recipients', () => {
     const result = await sendAll(transport, { from: 'sender@example.test', to, subject: 'pool', text: 'x' });
     expect(result.accepted).toEqual(to);
     expect(result.transactions).toHaveLength(3);
-    const again = await transport.sendMail({ from: 'sender@example.test', to: 'one@example.test', text: 'y' });
+    const again = await transport.sendMail({
+      from: 'sender@example.test',
+      to: 'one@example.test',
+      text: 'y',
+    });
     expect(again.accepted).toEqual(['one@example.test']);
   });
 });
@@ -197,10 +208,11 @@ describe('sendAll against a server that caps recipients', () => {
 describe('sendAll at real scale against ims-relay on its default settings', () => {
   it('40,000 recipients: all delivered once, in at least 2 transactions', async () => {
     const relay = await relayWith();
+    // a mass mailing names its recipients in Bcc: (the envelope), not in a 1.5 MB To: header
     const to = addresses(40_000);
     const result = await sendAll(
       { host: '127.0.0.1', port: relay.port, ignoreTLS: true },
-      { from: 'sender@example.test', to, subject: '40k', text: 'x' },
+      { from: 'sender@example.test', to: 'undisclosed-recipients:;', bcc: to, subject: '40k', text: 'x' },
     );
     expect(result.accepted).toHaveLength(40_000);
     expect(result.rejected).toEqual([]);
@@ -219,7 +231,7 @@ describe('sendAll at real scale against ims-relay on its default settings', () =
     const to = addresses(100_000);
     const result = await sendAll(
       { host: '127.0.0.1', port: relay.port, ignoreTLS: true },
-      { from: 'sender@example.test', to, subject: '100k', text: 'x' },
+      { from: 'sender@example.test', to: 'undisclosed-recipients:;', bcc: to, subject: '100k', text: 'x' },
       { maxPerTransaction: 40_000 },
     );
     expect(result.learnedLimit).toBe(32_766);

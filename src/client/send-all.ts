@@ -92,7 +92,9 @@ export async function sendAll(
   options: SendAllOptions = {},
 ): Promise<SendAllResult> {
   const ownTransport = !isTransporter(transport);
-  const transporter: Transporter = isTransporter(transport) ? transport : nodemailer.createTransport(transport);
+  const transporter: Transporter = isTransporter(transport)
+    ? transport
+    : nodemailer.createTransport(transport);
   try {
     return await sendInTransactions(transporter, message, options);
   } finally {
@@ -194,7 +196,10 @@ async function sendTransaction(
   raw: Buffer,
 ): Promise<TransactionOutcome> {
   try {
-    const info = (await transporter.sendMail({ envelope: { from, to: batch }, raw })) as SMTPTransport.SentMessageInfo;
+    const info = (await transporter.sendMail({
+      envelope: { from, to: batch },
+      raw,
+    })) as SMTPTransport.SentMessageInfo;
     const refused = refusalsOf((info as { rejectedErrors?: SmtpLikeError[] }).rejectedErrors);
     const refusedSet = new Set(refused.map((r) => r.recipient));
     // every recipient of the batch that the server did not refuse was delivered
@@ -249,10 +254,11 @@ async function composeOnce(
   }
   const node = new MailComposer(mail).compile();
   const envelope = node.getEnvelope();
-  const from = message.envelope?.from !== undefined ? String(firstAddress(message.envelope.from) ?? '') : envelope.from || '';
-  const recipients = message.envelope?.to
-    ? listAddresses(message.envelope.to)
-    : dedupe(envelope.to);
+  const from =
+    message.envelope?.from !== undefined
+      ? String(firstAddress(message.envelope.from) ?? '')
+      : envelope.from || '';
+  const recipients = message.envelope?.to ? listAddresses(message.envelope.to) : dedupe(envelope.to);
   const raw = await new Promise<Buffer>((resolve, reject) =>
     node.build((err: Error | null, built: Buffer) => (err ? reject(err) : resolve(built))),
   );

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import YAML from 'yaml';
 import type { HostPort } from './host-port.js';
 import type { FailureRule } from '../delivery/failure-rules.js';
+import type { SmtpStageRule } from '../server/smtp-stage-rules.js';
 import { SETTINGS, envName, flagName, type SettingKey } from './settings.js';
 
 export function isLoopback(host: string): boolean {
@@ -51,6 +52,7 @@ export interface RelayConfig {
   lifetime: number;
   archive: boolean;
   fail: FailureRule[];
+  smtpRule: SmtpStageRule[];
   maxProcessingFailures: number;
   ndrMaxRecipients: number;
   ndrOverflow: 'truncate' | 'split';

@@ -10,6 +10,7 @@ import { parseHostPort, type HostPort } from './host-port.js';
 import { parseDuration } from './duration.js';
 import { parseFailureRule, type FailureRule } from '../delivery/failure-rules.js';
 import { parseCidr } from '../server/relay-policy.js';
+import { parseSmtpStageRule, type SmtpStageRule } from '../server/smtp-stage-rules.js';
 
 const byteSize = (what: string) =>
   z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -101,6 +102,25 @@ const failureRules = z.union([z.string(), z.array(z.string())]).transform((value
   }
   return rules;
 });
+
+const smtpStageRules = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value, ctx): SmtpStageRule[] => {
+    // one rule per flag or list entry; in the environment, one rule per line
+    const sources = (Array.isArray(value) ? value : value === 'none' ? [] : value.split(/\r?\n/))
+      .map((r) => r.trim())
+      .filter(Boolean);
+    const rules: SmtpStageRule[] = [];
+    for (const source of sources) {
+      const rule = parseSmtpStageRule(source);
+      if (typeof rule === 'string') {
+        ctx.addIssue({ code: 'custom', message: rule });
+        return z.NEVER;
+      }
+      rules.push(rule);
+    }
+    return rules;
+  });
 
 const upstreamUrl = z.string().transform((value, ctx) => {
   if (value === '' || value === 'none') return undefined;
@@ -398,6 +418,15 @@ export const SETTINGS = [
       "failure rule PATTERN=CODE TEXT, e.g. '*@bounce.test=550 5.1.1 User unknown': matching recipients fail at delivery with that reply (4xx: temporary); repeatable; one per line in the environment",
     defaultText: 'none',
     schema: failureRules,
+  },
+  {
+    key: 'smtpRule',
+    valueName: 'RULE',
+    repeatable: true,
+    description:
+      "SMTP-stage rule STAGE[:MATCHER]=ACTION, e.g. 'rcpt:*@nouser.test=550 5.1.1 User unknown', 'rcpt:first-try=451 4.7.1 Greylisted', 'data=delay 2s': the server answers that at that moment (docs/testing.md); repeatable; one per line in the environment",
+    defaultText: 'none',
+    schema: smtpStageRules,
   },
   {
     key: 'maxProcessingFailures',

@@ -94,6 +94,13 @@ export const EVENTS = {
     name: 'bareLfRefused',
     text: 'A message was refused because it contains a bare LF line ending.',
   },
+  smtpRuleApplied: {
+    id: 2150,
+    type: 'Information',
+    category: 'SMTP Interface',
+    name: 'smtpRuleApplied',
+    text: 'An SMTP-stage rule chose the reply at this moment of a session.',
+  },
   freeSpaceLow: {
     id: 2200,
     type: 'Error',

@@ -63,6 +63,11 @@ export function assertLibraryHooks(): void {
 export class ImsConnection extends SMTPConnection {
   /** The address of the RCPT being answered; set by the listener's onRcptTo. */
   pendingRecipient = '';
+  /**
+   * Set by the listener: looks at a DATA command that has recipients before smtp-server answers
+   * it (SMTP-stage rules); calls `proceed` to go on as usual, or answers and calls `done`.
+   */
+  beforeData?: (connection: ImsConnection, proceed: () => void, done: () => void) => void;
   private corked = false;
   private capEnvelope: unknown;
   private capRefused = 0;
@@ -108,6 +113,12 @@ export class ImsConnection extends SMTPConnection {
       return;
     }
     super._onCommand(command, callback);
+  }
+
+  override handler_DATA(command: Buffer, callback: () => void): void {
+    if (!this.beforeData || this.session.envelope.rcptTo.length === 0)
+      return super.handler_DATA(command, callback);
+    this.beforeData(this, () => super.handler_DATA(command, callback), callback);
   }
 
   override send(code: number, data?: string | string[] | null, context?: string | false): void {

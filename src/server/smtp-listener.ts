@@ -21,6 +21,7 @@ import { receivedHeader, type ReceivedInfo } from './received-header.js';
 import type { RelayPolicy } from './relay-policy.js';
 import { REPLIES, replyError, replyText, type Reply } from './replies.js';
 import { verifyPassword } from './user-store.js';
+import { SmtpStageRules, carryOut, type SmtpStage, type StageSubject } from './smtp-stage-rules.js';
 
 export interface ListenerSecurity {
   /** Certificate and key: STARTTLS is offered (or, with implicitTls, the whole connection is TLS). */
@@ -80,11 +81,13 @@ class ImsSmtpServer extends SMTPServer {
   readonly connectionsBySession = new WeakMap<SMTPServerSession, ImsConnection>();
   connectionSettings!: ConnectionSettings;
   observer!: ConnectionObserver;
+  beforeData: ImsConnection['beforeData'];
 
   override connect(socket: net.Socket, socketOptions?: ConstructorParameters<typeof ImsConnection>[2]): void {
     // smtp-server's connect(), with our connection class
     const connection = new ImsConnection(this, socket, socketOptions, this.connectionSettings, this.observer);
     this.connectionsBySession.set(connection.session, connection);
+    connection.beforeData = this.beforeData;
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));
     connection.on('connect', (data) => this._onClientConnect(data));
@@ -104,6 +107,8 @@ export class SmtpListener {
     /** Told about every message committed to in/ (the wiring hands it to delivery). */
     private readonly onCommitted: (queueId: string) => void = () => undefined,
     private readonly security: ListenerSecurity = { allowInsecureAuth: false },
+    /** SMTP-stage rules (smtp-stage-rules.ts): chosen replies at chosen moments. */
+    private readonly stageRules: SmtpStageRules = new SmtpStageRules(),
   ) {
     assertLibraryHooks();
     this.freeSpace = new FreeSpaceGuard(() => spool.freeBytes(), settings.minFreeDisk, {
@@ -135,7 +140,7 @@ export class SmtpListener {
       hideSTARTTLS: !tls,
       onConnect: (session, callback) => {
         if (!security.implicitTls) session.disabledCommands = beforeTls;
-        callback();
+        this.atStage('connect', session, {}, callback, () => callback());
       },
       onSecure: (_socket, session, callback) => {
         session.disabledCommands = disabled;
@@ -155,7 +160,10 @@ export class SmtpListener {
       maxRecipients: settings.maxRecipients,
       maxClients: settings.maxClients,
       socketTimeout: settings.socketTimeoutMs,
-      onMailFrom: (address, session, callback) => this.onMailFrom(address, session, callback),
+      onMailFrom: (address, session, callback) =>
+        this.atStage('mail', session, { sender: address.address }, callback, () =>
+          this.onMailFrom(address, session, callback),
+        ),
       onRcptTo: (address, session, callback) => {
         if (NON_ASCII.test(address.address) && !session.envelope.smtpUtf8) {
           return callback(replyError(profile, REPLIES.needsSmtpUtf8));
@@ -175,11 +183,21 @@ export class SmtpListener {
         }
         const connection = this.server.connectionsBySession.get(session);
         if (connection) connection.pendingRecipient = address.address;
-        callback();
+        const rcptNumber = session.envelope.rcptTo.length + 1;
+        this.atStage('rcpt', session, { recipient: address.address, rcptNumber }, callback, () => callback());
       },
       onData: (stream, session, callback) => this.onData(stream, session, callback),
       onClose: (session) => this.server.connectionsBySession.get(session)?.endTransaction(),
     });
+    this.server.beforeData = (connection, proceed, done) =>
+      carryOut(this.stageRules.decide('data', this.subjectOf(connection.session, {})), {
+        proceed,
+        reply: (code, text) => {
+          connection.send(code, text);
+          done();
+        },
+        disconnect: () => connection.close(),
+      });
     this.server.connectionSettings = {
       ...settings,
       authAfterTls: authAvailable && !security.allowInsecureAuth,
@@ -243,7 +261,49 @@ export class SmtpListener {
       );
   }
 
-  private onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: DataCallback): void {
+  /** What the SMTP-stage rules look at. */
+  private subjectOf(session: SMTPServerSession, more: Partial<StageSubject>): StageSubject {
+    return {
+      clientAddress: session.remoteAddress,
+      sessionId: session.id,
+      ...(session.envelope.mailFrom ? { sender: session.envelope.mailFrom.address } : {}),
+      ...more,
+    };
+  }
+
+  /** Applies the SMTP-stage rule for this moment, if one matches; otherwise calls `proceed`. */
+  private atStage(
+    stage: SmtpStage,
+    session: SMTPServerSession,
+    more: Partial<StageSubject>,
+    callback: (err?: Error | null) => void,
+    proceed: () => void,
+  ): void {
+    carryOut(this.stageRules.decide(stage, this.subjectOf(session, more)), {
+      proceed,
+      reply: (code, text) => callback(Object.assign(new Error(text), { responseCode: code })),
+      disconnect: () => this.server.connectionsBySession.get(session)?.close(),
+    });
+  }
+
+  private onData(stream: SMTPServerDataStream, session: SMTPServerSession, original: DataCallback): void {
+    const decision = this.stageRules.decide('eod', this.subjectOf(session, {}));
+    if (decision && (decision.reply || decision.disconnect)) {
+      // the rule answers the final dot: the message is read to its end and not stored
+      stream.once('end', () => {
+        this.server.connectionsBySession.get(session)?.endTransaction();
+        carryOut(decision, {
+          proceed: () => undefined,
+          reply: (code, text) => original(Object.assign(new Error(text), { responseCode: code })),
+          disconnect: () => this.server.connectionsBySession.get(session)?.close(),
+        });
+      });
+      stream.resume();
+      return;
+    }
+    const callback: DataCallback = decision
+      ? (err, message) => setTimeout(() => original(err, message), decision.delayMs)
+      : original;
     const work = this.receive(stream, session).then(
       (reply) => {
         this.server.connectionsBySession.get(session)?.endTransaction(reply.queueId);
