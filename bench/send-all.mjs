@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import nodemailer from 'nodemailer';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
