@@ -19,6 +19,7 @@ import { SmtpListener, type ListenerSecurity } from './server/smtp-listener.js';
 import { SmtpStageRules, type SmtpStageRule } from './server/smtp-stage-rules.js';
 import { loadUsers } from './server/user-store.js';
 import { PickupFolder } from './spool/pickup-folder.js';
+import { IMS_HEADER_WARNING_BYTES } from './message/message-intake.js';
 import { Spool } from './spool/spool.js';
 import type { AdminContext } from './admin/admin-server.js';
 import { listenAdmin, type AdminListener } from './admin/lazy-admin-listener.js';
@@ -239,6 +240,11 @@ export async function runRelay(
               queueId: result.queueId,
               data: { file: name, recipients: result.recipients, size: result.size },
             });
+            if (result.headerBytes > IMS_HEADER_WARNING_BYTES)
+              events.emit('largeHeaderBlock', {
+                queueId: result.queueId,
+                data: { headerBytes: result.headerBytes, source: 'pickup', file: name },
+              });
             delivery?.enqueue('in', result.queueId);
           } else {
             events.emit('messageQuarantined', {

@@ -1,7 +1,11 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpSession } from './helpers/smtp-session.js';
 import { startTestRelay, type TestRelay } from './helpers/test-relay.js';
+import { waitFor } from './helpers/wait-for.js';
+import { listMaildir } from '../src/delivery/maildir-store.js';
+import { mailboxName } from '../src/delivery/mailbox-name.js';
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -44,8 +48,8 @@ describe('header block limit (Q193639)', () => {
     expect(relay.entries()).toHaveLength(1);
   });
 
-  it('refuses a 40 KB header at the default 32,768-byte limit (where Postfix truncates and accepts)', async () => {
-    relay = await startTestRelay({ profile: 'rfc' });
+  it('refuses a 40 KB header with the opt-in --max-header-bytes 32768 (where Postfix truncates and accepts)', async () => {
+    relay = await startTestRelay({ profile: 'rfc', maxHeaderBytes: '32768' });
     const s = await SmtpSession.connect(relay.port);
     await s.reply();
     await s.cmd('EHLO client.test');
@@ -58,6 +62,70 @@ describe('header block limit (Q193639)', () => {
     );
     s.close();
     expect(spoolFiles(relay)).toEqual([]);
+  });
+});
+
+describe('header blocks over 32 KB on the defaults (Q193639)', () => {
+  const everyone = Array.from({ length: 32_766 }, (_, i) => `user${i}@example.test`);
+  const bigHeader = `From: a@example.test\r\nTo: ${everyone.join(',\r\n ')}\r\nSubject: to everyone\r\n`;
+
+  it('stores a To: of 32,766 addresses (about 840 KB of header) with information event 2113; the admin view cuts the list', async () => {
+    relay = await startTestRelay();
+    const s = await inTransaction(relay);
+    const done = await s.cmd(`${bigHeader}\r\nhello\r\n.`);
+    expect(done).toMatch(/^250 OK: queued as /);
+    s.close();
+    const [entry] = relay.entries();
+    expect(entry!.message).toContain(`To: user0@example.test,\r\n user1@example.test`);
+    expect(entry!.message).toContain('user32765@example.test\r\nSubject: to everyone\r\n\r\nhello\r\n');
+    const event = relay.eventsSeen().find((e) => e.id === 2113);
+    expect(event?.queueId).toBe(entry!.queueId);
+    expect(event?.data).toMatchObject({ source: 'smtp', client: '127.0.0.1' });
+    expect(event!.data!.headerBytes).toBe(bigHeader.length);
+    expect(event!.message).toContain('an IMS before Exchange 5.5 SP2 stopped on it (Q193639)');
+
+    const detail = (await (
+      await fetch(`http://127.0.0.1:${relay.http!.port}/api/v1/messages/${entry!.queueId}`)
+    ).json()) as { parsed: { to: string; subject: string; text: string } };
+    expect(detail.parsed.subject).toBe('to everyone');
+    expect(detail.parsed.text).toBe('hello\n');
+    expect(detail.parsed.to.length).toBeLessThan(20_000);
+    const shown = detail.parsed.to.split(', ').filter((a) => a.includes('@')).length;
+    expect(detail.parsed.to).toContain(`"${32_766 - shown} more addresses not shown"`);
+  });
+
+  it('a header block just under 32 KB gets no event 2113', async () => {
+    relay = await startTestRelay();
+    const s = await inTransaction(relay);
+    expect(await s.cmd(`X-Filler: ${'a'.repeat(32 * 1024 - 20)}\r\n\r\nbody\r\n.`)).toMatch(/^250 OK/);
+    s.close();
+    expect(relay.eventsSeen().some((e) => e.id === 2113)).toBe(false);
+  });
+
+  it('returns the headers only in the NDR for such a message, and ingests it from pickup/ too', async () => {
+    relay = await startTestRelay({
+      mode: 'capture',
+      fail: ['*@fail.test=550 5.1.1 User unknown'],
+      pickupInterval: '50ms',
+    });
+    fs.writeFileSync(
+      path.join(relay.spool.folder('pickup'), 'big.eml'),
+      `X-Sender: sender@example.test\r\nX-Receiver: gone@fail.test\r\n${bigHeader}\r\nhello\r\n`,
+    );
+    const box = path.join(relay.mailboxes, mailboxName('sender@example.test'));
+    const [ndr] = await waitFor(
+      'the NDR',
+      () => (listMaildir(box).length > 0 ? listMaildir(box) : undefined),
+      30_000,
+    );
+    await relay.delivery!.idle();
+    const report = fs.readFileSync(ndr!, 'latin1');
+    expect(report).toContain('Content-Type: text/rfc822-headers');
+    expect(report).toContain('user32765@example.test');
+    expect(report).not.toContain('\r\nhello\r\n');
+    expect(report.length).toBeLessThan(bigHeader.length + 10_000);
+    const event = relay.eventsSeen().find((e) => e.id === 2113);
+    expect(event?.data).toMatchObject({ source: 'pickup', file: 'big.eml', headerBytes: bigHeader.length });
   });
 });
 

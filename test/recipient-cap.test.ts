@@ -120,7 +120,36 @@ describe('recipient cap (ims profile)', () => {
     expect(relay.entries()[0]!.envelope.recipients).toHaveLength(5);
   });
 
-  it('closes with 421 after the configured overshoot of refused recipients', async () => {
+  it('by default never closes: 2,500 RCPT past the cap all get 452 and DATA still stores the accepted ones', async () => {
+    relay = await startTestRelay({ maxRecipients: '2' });
+    const s = await session(relay);
+    const lines = ['MAIL FROM:<a@example.test>'];
+    for (let i = 0; i < 2_502; i++) lines.push(`RCPT TO:<r${i}@example.test>`);
+    lines.push('DATA');
+    s.write(lines.join('\r\n') + '\r\n');
+    expect(await s.reply()).toBe('250 Accepted');
+    const replies: string[] = [];
+    for (let i = 0; i < 2_502; i++) replies.push(await s.reply());
+    expect(replies.slice(0, 2)).toEqual([
+      '250 OK - Recipient <r0@example.test>',
+      '250 OK - Recipient <r1@example.test>',
+    ]);
+    expect(replies.slice(2)).toEqual(Array(2_500).fill(CAP_REPLY));
+    expect(await s.reply()).toMatch(/^354/);
+    expect(await s.cmd('Subject: x\r\n\r\n.')).toMatch(/^250 OK: queued as/);
+    s.close();
+    expect(relay.entries()[0]!.envelope.recipients.map((r) => r.address)).toEqual([
+      'r0@example.test',
+      'r1@example.test',
+    ]);
+    expect(relay.eventsSeen().some((e) => e.id === 2101)).toBe(false);
+    expect(relay.eventsSeen().find((e) => e.id === 2100)?.data).toMatchObject({
+      refused: 2_500,
+      accepted: 2,
+    });
+  });
+
+  it('closes with 421 after the configured overshoot of refused recipients (opt-in)', async () => {
     relay = await startTestRelay({ maxRecipients: '1', maxRecipientOvershoot: '3' });
     const s = await session(relay);
     await s.cmd('MAIL FROM:<a@example.test>');
@@ -152,7 +181,7 @@ describe('recipient cap (rfc profile)', () => {
     s.close();
   });
 
-  it('closes with 421 4.5.3 past the overshoot', async () => {
+  it('closes with 421 4.5.3 past the opt-in overshoot', async () => {
     relay = await startTestRelay({ maxRecipients: '1', maxRecipientOvershoot: '1', profile: 'rfc' });
     const s = await SmtpSession.connect(relay.port);
     await s.reply();

@@ -18,14 +18,25 @@ describe('resolveConfig', () => {
     if (!r.ok) return;
     expect(r.config.smtp).toEqual({ host: '127.0.0.1', port: 2525 });
     expect(r.config.maxRecipients).toBe(32766);
-    expect(r.config.maxHeaderBytes).toBe(32768);
+    expect(r.config.maxHeaderBytes).toBe(0); // off: only the message size limits it (Q193639)
     expect(r.config.maxMessageSize).toBe(25 * 1024 * 1024);
     expect(r.config.minFreeDisk).toBe(Math.ceil(1.5 * 25 * 1024 * 1024));
     expect(r.config.spool).toBe('/srv/spool');
     expect(r.config.events).toBe('/srv/spool/log/events.jsonl');
     expect(r.config.profile).toBe('ims');
     expect(r.config.greetingDelayMs).toBe(0);
-    expect(r.config.maxRecipientOvershoot).toBe(1000);
+    expect(r.config.maxRecipientOvershoot).toBe(0); // off: every RCPT past the cap gets 452 (Q272672)
+  });
+
+  it('takes the opt-in overshoot as a number, and off or 0 as off', () => {
+    const value = (v: string) => {
+      const r = resolveConfig({ flags: { maxRecipientOvershoot: v } });
+      return r.ok ? r.config.maxRecipientOvershoot : r.message;
+    };
+    expect(value('1000')).toBe(1000);
+    expect(value('off')).toBe(0);
+    expect(value('0')).toBe(0);
+    expect(value('-1')).toMatch(/expected a whole number from 1, or off/);
   });
 
   it('layers file < environment < flags', () => {

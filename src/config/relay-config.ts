@@ -18,8 +18,10 @@ export interface RelayConfig {
   hostname: string;
   profile: 'ims' | 'rfc';
   maxRecipients: number;
+  /** 0: off, every RCPT past the cap gets 452. */
   maxRecipientOvershoot: number;
   maxMessageSize: number;
+  /** 0: off, only maxMessageSize limits the header block. */
   maxHeaderBytes: number;
   minFreeDisk: number;
   events: string;

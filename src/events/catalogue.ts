@@ -94,6 +94,13 @@ export const EVENTS = {
     name: 'bareLfRefused',
     text: 'A message was refused because it contains a bare LF line ending.',
   },
+  largeHeaderBlock: {
+    id: 2113,
+    type: 'Information',
+    category: 'Message Transfer',
+    name: 'largeHeaderBlock',
+    text: 'A header block over 32 KB was accepted; an IMS before Exchange 5.5 SP2 stopped on it (Q193639).',
+  },
   smtpRuleApplied: {
     id: 2150,
     type: 'Information',

@@ -36,6 +36,20 @@ describe('MessageIntake', () => {
     expect(intake.headerBytes).toBe('Subject: hi\r\nFrom: a@b\r\n'.length);
   });
 
+  it('with the header limit off (0) takes a 1 MB header block in any chunking and counts it exactly', () => {
+    const header = Array.from({ length: 30_000 }, (_, i) => ` u${i}@example.test,`).join('\r\n');
+    const msg = `To:${header}\r\nSubject: big\r\n\r\nbody\r\n`;
+    const off = { ...limits, maxHeaderBytes: 0, maxMessageSize: 10_000_000 };
+    for (const size of [7, 4096, msg.length]) {
+      const chunks: string[] = [];
+      for (let i = 0; i < msg.length; i += size) chunks.push(msg.slice(i, i + size));
+      const { intake, stored } = run(chunks, off);
+      expect(intake.refusal).toBeUndefined();
+      expect(stored).toBe(msg);
+      expect(intake.headerBytes).toBe(msg.indexOf('\r\n\r\n') + 2);
+    }
+  });
+
   it('accepts a header block of exactly the limit and refuses one byte more', () => {
     const field = (n: number) => 'X: ' + 'a'.repeat(n - 5) + '\r\n';
     expect(run([field(100) + '\r\nbody\r\n']).intake.refusal).toBeUndefined();

@@ -1,12 +1,14 @@
 /**
- * Checks a message while it streams in, without buffering it: counts the header block against its
- * limit (Q193639), counts the size, and handles bare LF line ends (stored as CRLF, or refused).
+ * Checks a message while it streams in, without buffering it: counts the header block (against its
+ * opt-in limit, Q193639; 0 = none), counts the size, and handles bare LF line ends (stored as CRLF,
+ * or refused).
  * `process` returns the bytes to store, or nothing once the message is refused; the caller keeps
  * reading to the end of DATA either way, so the client gets its reply after the final dot.
  */
 export type IntakeRefusal = 'header' | 'size' | 'bareLf';
 
 export interface IntakeLimits {
+  /** 0: no limit of its own (the header block is counted all the same). */
   maxHeaderBytes: number;
   maxMessageSize: number;
   bareLf: 'normalize' | 'reject';
@@ -15,6 +17,12 @@ export interface IntakeLimits {
 const LF = 0x0a;
 const CR = 0x0d;
 const CRLF = Buffer.from('\r\n');
+
+/**
+ * A header block over this many bytes is stored, with an information event: an Exchange 5.5 IMS
+ * before SP2 stopped (event 4116) on a message whose properties totalled more than 32 KB (Q193639).
+ */
+export const IMS_HEADER_WARNING_BYTES = 32 * 1024;
 
 export class MessageIntake {
   /** Why the message is refused, once it is. */
@@ -52,6 +60,7 @@ export class MessageIntake {
 
   /** Advances the header count over `chunk`; false once the header block is over the limit. */
   private scanHeader(chunk: Buffer): boolean {
+    const limit = this.limits.maxHeaderBytes || Infinity;
     let start = 0;
     while (this.inHeader && start < chunk.length) {
       const lf = chunk.indexOf(LF, start);
@@ -62,14 +71,14 @@ export class MessageIntake {
         this.lineBytes += piece;
       }
       if (lf < 0) {
-        if (this.headerBytes + this.lineBytes > this.limits.maxHeaderBytes) return this.overHeaderLimit();
+        if (this.headerBytes + this.lineBytes > limit) return this.overHeaderLimit();
         return true;
       }
       if (this.lineBytes === 0 || (this.lineBytes === 1 && this.lineIsCr)) {
         this.inHeader = false; // the blank line: the header block is over
       } else {
         this.headerBytes += this.lineBytes + 1;
-        if (this.headerBytes > this.limits.maxHeaderBytes) return this.overHeaderLimit();
+        if (this.headerBytes > limit) return this.overHeaderLimit();
       }
       this.lineBytes = 0;
       this.lineIsCr = false;

@@ -4,13 +4,15 @@
  * not pay for.
  */
 import type { ParsedMail, SimpleParserOptions } from 'mailparser';
+import { boundHeadersForView } from './bounded-headers.js';
 
 let parser: Promise<typeof import('mailparser')> | undefined;
 
+/** Parses a message for a view; header fields over 16 KB (a To: of 32,766 addresses) are cut first. */
 export async function parseMail(source: Buffer, options: SimpleParserOptions = {}): Promise<ParsedMail> {
   parser ??= import('mailparser');
   const { simpleParser } = await parser;
-  return simpleParser(source, options);
+  return simpleParser(boundHeadersForView(source), options);
 }
 
 /** The parts of a message people look for first: subject, sender, recipients, date, text. */

@@ -35,6 +35,7 @@ export interface ConnectionSettings {
   hostname: string;
   greetingDelayMs: number;
   maxClients: number;
+  /** 421 after this many RCPTs refused by the cap in one transaction; 0 = never (the default). */
   maxRecipientOvershoot: number;
   /** AUTH is offered after STARTTLS: an AUTH before it gets 530 instead of "not recognized". */
   authAfterTls?: boolean;
@@ -187,7 +188,9 @@ export class ImsConnection extends SMTPConnection {
   private refuseOverCap(): Reply | 'closed' {
     if (this.capEnvelope !== this.session.envelope) this.endTransaction();
     this.capEnvelope = this.session.envelope;
-    if (++this.capRefused > this.settings.maxRecipientOvershoot) {
+    // a count, not a list: a refused RCPT leaves no state behind however many there are
+    const overshoot = this.settings.maxRecipientOvershoot;
+    if (++this.capRefused > overshoot && overshoot > 0) {
       this.observer.overshoot(this, this.capRefused - 1);
       const bye = REPLIES.recipientOvershoot(this.name, this.capRefused - 1);
       super.send(bye.code, replyText(this.settings.profile, bye), false); // 421 closes the connection

@@ -16,7 +16,7 @@ import {
   type ConnectionObserver,
   type ConnectionSettings,
 } from './ims-connection.js';
-import { MessageIntake, type IntakeRefusal } from '../message/message-intake.js';
+import { IMS_HEADER_WARNING_BYTES, MessageIntake, type IntakeRefusal } from '../message/message-intake.js';
 import { receivedHeader, type ReceivedInfo } from './received-header.js';
 import type { RelayPolicy } from './relay-policy.js';
 import { REPLIES, replyError, replyText, type Reply } from './replies.js';
@@ -384,6 +384,11 @@ export class SmtpListener {
         client: session.remoteAddress,
       },
     });
+    if (intake.headerBytes > IMS_HEADER_WARNING_BYTES)
+      this.events.emit('largeHeaderBlock', {
+        queueId,
+        data: { headerBytes: intake.headerBytes, source: 'smtp', client: session.remoteAddress },
+      });
     this.onCommitted(queueId);
     return { result: REPLIES.queued(queueId), queueId };
   }

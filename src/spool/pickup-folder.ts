@@ -3,8 +3,8 @@
  * leading `X-Sender:` and `X-Receiver:` lines, any number of X-Receiver lines. Each file is moved
  * into in/ as a spool entry — envelope from those lines, the lines removed from the message — with
  * no recipient limit: this is how a message with more than 32,766 recipients reaches the spool, as
- * in Q272672. A file without a valid X-Receiver, or whose header block is over the limit
- * (Q193639), goes to bad/ as it is.
+ * in Q272672. A file without a valid X-Receiver, or whose header block is over the opt-in limit
+ * (Q193639; by default there is none), goes to bad/ as it is.
  *
  * Exactly once: a file is first renamed to `.claimed-<queue-id>-<name>` (ignored by scans), the
  * entry is committed under that queue ID, then the claim is removed. After a crash, `recoverClaims`
@@ -18,7 +18,7 @@ import type { Envelope } from './envelope.js';
 import type { Spool } from './spool.js';
 
 export type PickupResult =
-  | { ok: true; file: string; queueId: string; recipients: number; size: number }
+  | { ok: true; file: string; queueId: string; recipients: number; size: number; headerBytes: number }
   | { ok: false; file: string; reason: string; movedTo: string };
 
 const CLAIM = /^\.claimed-([0-9A-F]{11}-[0-9A-F]{5}-[0-9A-F]{4})-(.+)$/;
@@ -36,6 +36,7 @@ function parseAddress(value: string): string | undefined {
 export class PickupFolder {
   constructor(
     private readonly spool: Spool,
+    /** maxHeaderBytes 0: no limit of its own. */
     private readonly limits: { maxHeaderBytes: number },
   ) {}
 
@@ -78,13 +79,22 @@ export class PickupFolder {
       return { ok: false, file: name, reason: parsed.reason, movedTo: target };
     }
     await fsp.rm(claimed, { force: true });
-    return { ok: true, file: name, queueId, recipients: parsed.recipients, size: parsed.size };
+    return {
+      ok: true,
+      file: name,
+      queueId,
+      recipients: parsed.recipients,
+      size: parsed.size,
+      headerBytes: parsed.headerBytes,
+    };
   }
 
   private async copyIntoSpool(
     file: string,
     queueId: string,
-  ): Promise<{ ok: true; recipients: number; size: number } | { ok: false; reason: string }> {
+  ): Promise<
+    { ok: true; recipients: number; size: number; headerBytes: number } | { ok: false; reason: string }
+  > {
     let sender = '';
     const recipients: string[] = [];
     const seen = new Set<string>();
@@ -198,6 +208,6 @@ export class PickupFolder {
       await writer.discard().catch(() => undefined);
       throw err; // a spool write failure is not the file's fault: leave it claimed for a retry
     }
-    return { ok: true, recipients: recipients.length, size: writer.size };
+    return { ok: true, recipients: recipients.length, size: writer.size, headerBytes: intake.headerBytes };
   }
 }
