@@ -10,7 +10,9 @@ import { formatHostPort, type HostPort } from './config/host-port.js';
 import { DeliveryAgent, type Target } from './delivery/delivery-agent.js';
 import { DeliveryQueue } from './delivery/delivery-queue.js';
 import type { FailureRule } from './delivery/failure-rules.js';
+import { StoreTarget } from './delivery/local-target.js';
 import { MaildirStore } from './delivery/maildir-store.js';
+import { MessageStore } from './store/message-store.js';
 import { OutageTracker } from './delivery/outage-tracker.js';
 import { UpstreamClient } from './delivery/upstream-client.js';
 import { EventLog, type EventLogOptions } from './events/event-log.js';
@@ -40,8 +42,10 @@ export interface RunningRelay {
   events: EventLog;
   /** The delivery worker pool; undefined in hold mode. */
   delivery: DeliveryQueue | undefined;
-  /** Capture mode: where the Maildirs are. */
-  mailboxes: string;
+  /** The message store (captured mail); open in every mode, filled in capture mode. */
+  store: MessageStore;
+  /** Where the optional Maildirs are (--maildir); undefined when off. */
+  mailboxes: string | undefined;
   /** The failure rules in force; replace them at run time with `setFailureRules`. */
   failureRules(): readonly FailureRule[];
   setFailureRules(rules: FailureRule[]): void;
@@ -120,7 +124,19 @@ export async function runRelay(
   }
 
   let rules = config.fail;
-  const mailboxes = path.join(config.spool, 'mailboxes');
+  const mailboxes = config.maildir;
+  let store: MessageStore;
+  try {
+    store = await MessageStore.open(path.join(config.spool, 'store'), {
+      events,
+      retention: { messages: config.retainMessages, ageMs: config.retainAge, bytes: config.retainBytes },
+    });
+  } catch (err) {
+    await spool.close();
+    await events.close();
+    lock.release();
+    return { ok: false, message: `cannot open the message store: ${(err as Error).message}` };
+  }
   let upstream: UpstreamClient | undefined;
   let maildir: MaildirStore | undefined;
   let target: Target;
@@ -144,8 +160,8 @@ export async function runRelay(
     );
     target = { kind: 'upstream', client: upstream, outage };
   } else {
-    maildir = await MaildirStore.open(mailboxes, config.hostname);
-    target = { kind: 'maildir', store: maildir };
+    if (mailboxes) maildir = await MaildirStore.open(mailboxes, config.hostname);
+    target = { kind: 'local', target: new StoreTarget(store, maildir, config.hostname) };
   }
 
   // the queue is created below; the agent reaches it through this function
@@ -177,6 +193,7 @@ export async function runRelay(
   const abort = async (message: string): Promise<StartResult> => {
     await delivery?.stop(0);
     upstream?.close();
+    await store.close();
     await spool.close();
     await events.close();
     lock.release();
@@ -274,7 +291,7 @@ export async function runRelay(
       events,
       eventsFile: config.events,
       metrics,
-      mailboxes,
+      store,
       failureRules: () => rules,
       setFailureRules: (next) => {
         rules = next;
@@ -298,6 +315,7 @@ export async function runRelay(
       await Promise.all(listeners.map((l) => l.close(0)));
       await delivery?.stop(0);
       upstream?.close();
+      await store.close();
       await spool.close();
       await events.close();
       lock.release();
@@ -336,6 +354,7 @@ export async function runRelay(
       await delivery?.stop(config.shutdownTimeoutMs);
       upstream?.close();
       await maildir?.close();
+      await store.close();
       await spool.close();
       removeRuntimeInfo(config.spool);
       events.emit('serviceStopped');
@@ -353,6 +372,7 @@ export async function runRelay(
       spool,
       events,
       delivery,
+      store,
       mailboxes,
       failureRules: () => rules,
       setFailureRules: (next) => {

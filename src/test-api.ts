@@ -10,7 +10,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { summarizeMail } from './message/parse-mail.js';
 import { resolveConfig, type RawSettings, type RelayConfig } from './config/relay-config.js';
-import { allMailboxMessages } from './delivery/mailbox-listing.js';
+import type { MailFilter } from './store/mail-filter.js';
+import { viewMessage, type AttachmentInfo, type HeaderLine } from './store/message-view.js';
 import { parseFailureRule, type FailureRule } from './delivery/failure-rules.js';
 import { parseSmtpStageRules } from './server/smtp-stage-rules.js';
 import type { RelayEvent } from './events/event-log.js';
@@ -19,18 +20,28 @@ import { runRelay } from './relay.js';
 /** Settings for the test relay: any key of the README's settings table (config-file form). */
 export type TestRelayOptions = Partial<Record<keyof RelayConfig, string | number | boolean | string[]>>;
 
-/** A message captured in a mailbox (capture mode). */
+/** A message captured in the message store (capture mode): one per message, however many recipients. */
 export interface CapturedMessage {
-  /** The mailbox (recipient address, lower case). */
+  /** The store's message ID (`GET /api/v1/mail/{id}`). */
+  id: string;
+  /** The first envelope recipient, lower case (a mailbox is every message naming an address). */
   mailbox: string;
+  /** Every envelope recipient, as given. */
+  recipients: string[];
+  /** The envelope sender (`Return-Path:`). */
+  sender: string;
   queueId: string | undefined;
   subject: string | undefined;
   from: string | undefined;
   to: string | undefined;
   text: string | undefined;
-  /** The whole message as stored. */
+  html: string | undefined;
+  attachments: AttachmentInfo[];
+  /** The message's header lines, in order. */
+  headers: HeaderLine[];
+  /** The whole message as stored (the store's `Return-Path:` and `Delivered-To:` lines first). */
   raw: Buffer;
-  /** Path of the Maildir file. */
+  /** Path of the message file. */
   file: string;
 }
 
@@ -44,8 +55,10 @@ export interface TestRelay {
   /** The admin API's port (the API runs on 127.0.0.1). */
   httpPort: number;
   spoolDir: string;
-  /** Every message captured so far, oldest first. */
-  messages(): Promise<CapturedMessage[]>;
+  /** Every message captured so far (or those matching `filter`), oldest first. */
+  messages(filter?: MailFilter): Promise<CapturedMessage[]>;
+  /** Deletes the captured messages matching `filter` (all without one); resolves with how many. */
+  deleteMessages(filter?: MailFilter): Promise<number>;
   /** Every event logged so far. */
   events(): RelayEvent[];
   /** Resolves with the first captured message that matches, waiting for it if needed. */
@@ -92,23 +105,33 @@ export async function startRelay(options: TestRelayOptions = {}): Promise<TestRe
     for (const w of waiters) w();
   });
 
-  const messages = async (): Promise<CapturedMessage[]> =>
-    Promise.all(
-      allMailboxMessages(relay.mailboxes).map(async (m) => {
-        const raw = fs.readFileSync(m.path);
-        const { subject, from, to, text } = await summarizeMail(raw);
-        return {
-          mailbox: m.mailbox,
-          queueId: m.queueId,
-          subject,
-          from,
-          to,
-          text,
-          raw,
-          file: m.path,
-        };
-      }),
-    );
+  const store = relay.store;
+  const messages = async (filter: MailFilter = {}): Promise<CapturedMessage[]> => {
+    const found: CapturedMessage[] = [];
+    for (const row of store.index.all(filter)) {
+      const raw = store.read(row.id);
+      if (!raw) continue; // deleted meanwhile
+      const [{ subject, from, to, text }, view] = await Promise.all([summarizeMail(raw), viewMessage(raw)]);
+      const recipients = store.index.recipients(row.seq, 0, Number.MAX_SAFE_INTEGER);
+      found.push({
+        id: row.id,
+        mailbox: (recipients[0] ?? '').toLowerCase(),
+        recipients,
+        sender: row.sender,
+        queueId: row.queueId,
+        subject,
+        from,
+        to,
+        text,
+        html: view.html,
+        attachments: view.attachments,
+        headers: view.headers,
+        raw,
+        file: store.fileOf(row.id),
+      });
+    }
+    return found;
+  };
 
   /** Calls `check` on every event (and every `pollMs`) until it yields a value or time runs out. */
   const waitUntil = <T>(
@@ -148,6 +171,7 @@ export async function startRelay(options: TestRelayOptions = {}): Promise<TestRe
     httpPort: relay.http?.port ?? 0,
     spoolDir,
     messages,
+    deleteMessages: async (filter = {}) => (await store.deleteMatching(filter)).length,
     events: () => [...seen],
     waitForMessage: (predicate, opts = {}) =>
       waitUntil(

@@ -2,8 +2,9 @@
  * The crash suite (RFC 5321 §6.1: once the relay has said 250 it does not lose the message). Under
  * load — several connections, some messages with many recipients — the relay (capture mode, a
  * child process) is killed with SIGKILL at random moments and restarted each time. At the end
- * every acknowledged message must be delivered to each of its recipients exactly once, or still
- * be in the spool. Prints acknowledged / delivered / in the spool / lost / duplicate deliveries.
+ * every acknowledged message must be captured for each of its recipients exactly once (in the
+ * message store: a recipient's queue ID in one capture only), or still be in the spool; and the
+ * store's SQLite index must list exactly the message files on disk. Prints acknowledged / delivered / in the spool / lost / duplicate deliveries.
  *
  * `npm test` runs a short version; `npm run test:crash` the full one (2,000 messages, 20 kills);
  * CRASH_MESSAGES, CRASH_KILLS and CRASH_CONNECTIONS change it.
@@ -11,8 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { listMaildir } from '../src/delivery/maildir-store.js';
-import { mailboxName } from '../src/delivery/mailbox-name.js';
+import { StoreIndex } from '../src/store/store-index.js';
 import { freePort } from './helpers/postfix-instance.js';
 import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
 import { SmtpSession } from './helpers/smtp-session.js';
@@ -131,25 +131,35 @@ describe('crash suite', () => {
     let stillQueued = 0;
     let lost = 0;
     let duplicates = 0;
-    const mailboxes = path.join(spool, 'mailboxes');
-    const files = new Map<string, string[]>();
-    const filesOf = (address: string) => {
-      let list = files.get(address);
-      if (!list) {
-        list = listMaildir(path.join(mailboxes, mailboxName(address))).map((f) => path.basename(f));
-        files.set(address, list);
-      }
-      return list;
-    };
+    // captures per (queue ID, recipient), from the store's index
+    const index = new StoreIndex(path.join(spool, 'store', 'index.sqlite'));
+    const copiesOf = new Map<string, number>();
+    let indexed: Set<string>;
+    try {
+      const rows = index.db
+        .prepare(
+          'SELECT m.queue_id AS q, r.address AS a, count(*) AS n FROM messages m JOIN recipients r ON r.seq = m.seq GROUP BY m.queue_id, r.address',
+        )
+        .all() as { q: string; a: string; n: number }[];
+      for (const r of rows) copiesOf.set(`${r.q} ${r.a}`, r.n);
+      indexed = index.allIds();
+    } finally {
+      index.close();
+    }
     for (const ack of acknowledged) {
-      const copies = ack.recipients.map((r) => filesOf(r).filter((f) => f.includes(ack.queueId)).length);
-      duplicates += copies.filter((c) => c > 1).length;
+      const copies = ack.recipients.map((r) => copiesOf.get(`${ack.queueId} ${r}`) ?? 0);
       if (copies.every((c) => c >= 1)) delivered++;
       else if (inSpool.has(ack.queueId)) stillQueued++;
       else lost++;
     }
-    // a message that was never acknowledged must not have been delivered twice either
-    for (const list of files.values()) duplicates += list.length - new Set(list).size;
+    // a message that was never acknowledged must not have been captured twice either
+    for (const n of copiesOf.values()) if (n > 1) duplicates += n - 1;
+    // the index lists exactly the files (a crash between file and index is repaired at start)
+    const onDisk = fs
+      .readdirSync(path.join(spool, 'store', 'messages'))
+      .filter((n) => n.endsWith('.eml'))
+      .map((n) => n.slice(0, -4));
+    expect([...indexed].sort()).toEqual(onDisk.sort());
 
     const figures = {
       messagesTried: next,

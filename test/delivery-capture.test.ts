@@ -3,8 +3,7 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listMaildir } from '../src/delivery/maildir-store.js';
-import { mailboxName } from '../src/delivery/mailbox-name.js';
+import { capturedFiles, capturedMailboxes } from './helpers/captured.js';
 import { startTestRelay, type TestRelay } from './helpers/test-relay.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -14,10 +13,10 @@ afterEach(async () => {
   relay = undefined;
 });
 
-const mailbox = (r: TestRelay, address: string) => path.join(r.mailboxes, mailboxName(address));
+const captured = (r: TestRelay, address: string) => capturedFiles(r.config.spool, address);
 
 describe('capture mode', () => {
-  it('delivers a copy into a Maildir per recipient and empties the queue', async () => {
+  it('captures the message once in the store, for every recipient, and empties the queue', async () => {
     relay = await startTestRelay({ mode: 'capture' });
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: relay.port, ignoreTLS: true });
     const info = await transport.sendMail({
@@ -28,20 +27,30 @@ describe('capture mode', () => {
     });
     transport.close();
     const queueId = info.response.split(' ').pop()!;
+    const seen = new Set<string>();
     for (const who of ['alice@example.test', 'bob@example.test']) {
-      const files = await waitFor(`a message in ${who}`, () => {
-        const f = listMaildir(mailbox(relay!, who));
+      const files = await waitFor(`a message for ${who}`, () => {
+        const f = captured(relay!, who);
         return f.length > 0 ? f : undefined;
       });
       expect(files).toHaveLength(1);
-      expect(path.basename(files[0]!)).toContain(queueId);
-      const parsed = await simpleParser(fs.readFileSync(files[0]!));
+      expect(path.basename(files[0]!)).toBe(`${queueId}.1.eml`);
+      seen.add(files[0]!);
+      const raw = fs.readFileSync(files[0]!);
+      // the final delivery's trace: envelope sender and each recipient as given
+      expect(raw.toString().split('\r\n').slice(0, 3)).toEqual([
+        'Return-Path: <app@example.test>',
+        'Delivered-To: Alice@example.test', // nodemailer writes domains in lower case
+        'Delivered-To: bob@example.test',
+      ]);
+      const parsed = await simpleParser(raw);
       expect(parsed.subject).toBe('captured');
       expect(parsed.text?.trim()).toBe('hello mailbox');
       expect(parsed.headers.get('received')).toBeDefined();
-      for (const sub of ['tmp', 'new', 'cur'])
-        expect(fs.statSync(path.join(mailbox(relay, who), sub)).isDirectory()).toBe(true);
     }
+    // one file for both recipients
+    expect(seen.size).toBe(1);
+    expect(fs.readdirSync(path.join(relay.config.spool, 'store', 'messages'))).toHaveLength(1);
     await waitFor('the queue to empty', async () => (await relay!.spool.list('in')).length === 0);
     expect(await relay.spool.list('archive')).toEqual([]);
     // the event follows the removal from in/
@@ -78,10 +87,10 @@ describe('capture mode', () => {
     const queueId = info.response.split(' ').pop()!;
     const ndrFile = await waitFor(
       'the NDR in the sender mailbox',
-      () => listMaildir(mailbox(relay!, 'sender@example.test'))[0],
+      () => captured(relay!, 'sender@example.test')[0],
     );
-    expect(listMaildir(mailbox(relay, 'ok@example.test'))).toHaveLength(1);
-    expect(fs.existsSync(mailbox(relay, 'gone@bounce.test'))).toBe(false);
+    expect(captured(relay, 'ok@example.test')).toHaveLength(1);
+    expect(captured(relay, 'gone@bounce.test')).toEqual([]);
     const ndr = await simpleParser(fs.readFileSync(ndrFile), { keepDeliveryStatus: true });
     expect(ndr.subject).toBe('Undeliverable: half bounces');
     expect(ndr.headers.get('auto-submitted')).toBe('auto-replied');
@@ -116,7 +125,7 @@ describe('capture mode', () => {
     transport.close();
     const queueId = info.response.split(' ').pop()!;
     await waitFor('two attempts', async () => (await relay!.spool.readJournal('in', queueId)).attempts >= 2);
-    expect(listMaildir(mailbox(relay, 'later@example.test'))).toHaveLength(0);
+    expect(captured(relay, 'later@example.test')).toHaveLength(0);
     const journal = await relay.spool.readJournal('in', queueId);
     expect(journal.deferred.get(0)?.diagnostic).toBe('451 4.2.1 Try again');
     expect(journal.attempts).toBeLessThanOrEqual(3); // retries wait for the schedule, not one after another
@@ -124,7 +133,7 @@ describe('capture mode', () => {
     relay.setFailureRules([]);
     await waitFor(
       'delivery after the rule is gone',
-      () => listMaildir(mailbox(relay!, 'later@example.test')).length === 1,
+      () => captured(relay!, 'later@example.test').length === 1,
     );
   });
 
@@ -144,7 +153,7 @@ describe('capture mode', () => {
       text: 'y',
     });
     transport.close();
-    const ndrFile = await waitFor('the NDR', () => listMaildir(mailbox(relay!, 'sender@example.test'))[0]);
+    const ndrFile = await waitFor('the NDR', () => captured(relay!, 'sender@example.test')[0]);
     const ndr = await simpleParser(fs.readFileSync(ndrFile), { keepDeliveryStatus: true });
     const status = ndr.attachments
       .find((a) => a.contentType === 'message/delivery-status')!
@@ -174,7 +183,7 @@ describe('capture mode', () => {
     s.close();
     const report = await waitFor(
       'the success report',
-      () => listMaildir(mailbox(relay!, 'wants-success@example.test'))[0],
+      () => captured(relay!, 'wants-success@example.test')[0],
     );
     const parsed = await simpleParser(fs.readFileSync(report), { keepDeliveryStatus: true });
     expect(parsed.subject).toBe('Delivered: dsn');
@@ -184,12 +193,10 @@ describe('capture mode', () => {
     expect(status).toContain('Action: delivered');
     await waitFor('all three finished', async () => (await relay!.spool.list('in')).length === 0);
     await relay.delivery!.idle();
-    expect(fs.existsSync(mailbox(relay, 'never@example.test'))).toBe(false);
-    expect(
-      fs
-        .readdirSync(relay.mailboxes)
-        .filter((n) => !n.startsWith('.'))
-        .sort(),
-    ).toEqual(['c@example.test', 'wants-success@example.test']);
+    expect(captured(relay, 'never@example.test')).toEqual([]);
+    expect(capturedMailboxes(relay.config.spool).map((m) => m.mailbox)).toEqual([
+      'c@example.test',
+      'wants-success@example.test',
+    ]);
   });
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpSession } from './helpers/smtp-session.js';
-import { startTestRelay, type TestRelay } from './helpers/test-relay.js';
+import { startTestRelay, tempDir, type TestRelay } from './helpers/test-relay.js';
 import { waitFor } from './helpers/wait-for.js';
 import { listMaildir } from '../src/delivery/maildir-store.js';
 import { mailboxName } from '../src/delivery/mailbox-name.js';
@@ -107,12 +107,14 @@ describe('header blocks over 32 KB on the defaults (Q193639)', () => {
       mode: 'capture',
       fail: ['*@fail.test=550 5.1.1 User unknown'],
       pickupInterval: '50ms',
+      // the capture store keeps no Maildir unless asked (merge of the store branch)
+      maildir: path.join(tempDir(), 'mailboxes'),
     });
     fs.writeFileSync(
       path.join(relay.spool.folder('pickup'), 'big.eml'),
       `X-Sender: sender@example.test\r\nX-Receiver: gone@fail.test\r\n${bigHeader}\r\nhello\r\n`,
     );
-    const box = path.join(relay.mailboxes, mailboxName('sender@example.test'));
+    const box = path.join(relay.mailboxes!, mailboxName('sender@example.test'));
     const [ndr] = await waitFor(
       'the NDR',
       () => (listMaildir(box).length > 0 ? listMaildir(box) : undefined),

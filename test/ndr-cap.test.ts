@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listMaildir } from '../src/delivery/maildir-store.js';
-import { mailboxName } from '../src/delivery/mailbox-name.js';
+import { capturedFiles, capturedMailboxes } from './helpers/captured.js';
 import { startTestRelay, type TestRelay } from './helpers/test-relay.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -43,14 +42,15 @@ describe('NDR recipient cap (Q272672)', () => {
       pickupInterval: '50ms',
     });
     dropPickupFile(relay, 'sender@example.test', TOTAL);
-    const box = path.join(relay.mailboxes, mailboxName('sender@example.test'));
+    const spool = relay.config.spool;
+    const box = () => capturedFiles(spool, 'sender@example.test');
     const [ndrFile] = await waitFor(
       'the NDR',
-      () => (listMaildir(box).length > 0 ? listMaildir(box) : undefined),
+      () => (box().length > 0 ? box() : undefined),
       60_000,
     );
     await relay.delivery!.idle();
-    expect(listMaildir(box)).toHaveLength(1);
+    expect(box()).toHaveLength(1);
     const { text, status } = await statusOf(ndrFile!);
     expect(count(status, 'Final-Recipient:')).toBe(32_766);
     expect(status).toContain('Final-Recipient: rfc822; user0@fail.test');
@@ -77,10 +77,11 @@ describe('NDR recipient cap (Q272672)', () => {
       pickupInterval: '50ms',
     });
     dropPickupFile(relay, 'sender@example.test', TOTAL);
-    const box = path.join(relay.mailboxes, mailboxName('sender@example.test'));
+    const spool = relay.config.spool;
+    const box = () => capturedFiles(spool, 'sender@example.test');
     const files = await waitFor(
       'four NDRs',
-      () => (listMaildir(box).length === 4 ? listMaildir(box) : undefined),
+      () => (box().length === 4 ? box() : undefined),
       60_000,
     );
     const listed = await Promise.all(
@@ -100,7 +101,7 @@ describe('NDR recipient cap (Q272672)', () => {
     await waitFor('the archive', async () => (await relay!.spool.list('archive')).length === 1);
     await relay.delivery!.idle();
     expect(await relay.spool.list('out')).toEqual([]);
-    expect(fs.readdirSync(relay.mailboxes).filter((n) => !n.startsWith('.'))).toEqual([]);
+    expect(capturedMailboxes(relay.config.spool)).toEqual([]);
     expect(relay.eventsSeen().filter((e) => e.id === 3041)).toHaveLength(0);
   });
 });

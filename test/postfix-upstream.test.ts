@@ -3,8 +3,7 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listMaildir } from '../src/delivery/maildir-store.js';
-import { mailboxName } from '../src/delivery/mailbox-name.js';
+import { capturedFiles } from './helpers/captured.js';
 import { PostfixInstance, havePostfix } from './helpers/postfix-instance.js';
 import { startTestRelay, type TestRelay } from './helpers/test-relay.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -51,10 +50,10 @@ describe.skipIf(!havePostfix)('relay through a real Postfix', () => {
     transport.close();
     const queueId = info.response.split(' ').pop()!;
 
-    const alice = path.join(sink.mailboxes, mailboxName('alice@example.test'));
+    const alice = () => capturedFiles(sink.config.spool, 'alice@example.test');
     const [delivered] = await waitFor(
       'alice’s copy at the last hop',
-      () => listMaildir(alice)[0] && listMaildir(alice),
+      () => alice()[0] && alice(),
       30_000,
     );
     const message = await simpleParser(fs.readFileSync(delivered!));
@@ -64,10 +63,10 @@ describe.skipIf(!havePostfix)('relay through a real Postfix', () => {
     expect(trace).toContain('postfix.test'); // Postfix's own Received: header
     expect(trace).toContain(`with ESMTP id ${queueId}`); // ours
 
-    const sender = path.join(sink.mailboxes, mailboxName('sender@example.test'));
+    const sender = () => capturedFiles(sink.config.spool, 'sender@example.test');
     const [ndrFile] = await waitFor(
       'the NDR at the last hop',
-      () => listMaildir(sender)[0] && listMaildir(sender),
+      () => sender()[0] && sender(),
       30_000,
     );
     const ndr = await simpleParser(fs.readFileSync(ndrFile!), { keepDeliveryStatus: true });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli, startRelayProcess } from './helpers/relay-process.js';
 import { SmtpSession } from './helpers/smtp-session.js';
 import { tempDir } from './helpers/test-relay.js';
+import { capturedFiles } from './helpers/captured.js';
 import { waitFor } from './helpers/wait-for.js';
 
 async function cli(args: string[], env: Record<string, string> = {}) {
@@ -150,12 +151,7 @@ describe('events and mailbox commands', () => {
     const relay = await startRelayProcess(['--spool', spool, '--mode', 'capture', '--max-recipients', '1']);
     try {
       const id = await sendOne(relay.port, ['one@example.test', 'two@example.test'], 'events');
-      await waitFor(
-        'delivery',
-        () =>
-          fs.existsSync(path.join(spool, 'mailboxes', 'one@example.test', 'new')) &&
-          fs.readdirSync(path.join(spool, 'mailboxes', 'one@example.test', 'new')).length === 1,
-      );
+      await waitFor('delivery', () => capturedFiles(spool, 'one@example.test').length === 1);
       const capped = await cli(['events', '--id', '2100', '--spool', spool]);
       expect(capped.code).toBe(0);
       expect(capped.out).toMatch(new RegExp(`2100  Warning .*${id}.*1 RCPT answered 452 after 1 accepted`));
@@ -168,8 +164,17 @@ describe('events and mailbox commands', () => {
       const boxes = await cli(['mailbox', 'list', '--spool', spool]);
       expect(boxes.out).toMatch(/1 {2}one@example\.test/);
       const show = await cli(['mailbox', 'show', 'ONE@example.test', '--spool', spool]);
-      expect(show.out).toContain(`${id}  sender@example.test  events`);
+      expect(show.out).toContain(`${id}.1  sender@example.test  events`);
+      expect(show.out).toContain(path.join(spool, 'store', 'messages', `${id}.1.eml`));
       expect((await cli(['mailbox', 'show', 'nobody@example.test', '--spool', spool])).code).toBe(1);
+      // the index cannot be rebuilt under a running relay
+      expect((await cli(['store', 'reindex', '--spool', spool])).code).toBe(1);
+      expect((await cli(['mailbox', 'delete', '--spool', spool])).code).toBe(2);
+      expect((await cli(['mailbox', 'delete', 'one@example.test', '--spool', spool])).out).toBe(
+        '1 message(s) deleted\n',
+      );
+      expect(capturedFiles(spool, 'one@example.test')).toEqual([]);
+      expect(fs.readdirSync(path.join(spool, 'store', 'messages'))).toEqual([]);
     } finally {
       relay.child.kill('SIGTERM');
       await relay.exited;

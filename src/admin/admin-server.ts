@@ -5,16 +5,16 @@
  * needs `Authorization: Bearer <token>` (401 otherwise).
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { summarizeMail } from '../message/parse-mail.js';
 import { parseFailureRule, type FailureRule } from '../delivery/failure-rules.js';
 import { parseSmtpStageRules, type SmtpStageRules } from '../server/smtp-stage-rules.js';
-import { listMailboxes, mailboxMessages } from '../delivery/mailbox-listing.js';
+import type { MessageStore } from '../store/message-store.js';
 import type { EventLog } from '../events/event-log.js';
 import { matches, readEvents, type EventFilter } from '../events/event-reader.js';
 import type { OperationResult } from '../spool/queue-operations.js';
 import { QUEUE_FOLDERS, type QueueFolder } from '../spool/spool.js';
+import { registerMailRoutes } from './mail-routes.js';
 import { OPENAPI } from './openapi.js';
 import type { QueueService } from './queue-service.js';
 import type { RelayMetrics } from './relay-metrics.js';
@@ -24,7 +24,8 @@ export interface AdminContext {
   events: EventLog;
   eventsFile: string;
   metrics: RelayMetrics;
-  mailboxes: string;
+  /** The message store (captured mail). */
+  store: MessageStore | undefined;
   failureRules: () => readonly FailureRule[];
   setFailureRules: (rules: FailureRule[]) => void;
   /** The SMTP-stage rules in force (replaced with `set`). */
@@ -161,17 +162,20 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
     });
   });
 
-  app.get('/api/v1/mailboxes', async () => ({ mailboxes: listMailboxes(ctx.mailboxes) }));
+  registerMailRoutes(app, ctx.store);
+  // mailboxes are views of the store: the messages whose envelope names the address
+  app.get('/api/v1/mailboxes', async () => ({ mailboxes: ctx.store?.index.mailboxes() ?? [] }));
   app.get<{ Params: { address: string } }>('/api/v1/mailboxes/:address/messages', async (req) => {
-    const messages = mailboxMessages(ctx.mailboxes, req.params.address);
+    const store = ctx.store;
+    const rows = store ? store.index.all({ to: req.params.address }) : [];
     const parsed = await Promise.all(
-      messages.map(async (m) => ({
-        file: m.file,
+      rows.map(async (m) => ({
+        id: m.id,
         queueId: m.queueId,
-        ...(await summarizeMail(fs.readFileSync(m.path), 4000)),
+        ...(await summarizeMail(store!.read(m.id) ?? Buffer.alloc(0), 4000)),
       })),
     );
-    return { mailbox: messages[0]?.mailbox ?? req.params.address.toLowerCase(), messages: parsed };
+    return { mailbox: req.params.address.toLowerCase(), messages: parsed };
   });
 
   app.get('/api/v1/failure-rules', async () => ({ rules: ctx.failureRules().map((r) => r.source) }));

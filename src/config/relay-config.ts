@@ -53,6 +53,13 @@ export interface RelayConfig {
   retryMax: number;
   lifetime: number;
   archive: boolean;
+  /** Capture mode: the folder of the optional per-recipient Maildirs. */
+  maildir: string | undefined;
+  retainMessages: number;
+  /** ms; undefined: no age limit. */
+  retainAge: number | undefined;
+  /** undefined: no size limit. */
+  retainBytes: number | undefined;
   fail: FailureRule[];
   smtpRule: SmtpStageRule[];
   maxProcessingFailures: number;
@@ -206,6 +213,7 @@ export function resolveConfig(sources: ConfigSources = {}): ConfigResult {
     config: {
       ...v,
       spool,
+      maildir: v.maildir ? path.resolve(cwd, v.maildir) : undefined,
       minFreeDisk: v.minFreeDisk ?? Math.ceil(1.5 * v.maxMessageSize),
       events: v.events ? path.resolve(cwd, v.events) : path.join(spool, 'log', 'events.jsonl'),
     },

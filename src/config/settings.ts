@@ -114,6 +114,18 @@ const duration = (min: number) =>
     return ms;
   });
 
+/** A value, or `off` (undefined). */
+const orOff = <T>(inner: z.ZodType<T>) =>
+  z.union([z.string(), z.number()]).transform((value, ctx): T | undefined => {
+    if (typeof value === 'string' && ['off', 'none', ''].includes(value.trim().toLowerCase())) return undefined;
+    const parsed = inner.safeParse(value);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: `${parsed.error.issues[0]?.message ?? 'invalid'}, or off` });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
+
 const failureRules = z.union([z.string(), z.array(z.string())]).transform((value, ctx): FailureRule[] => {
   // one rule per flag or list entry; in the environment, one rule per line
   const sources = (Array.isArray(value) ? value : value === 'none' ? [] : value.split(/\r?\n/))
@@ -373,7 +385,7 @@ export const SETTINGS = [
     key: 'mode',
     valueName: 'capture|relay|hold',
     description:
-      'where accepted mail goes: capture = a Maildir per recipient under <spool>/mailboxes; relay = on to --upstream; hold = nowhere, it stays in in/',
+      'where accepted mail goes: capture = the message store under <spool>/store (one file per message, indexed in SQLite); relay = on to --upstream; hold = nowhere, it stays in in/',
     defaultText: 'capture',
     schema: z.enum(['capture', 'relay', 'hold']),
   },
@@ -439,6 +451,35 @@ export const SETTINGS = [
     description: 'keep delivered messages in archive/ instead of removing them',
     defaultText: 'false',
     schema: boolean,
+  },
+  {
+    key: 'maildir',
+    valueName: 'DIR',
+    description:
+      'capture mode: also write a Maildir per recipient under DIR (LF line ends, Return-Path and Delivered-To lines), for Dovecot, mutt or an IMAP server; none = off',
+    defaultText: 'none',
+    schema: optionalFile,
+  },
+  {
+    key: 'retainMessages',
+    valueName: 'N',
+    description: 'captured messages kept in the message store; the oldest beyond N are removed (0 = no limit)',
+    defaultText: '10000',
+    schema: integer(0),
+  },
+  {
+    key: 'retainAge',
+    valueName: 'DURATION',
+    description: 'captured messages older than this are removed from the message store (e.g. 7d); off = no limit',
+    defaultText: 'off',
+    schema: orOff(duration(1000)),
+  },
+  {
+    key: 'retainBytes',
+    valueName: 'BYTES',
+    description: 'most bytes of message files the message store keeps; the oldest beyond it are removed (e.g. 1GB); off = no limit',
+    defaultText: 'off',
+    schema: orOff(byteSize('a store size')),
   },
   {
     key: 'fail',

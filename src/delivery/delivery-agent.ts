@@ -1,5 +1,5 @@
 /**
- * Processes one spool entry: delivers to the recipients not yet done (local Maildir or upstream),
+ * Processes one spool entry: delivers to the recipients not yet done (message store or upstream),
  * records each outcome in the entry's journal, and when every recipient is done, queues the
  * reports the sender is owed (NDRs capped at 32,766 listed recipients with event 3041, Q272672)
  * and finishes the entry (removed, or archive/ with event 4117 when some recipients failed).
@@ -20,7 +20,7 @@ import type { JournalRecord, JournalState } from '../spool/recipient-journal.js'
 import type { QueueFolder, Spool } from '../spool/spool.js';
 import type { RecipientAttempt } from './delivery-result.js';
 import { matchFailureRule, type FailureRule } from './failure-rules.js';
-import type { MaildirStore } from './maildir-store.js';
+import type { LocalTarget } from './local-target.js';
 import type { OutageTracker } from './outage-tracker.js';
 import { isExpired, nextAttemptAt, type RetryPolicy } from './retry-schedule.js';
 import type { UpstreamClient } from './upstream-client.js';
@@ -36,7 +36,7 @@ export interface AgentSettings {
 }
 
 export type Target =
-  | { kind: 'maildir'; store: MaildirStore }
+  | { kind: 'local'; target: LocalTarget }
   | { kind: 'upstream'; client: UpstreamClient; outage: OutageTracker };
 
 export type ProcessOutcome =
@@ -48,8 +48,6 @@ export type ProcessOutcome =
 
 /** The queue folder a report entry goes to, and how the agent tells the queue about it. */
 export type ReportQueued = (queueId: string) => void;
-
-const LOCAL_BATCH = 1000;
 
 export class DeliveryAgent {
   /** Set when the relay stops: a message being delivered stops after its current batch. */
@@ -250,15 +248,19 @@ export class DeliveryAgent {
     }
     await record(ruled);
     if (rest.length === 0) return;
-    if (this.target.kind === 'maildir') {
-      for (let i = 0; i < rest.length && !this.stopping; i += LOCAL_BATCH) {
-        const last = i + LOCAL_BATCH >= rest.length;
+    if (this.target.kind === 'local') {
+      const batch = this.target.target.batchSize;
+      for (let i = 0; i < rest.length && !this.stopping; i += batch) {
+        const last = i + batch >= rest.length;
         await record(
-          await this.target.store.deliver(
-            envelope.queueId,
-            arrivedAt,
-            message,
-            rest.slice(i, i + LOCAL_BATCH),
+          await this.target.target.deliver(
+            {
+              queueId: envelope.queueId,
+              sender: envelope.sender,
+              arrivedAt,
+              message,
+              addresses: rest.slice(i, i + batch),
+            },
             last ? waitingForDisk : undefined,
           ),
         );

@@ -137,8 +137,10 @@ export class MaildirStore {
     addresses: string[],
     /** Called once every link is made, when all that is left is to wait for the disk. */
     beforeDurableWait?: () => void,
+    /** The file name in new/ (unique per message; the same name again finds the link made). */
+    fileName = `${Math.floor(arrivedAt.getTime() / 1000)}.${queueId}.${this.hostname}`,
   ): Promise<RecipientAttempt[]> {
-    const name = `${Math.floor(arrivedAt.getTime() / 1000)}.${queueId}.${this.hostname}`;
+    const name = fileName;
     const staging = path.join(this.root, '.staging', `${queueId}.${process.pid}`);
     try {
       await writeDurably(staging, message);

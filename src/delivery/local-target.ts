@@ -1,0 +1,109 @@
+/**
+ * Capture mode's delivery target: the message store (one file and index rows per message), and,
+ * with `--maildir DIR`, a Maildir per recipient besides (LF line ends, `Return-Path:` and
+ * `Delivered-To:` lines, one hard-linked file per capture). The agent sees one contract: deliver a
+ * message to some recipients, get an outcome per recipient.
+ */
+import type { MessageStore } from '../store/message-store.js';
+import type { RecipientAttempt } from './delivery-result.js';
+import type { MaildirStore } from './maildir-store.js';
+
+export interface LocalDelivery {
+  queueId: string;
+  sender: string;
+  arrivedAt: Date;
+  message: Buffer;
+  /** Distinct recipients (compared case-insensitively). */
+  addresses: string[];
+}
+
+export interface LocalTarget {
+  /** Most recipients given to one `deliver` call. */
+  readonly batchSize: number;
+  /** One outcome per address; `beforeDurableWait` is called when only the disk is left to wait for. */
+  deliver(delivery: LocalDelivery, beforeDurableWait?: () => void): Promise<RecipientAttempt[]>;
+  close(): Promise<void>;
+}
+
+function localFailure(address: string, err: Error): RecipientAttempt {
+  const code = (err as NodeJS.ErrnoException).code;
+  return {
+    kind: 'temporary',
+    address,
+    status: code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL' ? '4.3.1' : '4.3.0',
+    diagnostic: `local delivery failed: ${err.message}`,
+  };
+}
+
+/** A Maildir file name (unique per the Maildir convention; `/` and `:` written as the spec says). */
+function maildirName(capturedAt: number, id: string, hostname: string): string {
+  const host = hostname.replace(/\//g, '\\057').replace(/:/g, '\\072');
+  return `${Math.floor(capturedAt / 1000)}.${id.replace('.', '_')}.${host}`;
+}
+
+/** CRLF → LF, the Maildir convention. */
+function toLf(bytes: Buffer): Buffer {
+  return Buffer.from(bytes.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
+}
+
+export class StoreTarget implements LocalTarget {
+  readonly batchSize = Number.MAX_SAFE_INTEGER;
+
+  constructor(
+    private readonly store: MessageStore,
+    private readonly maildir: MaildirStore | undefined,
+    private readonly hostname: string,
+  ) {}
+
+  async deliver(d: LocalDelivery, beforeDurableWait?: () => void): Promise<RecipientAttempt[]> {
+    const result = await this.store.capture({
+      queueId: d.queueId,
+      sender: d.sender,
+      recipients: d.addresses,
+      message: d.message,
+    });
+    if (!result.ok) return d.addresses.map((a) => localFailure(a, result.error));
+    const outcome = (address: string): RecipientAttempt => {
+      const c = result.captures.get(address.toLowerCase());
+      return c
+        ? { kind: 'delivered', address, status: '2.0.0', diagnostic: `captured as ${c.id}` }
+        : localFailure(address, new Error('not captured'));
+    };
+    if (!this.maildir) {
+      beforeDurableWait?.();
+      return d.addresses.map(outcome);
+    }
+    // the Maildir copies: one file per capture, linked into each of its recipients' Maildirs
+    const byCapture = new Map<string, { capturedAt: number; addresses: string[] }>();
+    for (const a of d.addresses) {
+      const c = result.captures.get(a.toLowerCase());
+      if (!c) continue;
+      const group = byCapture.get(c.id) ?? { capturedAt: c.capturedAt, addresses: [] };
+      group.addresses.push(a);
+      byCapture.set(c.id, group);
+    }
+    const exported = new Map<string, RecipientAttempt>();
+    let n = 0;
+    for (const [id, group] of byCapture) {
+      const bytes =
+        result.stored?.id === id ? result.stored.file : (this.store.read(id) ?? Buffer.alloc(0));
+      const last = ++n === byCapture.size;
+      const done = await this.maildir.deliver(
+        id,
+        new Date(group.capturedAt),
+        toLf(bytes),
+        group.addresses,
+        last ? beforeDurableWait : undefined,
+        maildirName(group.capturedAt, id, this.hostname),
+      );
+      for (const r of done)
+        exported.set(r.address.toLowerCase(), r.kind === 'delivered' ? outcome(r.address) : r);
+    }
+    return d.addresses.map((a) => exported.get(a.toLowerCase()) ?? outcome(a));
+  }
+
+  /** Closes the Maildir side; the store is closed by its owner (the admin API reads it too). */
+  async close(): Promise<void> {
+    await this.maildir?.close();
+  }
+}

@@ -1,0 +1,426 @@
+/**
+ * The message store of capture mode, under `<spool>/store/`: each captured message is one file in
+ * `messages/` (written to `tmp/`, fsynced, renamed, its folder fsynced), and indexed in SQLite
+ * (`index.sqlite`, see StoreIndex). Captures that arrive together share one folder fsync and one
+ * SQLite transaction. A capture is durable when `capture()` resolves, which is before the spool's
+ * journal says "delivered"; a delivery repeated after a crash finds its recipients captured already
+ * (by queue ID and address) and captures nothing twice. At open, files the index does not know are
+ * indexed and rows whose file is gone are dropped; an index that cannot be opened is rebuilt.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { EventLog } from '../events/event-log.js';
+import { DirectorySync } from '../spool/directory-sync.js';
+import { recordOf, type CaptureRecord } from './capture-record.js';
+import {
+  captureId,
+  CAPTURE_ID,
+  isCaptureId,
+  queueIdOf,
+  readMessageFile,
+  traceHeader,
+  writeFileDurably,
+} from './message-file.js';
+import type { MailFilter } from './mail-filter.js';
+import { SCHEMA_VERSION, StoreIndex, type MessageRow, type Page } from './store-index.js';
+
+export interface CaptureRequest {
+  queueId: string;
+  sender: string;
+  /** Envelope recipients, distinct (compared case-insensitively). */
+  recipients: readonly string[];
+  /** The message as received (from the spool). */
+  message: Buffer;
+}
+
+export type CaptureResult =
+  | {
+      ok: true;
+      /** The capture holding each recipient (by address in lower case), this one or an earlier one. */
+      captures: Map<string, { id: string; capturedAt: number }>;
+      /** Set when this call stored a new message file. */
+      stored?: { id: string; capturedAt: number; file: Buffer };
+    }
+  | { ok: false; error: Error };
+
+export interface RetentionLimits {
+  /** Most messages kept (0: no limit). */
+  messages: number;
+  /** Oldest kept, in ms (undefined: no limit). */
+  ageMs: number | undefined;
+  /** Most bytes of message files kept (undefined: no limit). */
+  bytes: number | undefined;
+}
+
+export interface StoreOptions {
+  events?: EventLog | undefined;
+  retention?: RetentionLimits | undefined;
+  /** How often retention runs in the background (default 30 s). */
+  retentionIntervalMs?: number;
+  /** Tags of a new message, from its parsed headers. */
+  tagsOf?: (headers: Map<string, unknown>) => string[];
+  /** Repair the index against the files at open (default true; tools beside a running relay say false). */
+  repair?: boolean;
+}
+
+export interface RepairReport {
+  indexed: number;
+  dropped: number;
+  rebuilt: boolean;
+  reason: string | undefined;
+}
+
+const INDEX_FILE = 'index.sqlite';
+const REBUILD_BATCH = 500;
+
+interface Pending {
+  record: CaptureRecord;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class MessageStore {
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+  private scheduled = false;
+  private readonly listeners = new Set<(records: CaptureRecord[]) => void>();
+  private readonly deleteListeners = new Set<(ids: string[]) => void>();
+  private readonly folderSync: DirectorySync;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private pruning: Promise<number> | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly index: StoreIndex,
+    private readonly options: StoreOptions,
+  ) {
+    this.folderSync = new DirectorySync(this.messagesDir);
+  }
+
+  get messagesDir(): string {
+    return path.join(this.dir, 'messages');
+  }
+
+  fileOf(id: string): string {
+    return path.join(this.messagesDir, `${id}.eml`);
+  }
+
+  /**
+   * Opens the store in `dir` (creating it), repairs the index against the files and starts
+   * retention. `repaired` says what the repair did, when it did anything.
+   */
+  static async open(dir: string, options: StoreOptions = {}): Promise<MessageStore> {
+    for (const sub of ['messages', 'tmp'])
+      await fsp.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
+    // leftovers of captures a crash interrupted (not while a relay may be writing them)
+    if (options.repair !== false)
+      for (const name of await fsp.readdir(path.join(dir, 'tmp')))
+        await fsp.rm(path.join(dir, 'tmp', name), { force: true });
+    let index: StoreIndex;
+    let reason: string | undefined;
+    try {
+      index = new StoreIndex(path.join(dir, INDEX_FILE));
+      const version = index.meta('schema');
+      if (version !== undefined && version !== String(SCHEMA_VERSION)) {
+        index.close();
+        throw new Error(`the index has schema version ${version}, this version uses ${SCHEMA_VERSION}`);
+      }
+      if (index.meta('complete') === 'building') {
+        index.close();
+        throw new Error('an earlier rebuild of the index did not finish');
+      }
+    } catch (err) {
+      reason = (err as Error).message;
+      index = moveAsideAndCreate(dir);
+    }
+    const store = new MessageStore(dir, index, options);
+    if (options.repair === false && reason === undefined) return store;
+    const report = await store.repair(reason !== undefined);
+    if (reason !== undefined) report.reason = reason;
+    if (report.indexed + report.dropped > 0 || report.rebuilt) {
+      options.events?.emit('storeRepaired', {
+        detail: `${report.indexed} file(s) indexed, ${report.dropped} row(s) dropped${report.rebuilt ? ', index rebuilt' : ''}${report.reason ? ` (${report.reason})` : ''}.`,
+        data: { ...report },
+      });
+    }
+    store.startRetention();
+    return store;
+  }
+
+  /**
+   * Makes the index agree with the files: indexes the files it lacks, drops the rows whose file is
+   * gone. `rebuild` marks the index as being built until it is done, so a crash during a rebuild
+   * leads to another one.
+   */
+  async repair(rebuild = false): Promise<RepairReport> {
+    if (rebuild) this.index.setMeta('complete', 'building');
+    const files = (await fsp.readdir(this.messagesDir))
+      .filter((n) => n.endsWith('.eml'))
+      .map((n) => n.slice(0, -4))
+      .filter(isCaptureId);
+    const known = this.index.allIds();
+    const onDisk = new Set(files);
+    const gone = [...known].filter((id) => !onDisk.has(id));
+    if (gone.length > 0) this.index.delete(gone);
+    const missing = files.filter((id) => !known.has(id)).sort(compareIds);
+    let indexed = 0;
+    for (let i = 0; i < missing.length; i += REBUILD_BATCH) {
+      const records: CaptureRecord[] = [];
+      for (const id of missing.slice(i, i + REBUILD_BATCH)) {
+        const file = path.join(this.messagesDir, `${id}.eml`);
+        const bytes = readMessageFile(file);
+        if (!bytes) continue;
+        const mtime = fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+        const result = await recordOf(id, queueIdOf(id), bytes, Math.floor(mtime), this.options.tagsOf);
+        if (result.ok) records.push(result.record);
+      }
+      this.index.insert(records);
+      indexed += records.length;
+    }
+    if (this.index.meta('schema') !== String(SCHEMA_VERSION))
+      this.index.setMeta('schema', String(SCHEMA_VERSION));
+    if (this.index.meta('complete') !== 'yes') this.index.setMeta('complete', 'yes');
+    return { indexed, dropped: gone.length, rebuilt: rebuild, reason: undefined };
+  }
+
+  /** Drops the whole index and builds it again from the message files. */
+  async reindex(): Promise<RepairReport> {
+    this.index.db.exec(
+      'DELETE FROM recipients; DELETE FROM report_statuses; DELETE FROM tags; DELETE FROM message_text; DELETE FROM messages;',
+    );
+    return this.repair(true);
+  }
+
+  /** Called with the records of each committed batch (for waits and live views). */
+  onCaptured(listener: (records: CaptureRecord[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  onDeleted(listener: (ids: string[]) => void): () => void {
+    this.deleteListeners.add(listener);
+    return () => this.deleteListeners.delete(listener);
+  }
+
+  /** Stores `req.message` for the recipients not captured yet; durable when it resolves. */
+  async capture(req: CaptureRequest): Promise<CaptureResult> {
+    const captures = new Map<string, { id: string; capturedAt: number }>();
+    let earlier: Map<string, string>;
+    let taken: Set<string>;
+    try {
+      taken = new Set(this.index.capturesOf(req.queueId));
+      earlier = taken.size === 0 ? new Map() : this.index.capturedRecipients(req.queueId);
+    } catch (err) {
+      return { ok: false, error: err as Error };
+    }
+    const fresh: string[] = [];
+    const times = new Map<string, number>();
+    for (const r of req.recipients) {
+      const key = r.toLowerCase();
+      const id = earlier.get(key);
+      if (!id) {
+        fresh.push(r);
+        continue;
+      }
+      let at = times.get(id);
+      if (at === undefined) times.set(id, (at = this.index.get(id)?.capturedAt ?? Date.now()));
+      captures.set(key, { id, capturedAt: at });
+    }
+    if (fresh.length === 0) return { ok: true, captures };
+
+    let n = 1;
+    while (taken.has(captureId(req.queueId, n)) || fs.existsSync(this.fileOf(captureId(req.queueId, n)))) n++;
+    const id = captureId(req.queueId, n);
+    const file = this.fileOf(id);
+    const temporary = path.join(this.dir, 'tmp', `${id}.${process.pid}`);
+    const head = Buffer.from(traceHeader(req.sender, fresh), 'utf8');
+    const bytes = Buffer.concat([head, req.message]);
+    const capturedAt = Date.now();
+    try {
+      const [, parsed] = await Promise.all([
+        writeFileDurably(temporary, [bytes]).then(() => fsp.rename(temporary, file)),
+        recordOf(id, req.queueId, bytes, capturedAt, this.options.tagsOf),
+      ]);
+      if (!parsed.ok) throw new Error(parsed.reason);
+      await this.commit(parsed.record);
+    } catch (err) {
+      await fsp.rm(temporary, { force: true });
+      await fsp.rm(file, { force: true });
+      return { ok: false, error: err as Error };
+    }
+    for (const r of fresh) captures.set(r.toLowerCase(), { id, capturedAt });
+    return { ok: true, captures, stored: { id, capturedAt, file: bytes } };
+  }
+
+  /** Waits until the record's file is durable in its folder and the record is in a committed transaction. */
+  private commit(record: CaptureRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ record, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.flushing || this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    // captures that finish in the same turn of the event loop share the flush
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flushing = this.flush().finally(() => {
+        this.flushing = undefined;
+        this.schedule();
+      });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0);
+    try {
+      await this.folderSync.sync();
+      this.index.insert(batch.map((b) => b.record));
+    } catch (err) {
+      for (const b of batch) b.reject(err as Error);
+      return;
+    }
+    for (const b of batch) b.resolve();
+    const records = batch.map((b) => b.record);
+    for (const r of records)
+      this.options.events?.emit('mailCaptured', {
+        queueId: r.queueId,
+        data: { id: r.id, recipients: r.recipients.length, size: r.size, report: r.report },
+      });
+    for (const l of this.listeners) l(records);
+    if (this.options.retention?.messages && this.index.totals().messages > this.options.retention.messages)
+      void this.prune();
+  }
+
+  list(filter: MailFilter, limit: number, cursor?: number): Page {
+    return this.index.list(filter, limit, cursor);
+  }
+
+  get(id: string): MessageRow | undefined {
+    return isCaptureId(id) ? this.index.get(id) : undefined;
+  }
+
+  /** The file's bytes, or undefined when the message is not (or no longer) there. */
+  read(id: string): Buffer | undefined {
+    return isCaptureId(id) ? readMessageFile(this.fileOf(id)) : undefined;
+  }
+
+  /**
+   * Deletes messages: each file first, then the index rows in one transaction (a crash in between
+   * leaves rows without files, which the next open drops). Returns the IDs deleted.
+   */
+  private async remove(ids: readonly string[]): Promise<string[]> {
+    const valid = ids.filter(isCaptureId);
+    for (const id of valid) await fsp.rm(this.fileOf(id), { force: true });
+    if (valid.length > 0) await this.folderSync.sync();
+    const gone = this.index.delete(valid);
+    if (gone.length > 0) for (const l of this.deleteListeners) l(gone);
+    return gone;
+  }
+
+  /** Deletes these messages (event 1131 when any was there); returns the IDs deleted. */
+  async delete(ids: readonly string[], all = false): Promise<string[]> {
+    const gone = await this.remove(ids);
+    if (gone.length > 0)
+      this.options.events?.emit('mailDeleted', {
+        detail: `${gone.length} captured message(s) deleted.`,
+        data: { deleted: gone.length, ids: gone.slice(0, 100), all },
+      });
+    return gone;
+  }
+
+  /** Deletes the messages matching `filter` (all of them for an empty filter). */
+  async deleteMatching(filter: MailFilter): Promise<string[]> {
+    return this.delete(this.index.ids(filter), Object.keys(filter).length === 0);
+  }
+
+  /** Applies the retention limits now; returns how many messages were removed. */
+  prune(now = Date.now()): Promise<number> {
+    return (this.pruning ??= this.pruneNow(now).finally(() => {
+      this.pruning = undefined;
+    }));
+  }
+
+  private async pruneNow(now: number): Promise<number> {
+    const limits = this.options.retention;
+    if (!limits || this.closed) return 0;
+    const victims: string[] = [];
+    const { messages, bytes } = this.index.totals();
+    let count = messages;
+    let size = bytes;
+    const batch = 1000;
+    for (;;) {
+      const oldest = this.index.oldest(victims.length + batch).slice(victims.length);
+      if (oldest.length === 0) break;
+      let stop = false;
+      for (const o of oldest) {
+        const tooMany = limits.messages > 0 && count > limits.messages;
+        const tooOld = limits.ageMs !== undefined && o.capturedAt < now - limits.ageMs;
+        const tooBig = limits.bytes !== undefined && size > limits.bytes;
+        if (!tooMany && !tooOld && !tooBig) {
+          stop = true;
+          break;
+        }
+        victims.push(o.id);
+        count--;
+        size -= o.size;
+      }
+      if (stop) break;
+    }
+    if (victims.length === 0) return 0;
+    const gone = await this.remove(victims);
+    this.options.events?.emit('mailPruned', {
+      detail: `${gone.length} captured message(s) removed by the retention limits.`,
+      data: {
+        pruned: gone.length,
+        ids: gone.slice(0, 100),
+        limits: {
+          retainMessages: limits.messages,
+          retainAge: limits.ageMs ?? null,
+          retainBytes: limits.bytes ?? null,
+        },
+      },
+    });
+    return gone.length;
+  }
+
+  private startRetention(): void {
+    if (!this.options.retention) return;
+    void this.prune();
+    this.retentionTimer = setInterval(() => void this.prune(), this.options.retentionIntervalMs ?? 30_000);
+    this.retentionTimer.unref();
+  }
+
+  /** Waits for captures in flight, then closes the index. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    while (this.flushing || this.scheduled || this.queue.length > 0) {
+      if (this.flushing) await this.flushing;
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+    await this.pruning;
+    this.index.close();
+  }
+}
+
+/** Capture IDs in capture order: by queue ID, then by n. */
+function compareIds(a: string, b: string): number {
+  const ma = CAPTURE_ID.exec(a)!;
+  const mb = CAPTURE_ID.exec(b)!;
+  return ma[1]! < mb[1]! ? -1 : ma[1]! > mb[1]! ? 1 : Number(ma[2]) - Number(mb[2]);
+}
+
+/** An index that cannot be used is kept beside (for a post-mortem) and a new one is made. */
+function moveAsideAndCreate(dir: string): StoreIndex {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  for (const suffix of ['', '-wal', '-shm']) {
+    const from = path.join(dir, INDEX_FILE + suffix);
+    if (fs.existsSync(from)) fs.renameSync(from, path.join(dir, `${INDEX_FILE}.broken-${stamp}${suffix}`));
+  }
+  return new StoreIndex(path.join(dir, INDEX_FILE));
+}
