@@ -8,3 +8,4 @@ export {
   type SendAllResult,
   type SentTransaction,
 } from './send-all.js';
+export { RelayApi, RelayApiError, type MailQuery, type MailSummary } from './relay-api.js';
