@@ -19,6 +19,7 @@ import { EventLog, type EventLogOptions } from './events/event-log.js';
 import { RelayPolicy } from './server/relay-policy.js';
 import { SmtpListener, type ListenerSecurity } from './server/smtp-listener.js';
 import { SmtpStageRules, type SmtpStageRule } from './server/smtp-stage-rules.js';
+import { messageTags } from './store/message-tags.js';
 import { loadUsers } from './server/user-store.js';
 import { PickupFolder } from './spool/pickup-folder.js';
 import { IMS_HEADER_WARNING_BYTES } from './message/message-intake.js';
@@ -130,6 +131,7 @@ export async function runRelay(
     store = await MessageStore.open(path.join(config.spool, 'store'), {
       events,
       retention: { messages: config.retainMessages, ageMs: config.retainAge, bytes: config.retainBytes },
+      tagsOf: (headers, recipients) => messageTags(headers, recipients, { plusAddress: config.tagPlusAddress }),
     });
   } catch (err) {
     await spool.close();

@@ -62,6 +62,7 @@ export interface RelayConfig {
   retainBytes: number | undefined;
   fail: FailureRule[];
   smtpRule: SmtpStageRule[];
+  tagPlusAddress: boolean;
   maxProcessingFailures: number;
   ndrMaxRecipients: number;
   ndrOverflow: 'truncate' | 'split';

@@ -447,6 +447,13 @@ export const SETTINGS = [
     schema: duration(1),
   },
   {
+    key: 'tagPlusAddress',
+    description:
+      "capture mode: tag a message with the +tag of each recipient's local part (user+run42@x -> run42), besides its X-Ims-Relay-Tag: header",
+    defaultText: 'false',
+    schema: boolean,
+  },
+  {
     key: 'archive',
     description: 'keep delivered messages in archive/ instead of removing them',
     defaultText: 'false',
