@@ -22,6 +22,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,7 +38,7 @@ function parseArgs(argv) {
   const o = {
     runs: 3,
     targets: ['postfix', 'floor', 'ims'],
-    workloads: ['W1', 'W2', 'W2c', 'W3', 'E2', 'E3', 'NDR32766', 'NDR100000'],
+    workloads: ['W1', 'W2', 'W2c', 'W3', 'E2', 'E3', 'E4', 'NDR32766', 'NDR100000'],
     relayArgs: [],
     timeoutMs: 300000,
     build: true,
@@ -150,6 +151,14 @@ const WORKLOADS = {
     messages: 200,
     rcpts: 100,
     args: ['--mode', 'load', '--messages', '200', '--rcpts', '100', '--conns', '4'],
+  },
+  E4: {
+    kind: 'e2e',
+    desc: '200 msgs x 1,000 rcpt, 4 connections, end to end (goal: >= 100 msgs/s, <= 150 MB)',
+    targets: ['ims'],
+    messages: 200,
+    rcpts: 1000,
+    args: ['--mode', 'load', '--messages', '200', '--rcpts', '1000', '--conns', '4'],
   },
   NDR32766: {
     kind: 'ndr',
@@ -816,47 +825,36 @@ function gitState() {
 const POLL_MS = 20; // how often the destination (Maildirs, Postfix's queue) is looked at
 const wallNow = () => performance.timeOrigin + performance.now(); // epoch ms, sub-ms resolution
 
-// files in <mailboxes>/<box>/new for the given boxes; a box that has reached perBox is not read again
-function maildirCounter(root, boxes, perBox) {
-  const full = new Map();
-  return () => {
-    let n = 0;
-    for (const b of boxes) {
-      let c = full.get(b);
-      if (c == null) {
-        try {
-          c = fs.readdirSync(path.join(root, b, 'new')).length;
-        } catch {
-          c = 0;
-        }
-        if (c >= perBox) full.set(b, c);
-      }
-      n += c;
-    }
-    return n;
-  };
+// capture mode keeps each message once in <spool>/store/, one index row per recipient: the
+// destination is read from the store's SQLite index (a reader beside the relay, as
+// `ims-relay mailbox` is); a box is an address, a "file" one delivery to it
+const Database = createRequire(import.meta.url)('better-sqlite3');
+function storeQuery(spool, sql, fallback) {
+  const file = path.join(spool, 'store', 'index.sqlite');
+  if (!fs.existsSync(file)) return fallback;
+  let db;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+    return db.prepare(sql).all();
+  } catch {
+    return fallback;
+  } finally {
+    db?.close();
+  }
 }
 
-// every mailbox under root (.staging left out) and the number of files in its new/
-function maildirCensus(root) {
+// deliveries captured so far (recipient rows in the index)
+function storeCounter(spool) {
+  return () => storeQuery(spool, 'SELECT count(*) AS n FROM recipients', [{ n: 0 }])[0].n;
+}
+
+// every recipient with captured mail and its number of messages
+function storeCensus(spool) {
   const boxes = {};
-  let ents = [];
-  try {
-    ents = fs.readdirSync(root, { withFileTypes: true });
-  } catch {
-    return { boxes, files: 0 };
-  }
   let files = 0;
-  for (const e of ents) {
-    if (!e.isDirectory() || e.name.startsWith('.')) continue;
-    let c = 0;
-    try {
-      c = fs.readdirSync(path.join(root, e.name, 'new')).length;
-    } catch {
-      /* no new/ yet */
-    }
-    boxes[e.name] = c;
-    files += c;
+  for (const r of storeQuery(spool, 'SELECT address, count(*) AS n FROM recipients GROUP BY address', [])) {
+    boxes[r.address] = r.n;
+    files += r.n;
   }
   return { boxes, files };
 }
@@ -879,10 +877,8 @@ async function runE2E(W, port, label, server) {
   const tSpawn = wallNow();
   const deadline = tSpawn + t;
   const expected = W.messages * W.rcpts;
-  const boxes = Array.from({ length: W.rcpts }, (_, i) => `user${i + 1}@example.test`);
   const isIms = server.name === 'ims';
-  const mbRoot = isIms ? path.join(server.spool, 'mailboxes') : null;
-  const count = isIms ? maildirCounter(mbRoot, boxes, W.messages) : queuedFiles;
+  const count = isIms ? storeCounter(server.spool) : queuedFiles;
   const [cmd, args] = withPin(CLIENT_PIN, process.execPath, [
     '--import',
     MARK_START,
@@ -954,7 +950,7 @@ async function runE2E(W, port, label, server) {
   }
   await clientP;
   if (res === null) readClient();
-  const census = isIms ? maildirCensus(mbRoot) : null;
+  const census = isIms ? storeCensus(server.spool) : null;
   const out = {
     recvMs: res ? res.elapsedMs : null,
     recvMps: res ? res.msgsPerSec : null,
@@ -1084,17 +1080,12 @@ async function runNdr(W, server) {
   const tDrop = Date.now();
   fs.renameSync(path.join(pickup, `${name}.eml.part`), path.join(pickup, `${name}.eml`));
   const deadline = tDrop + OPT.timeoutMs;
-  const box = path.join(spool, 'mailboxes', NDR_SENDER, 'new');
+  const sql = `SELECT m.id AS id FROM messages m JOIN recipients r ON r.seq = m.seq WHERE r.address = '${NDR_SENDER}'`;
   const eventsFile = path.join(spool, 'log', 'events.jsonl');
   let seen = null;
   let tSeen = null;
   while (!interrupted && Date.now() < deadline) {
-    let files = [];
-    try {
-      files = fs.readdirSync(box);
-    } catch {
-      /* not yet */
-    }
+    const files = storeQuery(spool, sql, []).map((r) => r.id);
     if (files.length) {
       tSeen = Date.now();
       seen = files;
@@ -1156,7 +1147,7 @@ async function runNdr(W, server) {
     mps: null,
     totalMs: tSeen - tDrop,
     deliveredEventMs: ev1101 ? Date.parse(ev1101.time) - tDrop : null,
-    ndrBytes: ndrFile ? fs.statSync(path.join(box, ndrFile)).size : null,
+    ndrBytes: ndrFile ? fs.statSync(path.join(spool, 'store', 'messages', `${ndrFile}.eml`)).size : null,
     ...(ok
       ? {}
       : {

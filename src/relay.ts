@@ -12,6 +12,7 @@ import { DeliveryQueue } from './delivery/delivery-queue.js';
 import type { FailureRule } from './delivery/failure-rules.js';
 import { StoreTarget } from './delivery/local-target.js';
 import { MaildirStore } from './delivery/maildir-store.js';
+import { importOldMaildirs } from './store/maildir-import.js';
 import { MessageStore } from './store/message-store.js';
 import { OutageTracker } from './delivery/outage-tracker.js';
 import { UpstreamClient } from './delivery/upstream-client.js';
@@ -133,6 +134,10 @@ export async function runRelay(
       retention: { messages: config.retainMessages, ageMs: config.retainAge, bytes: config.retainBytes },
       tagsOf: (headers, recipients) => messageTags(headers, recipients, { plusAddress: config.tagPlusAddress }),
     });
+    // Maildirs of an earlier version (capture mode wrote <spool>/mailboxes/): imported once
+    await importOldMaildirs(path.join(config.spool, 'mailboxes'), store, events).catch((err: Error) =>
+      events.emit('unexpectedError', { data: { where: 'maildir import', error: err.message } }),
+    );
   } catch (err) {
     await spool.close();
     await events.close();

@@ -49,10 +49,7 @@ describe('poison messages', () => {
       encodeEntry(good, Buffer.from('Subject: good\r\n\r\nx\r\n')),
     );
     relay = await startTestRelay({ spool, mode: 'capture', maxProcessingFailures: '2' });
-    await waitFor(
-      'the good message delivered',
-      () => capturedFiles(spool, 'fine@example.test').length === 1,
-    );
+    await waitFor('the good message delivered', () => capturedFiles(spool, 'fine@example.test').length === 1);
     await waitFor(
       'the poison in bad/',
       async () => (await relay!.spool.list('bad')).includes(poison.queueId),

@@ -44,11 +44,7 @@ describe('NDR recipient cap (Q272672)', () => {
     dropPickupFile(relay, 'sender@example.test', TOTAL);
     const spool = relay.config.spool;
     const box = () => capturedFiles(spool, 'sender@example.test');
-    const [ndrFile] = await waitFor(
-      'the NDR',
-      () => (box().length > 0 ? box() : undefined),
-      60_000,
-    );
+    const [ndrFile] = await waitFor('the NDR', () => (box().length > 0 ? box() : undefined), 60_000);
     await relay.delivery!.idle();
     expect(box()).toHaveLength(1);
     const { text, status } = await statusOf(ndrFile!);
@@ -79,11 +75,7 @@ describe('NDR recipient cap (Q272672)', () => {
     dropPickupFile(relay, 'sender@example.test', TOTAL);
     const spool = relay.config.spool;
     const box = () => capturedFiles(spool, 'sender@example.test');
-    const files = await waitFor(
-      'four NDRs',
-      () => (box().length === 4 ? box() : undefined),
-      60_000,
-    );
+    const files = await waitFor('four NDRs', () => (box().length === 4 ? box() : undefined), 60_000);
     const listed = await Promise.all(
       files.map(async (f) => count((await statusOf(f)).status, 'Final-Recipient:')),
     );

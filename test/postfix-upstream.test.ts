@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,11 +50,7 @@ describe.skipIf(!havePostfix)('relay through a real Postfix', () => {
     const queueId = info.response.split(' ').pop()!;
 
     const alice = () => capturedFiles(sink.config.spool, 'alice@example.test');
-    const [delivered] = await waitFor(
-      'alice’s copy at the last hop',
-      () => alice()[0] && alice(),
-      30_000,
-    );
+    const [delivered] = await waitFor('alice’s copy at the last hop', () => alice()[0] && alice(), 30_000);
     const message = await simpleParser(fs.readFileSync(delivered!));
     expect(message.subject).toBe('through postfix');
     const received = message.headers.get('received');
@@ -64,11 +59,7 @@ describe.skipIf(!havePostfix)('relay through a real Postfix', () => {
     expect(trace).toContain(`with ESMTP id ${queueId}`); // ours
 
     const sender = () => capturedFiles(sink.config.spool, 'sender@example.test');
-    const [ndrFile] = await waitFor(
-      'the NDR at the last hop',
-      () => sender()[0] && sender(),
-      30_000,
-    );
+    const [ndrFile] = await waitFor('the NDR at the last hop', () => sender()[0] && sender(), 30_000);
     const ndr = await simpleParser(fs.readFileSync(ndrFile!), { keepDeliveryStatus: true });
     expect(ndr.subject).toBe('Undeliverable: through postfix');
     const status = ndr.attachments

@@ -66,7 +66,8 @@ export function registerMailRoutes(app: FastifyInstance, store: MessageStore | u
     if (typeof filter === 'string') return reply.code(400).send({ error: filter });
     const limit = intOf(req.query.limit, 50, 1, 1000);
     if (limit === undefined) return reply.code(400).send({ error: 'limit must be 1..1000' });
-    const cursor = req.query.cursor === undefined ? undefined : intOf(req.query.cursor, 0, 1, Number.MAX_SAFE_INTEGER);
+    const cursor =
+      req.query.cursor === undefined ? undefined : intOf(req.query.cursor, 0, 1, Number.MAX_SAFE_INTEGER);
     if (cursor === undefined && req.query.cursor !== undefined)
       return reply.code(400).send({ error: 'cursor must be the nextCursor of an earlier page' });
     const page = store.list(filter, limit, cursor);
@@ -111,7 +112,9 @@ export function registerMailRoutes(app: FastifyInstance, store: MessageStore | u
       req.raw.on('close', onClose);
     });
     if (!row)
-      return reply.code(408).send({ error: `no matching message was captured within ${req.query.timeout ?? '30s'}` });
+      return reply
+        .code(408)
+        .send({ error: `no matching message was captured within ${req.query.timeout ?? '30s'}` });
     return summaryOf(store, row);
   });
 

@@ -14,6 +14,52 @@ const errors = {
     description: 'the message is in a folder where this does not apply, or being delivered right now',
   },
 };
+const mailId = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'a captured message: `<queue id>.<n>`',
+  schema: { type: 'string', pattern: '^[0-9A-F]{11}-[0-9A-F]{5}-[0-9A-F]{4}\\.[1-9][0-9]{0,5}$' },
+};
+const mailFilters = [
+  {
+    name: 'to',
+    in: 'query',
+    description: 'an envelope recipient (exact address, any case)',
+    schema: { type: 'string' },
+  },
+  {
+    name: 'from',
+    in: 'query',
+    description: 'part of the envelope sender or From: (any case)',
+    schema: { type: 'string' },
+  },
+  { name: 'subject', in: 'query', description: 'part of the subject (any case)', schema: { type: 'string' } },
+  {
+    name: 'q',
+    in: 'query',
+    description:
+      'full text over subject, addresses and text body: every word must match; `word*` is a prefix',
+    schema: { type: 'string' },
+  },
+  { name: 'tag', in: 'query', schema: { type: 'string' } },
+  {
+    name: 'since',
+    in: 'query',
+    description:
+      'captured at or after: a time (2026-12-03T10:00:00Z), ms since 1970, or a duration back (10m)',
+    schema: { type: 'string' },
+  },
+  {
+    name: 'report',
+    in: 'query',
+    description: 'delivery reports only (true) or none (false)',
+    schema: { type: 'boolean' },
+  },
+];
+const mailSummary =
+  '{ id, queueId, from, sender, subject, date (captured), headerDate, size, recipientCount, recipients (first 5), tags, report, attachments (count) }';
+const noMail = { '404': { description: 'no such captured message' }, '401': errors['401'] };
 const action = (summary: string) => ({
   post: {
     summary,
@@ -28,7 +74,7 @@ export const OPENAPI = {
     title: 'ims-relay admin API',
     version: '1',
     description:
-      'Spool, events, capture-mode mailboxes, failure rules and health of a running ims-relay. When an admin token is configured, every request needs `Authorization: Bearer <token>`.',
+      'Spool, events (1130/1131 on the stream say when mail is captured or deleted), captured mail, failure rules and health of a running ims-relay. When an admin token is configured, every request needs `Authorization: Bearer <token>`.',
   },
   components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
   security: [{ bearer: [] }],
@@ -104,22 +150,125 @@ export const OPENAPI = {
     },
     '/api/v1/events/stream': {
       get: {
-        summary: 'server-sent events: every new event as `data: <json>`',
+        summary:
+          'server-sent events: every new event as `data: <json>` (1130: mail captured, 1131: mail deleted, 1132: mail pruned)',
         parameters: [{ name: 'id', in: 'query', schema: { type: 'integer' } }],
         responses: ok('text/event-stream'),
       },
     },
+    '/api/v1/mail': {
+      get: {
+        summary: 'captured mail, newest first, filtered and paged by cursor',
+        parameters: [
+          ...mailFilters,
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
+          {
+            name: 'cursor',
+            in: 'query',
+            description: 'the nextCursor of the page before',
+            schema: { type: 'string' },
+          },
+        ],
+        responses: {
+          ...ok(`{ total, messages: [ ${mailSummary} ], nextCursor? }`),
+          '400': { description: 'a filter, limit or cursor does not parse' },
+          '401': errors['401'],
+        },
+      },
+      delete: {
+        summary: 'delete the captured messages matching the filters (all of them without any); event 1131',
+        parameters: mailFilters,
+        responses: {
+          ...ok('{ deleted }'),
+          '400': { description: 'a filter does not parse' },
+          '401': errors['401'],
+        },
+      },
+    },
+    '/api/v1/mail/wait': {
+      get: {
+        summary:
+          'long-poll: the oldest captured message matching the filters, at once if there is one, else the first captured before the timeout',
+        parameters: [
+          ...mailFilters,
+          {
+            name: 'timeout',
+            in: 'query',
+            description: 'up to 5m',
+            schema: { type: 'string', default: '30s' },
+          },
+        ],
+        responses: {
+          ...ok(mailSummary),
+          '400': { description: 'a filter or the timeout does not parse' },
+          '401': errors['401'],
+          '408': { description: 'no matching message was captured in time' },
+        },
+      },
+    },
+    '/api/v1/mail/{id}': {
+      get: {
+        summary:
+          'one captured message: summary, headers, text, HTML (as given), attachments, paged recipients, report statuses',
+        parameters: [
+          mailId,
+          { name: 'recipientsOffset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+          {
+            name: 'recipientsLimit',
+            in: 'query',
+            schema: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
+          },
+        ],
+        responses: {
+          ...ok(
+            `${mailSummary} with recipients: { total, offset, limit, items }, to, cc, headers: [ { name, value } ], text, html, attachments: [ { n, filename, contentType, size, contentId, inline } ], reportStatuses: [ { recipient, action, status, diagnostic } ]`,
+          ),
+          ...noMail,
+        },
+      },
+      delete: {
+        summary: 'delete one captured message; event 1131',
+        parameters: [mailId],
+        responses: { ...ok('{ deleted: 1, id }'), ...noMail },
+      },
+    },
+    '/api/v1/mail/{id}/raw': {
+      get: {
+        summary:
+          'the message file (message/rfc822): Return-Path and Delivered-To lines, then the message as received',
+        parameters: [mailId],
+        responses: { ...ok('the message'), ...noMail },
+      },
+    },
+    '/api/v1/mail/{id}/html': {
+      get: {
+        summary:
+          "the HTML part, served with Content-Security-Policy: default-src 'none' (no scripts, no remote content), sandboxed",
+        parameters: [mailId],
+        responses: { ...ok('text/html'), ...noMail },
+      },
+    },
+    '/api/v1/mail/{id}/attachments/{n}': {
+      get: {
+        summary: 'attachment n (from 0, as listed in the message view), with its type and file name',
+        parameters: [
+          mailId,
+          { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } },
+        ],
+        responses: { ...ok('the attachment'), ...noMail },
+      },
+    },
     '/api/v1/mailboxes': {
       get: {
-        summary: 'capture-mode mailboxes and their message counts',
+        summary: 'recipient addresses with captured mail and their message counts (views of the store)',
         responses: ok('{ mailboxes: [ { mailbox, messages } ] }'),
       },
     },
     '/api/v1/mailboxes/{address}/messages': {
       get: {
-        summary: 'messages in one mailbox, parsed',
+        summary: 'the captured messages whose envelope names the address, parsed',
         parameters: [{ name: 'address', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: ok('{ mailbox, messages: [ { file, queueId, subject, from, to, date, text } ] }'),
+        responses: ok('{ mailbox, messages: [ { id, queueId, subject, from, to, date, text } ] }'),
       },
     },
     '/api/v1/failure-rules': {

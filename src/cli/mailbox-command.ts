@@ -70,7 +70,9 @@ export function registerMailbox(program: Command, io: CliIO, done: (code: number
           return 1;
         }
         if (o.json) io.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-        else for (const r of rows) io.stdout.write(`${r.date}  ${r.id}  ${r.from}  ${r.subject}\n    ${r.path}\n`);
+        else
+          for (const r of rows)
+            io.stdout.write(`${r.date}  ${r.id}  ${r.from}  ${r.subject}\n    ${r.path}\n`);
         return 0;
       }),
     );
@@ -96,7 +98,9 @@ export function registerMailbox(program: Command, io: CliIO, done: (code: number
   const store = program.command('store').description('the message store of capture mode');
   store
     .command('reindex')
-    .description('rebuild the SQLite index of the message store from its message files (the relay must be stopped)')
+    .description(
+      'rebuild the SQLite index of the message store from its message files (the relay must be stopped)',
+    )
     .option('--spool <DIR>', 'the spool (default ./spool or IMS_RELAY_SPOOL)')
     .option('--config <FILE>', 'config file')
     .action(async (o: Options) => {

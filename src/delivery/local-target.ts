@@ -85,8 +85,7 @@ export class StoreTarget implements LocalTarget {
     const exported = new Map<string, RecipientAttempt>();
     let n = 0;
     for (const [id, group] of byCapture) {
-      const bytes =
-        result.stored?.id === id ? result.stored.file : (this.store.read(id) ?? Buffer.alloc(0));
+      const bytes = result.stored?.id === id ? result.stored.file : (this.store.read(id) ?? Buffer.alloc(0));
       const last = ++n === byCapture.size;
       const done = await this.maildir.deliver(
         id,

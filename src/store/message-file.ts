@@ -50,7 +50,7 @@ export interface StoredEnvelope {
 export function readTraceHeader(file: Buffer): StoredEnvelope | undefined {
   // latin1 keeps byte offsets; values with UTF-8 (SMTPUTF8 addresses) are decoded again below
   const text = file.toString('latin1');
-  const utf8 = (s: string) => (/[^\x00-\x7f]/.test(s) ? Buffer.from(s, 'latin1').toString('utf8') : s);
+  const utf8 = (s: string) => (/[\u0080-\u00ff]/.test(s) ? Buffer.from(s, 'latin1').toString('utf8') : s);
   const valueAt = (from: number, end: number) => text.slice(from, text[end - 1] === '\r' ? end - 1 : end);
   let end = text.indexOf('\n');
   if (end < 0 || !/^return-path: </i.test(text.slice(0, 14))) return undefined;

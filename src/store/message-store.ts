@@ -32,6 +32,8 @@ export interface CaptureRequest {
   recipients: readonly string[];
   /** The message as received (from the spool). */
   message: Buffer;
+  /** When it was captured (default: now; an import keeps the original time). */
+  capturedAt?: number;
 }
 
 export type CaptureResult =
@@ -237,7 +239,7 @@ export class MessageStore {
     const temporary = path.join(this.dir, 'tmp', `${id}.${process.pid}`);
     const head = Buffer.from(traceHeader(req.sender, fresh), 'utf8');
     const bytes = Buffer.concat([head, req.message]);
-    const capturedAt = Date.now();
+    const capturedAt = req.capturedAt ?? Date.now();
     try {
       const [, parsed] = await Promise.all([
         writeFileDurably(temporary, [bytes]).then(() => fsp.rename(temporary, file)),
