@@ -1,4 +1,5 @@
 import nodemailer from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RelayApi } from '../src/client/index.js';
 import { startRelay, type TestRelay } from '../src/index.js';
@@ -9,7 +10,7 @@ afterEach(async () => {
   relay = undefined;
 });
 
-async function send(port: number, mail: nodemailer.SendMailOptions) {
+async function send(port: number, mail: Mail.Options) {
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true });
   try {
     return await transport.sendMail({ from: 'sender@example.test', text: 'x', ...mail });
@@ -22,11 +23,20 @@ describe('tags for parallel tests sharing one relay', () => {
   it('tags by X-Ims-Relay-Tag: and, with tagPlusAddress, by +tag; list, wait and delete filter by tag', async () => {
     relay = await startRelay({ tagPlusAddress: true });
     const api = new RelayApi(`http://127.0.0.1:${relay.httpPort}`);
-    await send(relay.smtpPort, { to: 'a@example.test', subject: 'one', headers: { 'X-Ims-Relay-Tag': 'run-a' } });
+    await send(relay.smtpPort, {
+      to: 'a@example.test',
+      subject: 'one',
+      headers: { 'X-Ims-Relay-Tag': 'run-a' },
+    });
     await send(relay.smtpPort, { to: 'user+run-b@example.test', subject: 'two' });
     await send(relay.smtpPort, { to: 'c@example.test', subject: 'three' });
-    await send(relay.smtpPort, { to: 'd@example.test', subject: 'four', headers: { 'X-Ims-Relay-Tag': 'run-a, extra' } });
-    for (const subject of ['one', 'two', 'three', 'four']) await relay.waitForMessage((m) => m.subject === subject);
+    await send(relay.smtpPort, {
+      to: 'd@example.test',
+      subject: 'four',
+      headers: { 'X-Ims-Relay-Tag': 'run-a, extra' },
+    });
+    for (const subject of ['one', 'two', 'three', 'four'])
+      await relay.waitForMessage((m) => m.subject === subject);
 
     expect((await relay.messages({ tag: 'run-a' })).map((m) => m.subject)).toEqual(['one', 'four']);
     expect((await relay.messages({ tag: 'run-b' })).map((m) => m.subject)).toEqual(['two']);

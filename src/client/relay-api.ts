@@ -62,7 +62,10 @@ export class RelayApi {
 
   /** Deletes the captured messages that match (all of them when `query` is empty); returns how many. */
   async deleteMail(query: MailQuery = {}): Promise<number> {
-    const { deleted } = await this.call<{ deleted: number }>('DELETE', `/api/v1/mail?${search({ ...query })}`);
+    const { deleted } = await this.call<{ deleted: number }>(
+      'DELETE',
+      `/api/v1/mail?${search({ ...query })}`,
+    );
     return deleted;
   }
 
@@ -104,7 +107,10 @@ export class RelayApi {
       } catch {
         // not JSON: the text as it is
       }
-      throw new RelayApiError(`ims-relay API ${method} ${route}: ${response.status} ${message}`, response.status);
+      throw new RelayApiError(
+        `ims-relay API ${method} ${route}: ${response.status} ${message}`,
+        response.status,
+      );
     }
     return response;
   }

@@ -26,13 +26,17 @@ describe('ImsRelayContainer', () => {
     expect(relay.getSmtpPort()).toBeGreaterThan(0);
     const transport = nodemailer.createTransport(relay.getSmtpOptions());
     const to = ['a', 'b', 'c', 'd'].map((n) => `${n}@example.test`);
-    const info = await transport.sendMail({ from: 'sender@example.test', to: [...to, 'x@nouser.test'], subject: 'cap', text: 'x' });
+    const info = await transport.sendMail({
+      from: 'sender@example.test',
+      to: [...to, 'x@nouser.test'],
+      subject: 'cap',
+      text: 'x',
+    });
     transport.close();
     expect(info.accepted).toEqual(to.slice(0, 3));
-    expect((info as { rejectedErrors?: { response: string }[] }).rejectedErrors?.map((e) => e.response)).toEqual([
-      '452 Requested action not taken: Exceed Recipient Limit',
-      '550 5.1.1 User unknown',
-    ]);
+    expect(
+      (info as { rejectedErrors?: { response: string }[] }).rejectedErrors?.map((e) => e.response),
+    ).toEqual(['452 Requested action not taken: Exceed Recipient Limit', '550 5.1.1 User unknown']);
     const mail = await relay.api.waitForMail({ to: 'a@example.test', subject: 'cap' });
     expect(mail.subject).toBe('cap');
     expect(mail.recipientCount).toBe(3);
@@ -40,14 +44,21 @@ describe('ImsRelayContainer', () => {
 
   it('sendAll gets every recipient through the cap of 3; the API lists, waits for and deletes mail', async () => {
     const to = Array.from({ length: 10 }, (_, i) => `user${i + 1}@example.test`);
-    const result = await sendAll(relay.getSmtpOptions(), { from: 'sender@example.test', to, subject: 'all', text: 'y' });
+    const result = await sendAll(relay.getSmtpOptions(), {
+      from: 'sender@example.test',
+      to,
+      subject: 'all',
+      text: 'y',
+    });
     expect(result.accepted).toEqual(to);
     expect(result.learnedLimit).toBe(3);
     expect(result.transactions).toHaveLength(4);
     await relay.api.waitForMail({ to: 'user10@example.test', subject: 'all' });
     const listed = await relay.api.listMail({ subject: 'all' });
     expect(listed.total).toBe(4);
-    expect(new Set(listed.messages.map((m) => m.queueId))).toEqual(new Set(result.transactions.map((t) => t.queueId)));
+    expect(new Set(listed.messages.map((m) => m.queueId))).toEqual(
+      new Set(result.transactions.map((t) => t.queueId)),
+    );
     expect(await relay.api.deleteMail({ subject: 'all' })).toBe(4);
     expect((await relay.api.listMail({ subject: 'all' })).total).toBe(0);
   });
@@ -57,7 +68,10 @@ describe('ImsRelayContainer', () => {
     const transport = nodemailer.createTransport(relay.getSmtpOptions());
     const err = await transport
       .sendMail({ from: 'sender@example.test', to: 'a@example.test', text: 'z' })
-      .then(() => undefined, (e: { response?: string }) => e);
+      .then(
+        () => undefined,
+        (e: { response?: string }) => e,
+      );
     transport.close();
     expect(err?.response).toBe('421 4.3.2 Closing for the test');
     const unauthorised = await fetch(`${relay.getHttpUrl()}/api/v1/mail`);
