@@ -26,9 +26,20 @@ describe('docs/testing.md', () => {
     90_000,
   );
 
+  it('the README shows the sendAll / rules / tags and container examples exactly as they are run', () => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    for (const file of ['test/readme-senders.test.ts', 'test/container/readme-container.test.ts']) {
+      expect(readme, file).toContain(fs.readFileSync(path.join(root, file), 'utf8').trimEnd());
+    }
+  });
+
   it('shows each example file exactly as it is run', () => {
     const doc = fs.readFileSync(path.join(root, 'docs', 'testing.md'), 'utf8');
-    for (const file of ['docs/examples/test_mail.py', 'test/readme-senders.test.ts']) {
+    for (const file of [
+      'docs/examples/test_mail.py',
+      'test/readme-senders.test.ts',
+      'test/container/readme-container.test.ts',
+    ]) {
       expect(doc, file).toContain(fs.readFileSync(path.join(root, file), 'utf8').trimEnd());
     }
   });
