@@ -132,7 +132,8 @@ export async function runRelay(
     store = await MessageStore.open(path.join(config.spool, 'store'), {
       events,
       retention: { messages: config.retainMessages, ageMs: config.retainAge, bytes: config.retainBytes },
-      tagsOf: (headers, recipients) => messageTags(headers, recipients, { plusAddress: config.tagPlusAddress }),
+      tagsOf: (headers, recipients) =>
+        messageTags(headers, recipients, { plusAddress: config.tagPlusAddress }),
     });
     // Maildirs of an earlier version (capture mode wrote <spool>/mailboxes/): imported once
     await importOldMaildirs(path.join(config.spool, 'mailboxes'), store, events).catch((err: Error) =>

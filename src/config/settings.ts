@@ -117,7 +117,8 @@ const duration = (min: number) =>
 /** A value, or `off` (undefined). */
 const orOff = <T>(inner: z.ZodType<T>) =>
   z.union([z.string(), z.number()]).transform((value, ctx): T | undefined => {
-    if (typeof value === 'string' && ['off', 'none', ''].includes(value.trim().toLowerCase())) return undefined;
+    if (typeof value === 'string' && ['off', 'none', ''].includes(value.trim().toLowerCase()))
+      return undefined;
     const parsed = inner.safeParse(value);
     if (!parsed.success) {
       ctx.addIssue({ code: 'custom', message: `${parsed.error.issues[0]?.message ?? 'invalid'}, or off` });
@@ -143,24 +144,22 @@ const failureRules = z.union([z.string(), z.array(z.string())]).transform((value
   return rules;
 });
 
-const smtpStageRules = z
-  .union([z.string(), z.array(z.string())])
-  .transform((value, ctx): SmtpStageRule[] => {
-    // one rule per flag or list entry; in the environment, one rule per line
-    const sources = (Array.isArray(value) ? value : value === 'none' ? [] : value.split(/\r?\n/))
-      .map((r) => r.trim())
-      .filter(Boolean);
-    const rules: SmtpStageRule[] = [];
-    for (const source of sources) {
-      const rule = parseSmtpStageRule(source);
-      if (typeof rule === 'string') {
-        ctx.addIssue({ code: 'custom', message: rule });
-        return z.NEVER;
-      }
-      rules.push(rule);
+const smtpStageRules = z.union([z.string(), z.array(z.string())]).transform((value, ctx): SmtpStageRule[] => {
+  // one rule per flag or list entry; in the environment, one rule per line
+  const sources = (Array.isArray(value) ? value : value === 'none' ? [] : value.split(/\r?\n/))
+    .map((r) => r.trim())
+    .filter(Boolean);
+  const rules: SmtpStageRule[] = [];
+  for (const source of sources) {
+    const rule = parseSmtpStageRule(source);
+    if (typeof rule === 'string') {
+      ctx.addIssue({ code: 'custom', message: rule });
+      return z.NEVER;
     }
-    return rules;
-  });
+    rules.push(rule);
+  }
+  return rules;
+});
 
 const upstreamUrl = z.string().transform((value, ctx) => {
   if (value === '' || value === 'none') return undefined;
@@ -470,21 +469,24 @@ export const SETTINGS = [
   {
     key: 'retainMessages',
     valueName: 'N',
-    description: 'captured messages kept in the message store; the oldest beyond N are removed (0 = no limit)',
+    description:
+      'captured messages kept in the message store; the oldest beyond N are removed (0 = no limit)',
     defaultText: '10000',
     schema: integer(0),
   },
   {
     key: 'retainAge',
     valueName: 'DURATION',
-    description: 'captured messages older than this are removed from the message store (e.g. 7d); off = no limit',
+    description:
+      'captured messages older than this are removed from the message store (e.g. 7d); off = no limit',
     defaultText: 'off',
     schema: orOff(duration(1000)),
   },
   {
     key: 'retainBytes',
     valueName: 'BYTES',
-    description: 'most bytes of message files the message store keeps; the oldest beyond it are removed (e.g. 1GB); off = no limit',
+    description:
+      'most bytes of message files the message store keeps; the oldest beyond it are removed (e.g. 1GB); off = no limit',
     defaultText: 'off',
     schema: orOff(byteSize('a store size')),
   },
