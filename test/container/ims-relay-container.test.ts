@@ -28,7 +28,7 @@ describe('ImsRelayContainer', () => {
     const to = ['a', 'b', 'c', 'd'].map((n) => `${n}@example.test`);
     const info = await transport.sendMail({
       from: 'sender@example.test',
-      to: [...to, 'x@nouser.test'],
+      to: ['x@nouser.test', ...to],
       subject: 'cap',
       text: 'x',
     });
@@ -36,7 +36,7 @@ describe('ImsRelayContainer', () => {
     expect(info.accepted).toEqual(to.slice(0, 3));
     expect(
       (info as { rejectedErrors?: { response: string }[] }).rejectedErrors?.map((e) => e.response),
-    ).toEqual(['452 Requested action not taken: Exceed Recipient Limit', '550 5.1.1 User unknown']);
+    ).toEqual(['550 5.1.1 User unknown', '452 Requested action not taken: Exceed Recipient Limit']);
     const mail = await relay.api.waitForMail({ to: 'a@example.test', subject: 'cap' });
     expect(mail.subject).toBe('cap');
     expect(mail.recipientCount).toBe(3);
