@@ -18,7 +18,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund \
   && npm rebuild better-sqlite3 \
   && node -e "new (require('better-sqlite3'))(':memory:').exec('CREATE VIRTUAL TABLE t USING fts5(x)')"
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json tsconfig.cjs.json ./
+COPY scripts/mark-cjs-build.mjs ./scripts/
 COPY src ./src
 RUN npm run build \
   && npm prune --omit=dev --no-audit --no-fund \
@@ -51,8 +52,8 @@ VOLUME ["/var/spool/ims-relay"]
 EXPOSE 2525 8025
 USER node
 
-# healthy = the relay answers SMTP with 220 (and its admin API, when it has one, /healthz);
-# `health` finds the address in $IMS_RELAY_SPOOL/ims-relay.json
+# healthy = the relay answers SMTP with 220 (and its admin API, when it has one, /healthz and
+# /readyz: low free disk makes it unhealthy); `health` finds the address in $IMS_RELAY_SPOOL/ims-relay.json
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
   CMD node /app/bin/ims-relay.js health --timeout 3000 || exit 1
 

@@ -703,12 +703,12 @@ function imsServer() {
         });
       });
       activeChildren.add(child);
-      // the ready line: "ims-relay ready: SMTP on 127.0.0.1:40123, spool ..., events ..."
+      // the ready line, a JSON line: {"ready":true,…,"message":"ims-relay ready: SMTP on 127.0.0.1:40123, spool ..."}
       const end = Date.now() + 30000;
       while (Date.now() < end) {
         const text = fs.readFileSync(logFile, 'utf8');
         for (const line of text.split('\n')) {
-          if (line.startsWith('{')) continue; // pino JSON log line
+          if (line.startsWith('{') && !line.includes('"ready":true')) continue; // the other JSON log lines
           const m = line.match(/SMTP on ([^\s,]+):(\d+)/);
           if (m) {
             if (!/^127\.\d+\.\d+\.\d+$/.test(m[1]))

@@ -157,7 +157,7 @@ export async function runRelay(
       maxConnections: Math.min(config.deliveryConcurrency, 8),
       timeoutMs: config.upstreamTimeout,
     });
-    const host = upstream.host;
+    const host = upstream.address;
     const outage = new OutageTracker(
       () =>
         events.emit('nextHopUnreachable', {
@@ -348,7 +348,7 @@ export async function runRelay(
       profile: config.profile,
       maxRecipients: config.maxRecipients,
       mode: config.mode,
-      ...(upstream ? { upstream: upstream.host } : {}),
+      ...(upstream ? { upstream: upstream.address } : {}),
     },
   });
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { summarizeMail } from './message/parse-mail.js';
-import { resolveConfig, type RawSettings, type RelayConfig } from './config/relay-config.js';
+import { resolveConfig, unknownSettings, type RawSettings, type RelayConfig } from './config/relay-config.js';
 import type { MailFilter } from './store/mail-filter.js';
 import { viewMessage, type AttachmentInfo, type HeaderLine } from './store/message-view.js';
 import { parseFailureRule, type FailureRule } from './delivery/failure-rules.js';
@@ -79,8 +79,21 @@ export interface TestRelay {
 const silent = () => new Writable({ write: (_c, _e, cb) => cb() });
 
 export async function startRelay(options: TestRelayOptions = {}): Promise<TestRelay> {
+  // a misspelt key (`maxRecipent: 3`) is refused as the config file refuses it, not ignored
+  const unknown = unknownSettings(Object.keys(options), 'startRelay options');
+  if (unknown) throw new Error(`ims-relay: ${unknown}`);
   const ownSpool = options.spool === undefined;
   const spoolDir = ownSpool ? fs.mkdtempSync(path.join(os.tmpdir(), 'ims-relay-')) : String(options.spool);
+  try {
+    return await startOn(spoolDir, ownSpool, options);
+  } catch (err) {
+    // a bad option, a busy port …: leave no temporary spool behind
+    if (ownSpool) fs.rmSync(spoolDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function startOn(spoolDir: string, ownSpool: boolean, options: TestRelayOptions): Promise<TestRelay> {
   const flags: RawSettings = {
     smtp: '127.0.0.1:0',
     http: '127.0.0.1:0',

@@ -37,9 +37,11 @@ describe('ims-relay command line', () => {
   it('says where it listens, creates the spool folders, refuses a second relay on the same spool, and stops on SIGTERM', async () => {
     const spool = tempDir();
     const relay = await startRelayProcess(['--spool', spool, '--mode', 'hold']);
-    expect(relay.stdout()).toMatch(
+    const ready = JSON.parse(relay.stdout().split('\n')[0]!) as Record<string, unknown>;
+    expect(ready).toMatchObject({ ready: true, smtp: `127.0.0.1:${relay.port}`, spool });
+    expect(ready.message).toMatch(
       new RegExp(
-        `^ims-relay ready: SMTP on 127\\.0\\.0\\.1:${relay.port}, spool ${spool}, events ${spool}/log/events\\.jsonl, admin API http://127\\.0\\.0\\.1:\\d+\\n`,
+        `^ims-relay ready: SMTP on 127\\.0\\.0\\.1:${relay.port}, spool ${spool}, events ${spool}/log/events\\.jsonl, admin API http://127\\.0\\.0\\.1:\\d+$`,
       ),
     );
     for (const f of ['pickup', 'in', 'out', 'bad', 'archive', 'log'])

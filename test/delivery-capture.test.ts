@@ -191,6 +191,9 @@ describe('capture mode', () => {
       .find((a) => a.contentType === 'message/delivery-status')!
       .content.toString();
     expect(status).toContain('Action: delivered');
+    expect(status).toContain('Status: 2.0.0');
+    // a local delivery has no SMTP reply to quote (issue 14 item 15)
+    expect(status).not.toContain('Diagnostic-Code');
     await waitFor('all three finished', async () => (await relay!.spool.list('in')).length === 0);
     await relay.delivery!.idle();
     expect(captured(relay, 'never@example.test')).toEqual([]);

@@ -56,6 +56,13 @@ function intParam(value: unknown, fallback: number, min: number, max: number): n
 
 export function buildAdminServer(ctx: AdminContext): FastifyInstance {
   const app = Fastify({ logger: false });
+  // an action route needs no body: `curl -X POST -H 'content-type: application/json' …/retry`
+  // sends none, which fastify's own JSON parser refuses (FST_ERR_CTP_EMPTY_JSON_BODY)
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
+    (body as string).trim() === '' ? done(null, undefined) : json(req, body as string, done),
+  );
 
   app.addHook('onRequest', async (request, reply) => {
     const open = request.url === '/healthz' || request.url === '/readyz';

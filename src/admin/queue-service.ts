@@ -3,6 +3,7 @@
  * running (so a held or deleted entry is not picked up, a retried one is delivered now). Used by
  * the admin API, and by the CLI on a spool no relay runs on.
  */
+import fsp from 'node:fs/promises';
 import { parseMail } from '../message/parse-mail.js';
 import type { DeliveryQueue } from '../delivery/delivery-queue.js';
 import {
@@ -13,10 +14,12 @@ import {
   replayEntry,
   retryEntry,
   summarize,
+  summarizeQuarantined,
   type OperationResult,
   type QueueItem,
 } from '../spool/queue-operations.js';
 import type { Envelope } from '../spool/envelope.js';
+import { describeQuarantinedPickup, type QuarantinedPickup } from '../spool/quarantined-pickup.js';
 import type { JournalState } from '../spool/recipient-journal.js';
 import type { QueueFolder, Spool } from '../spool/spool.js';
 
@@ -82,6 +85,7 @@ export class QueueService {
   async raw(queueId: string): Promise<RawResult> {
     const found = await findEntry(this.spool, queueId);
     if (!found.ok) return found;
+    if (found.pickup) return { ok: true, raw: await fsp.readFile(found.pickup.file), folder: 'bad' };
     const entry = await this.spool.readEntry(found.folder, queueId);
     if (!entry.ok)
       return { ok: false, status: 'conflict', message: `${queueId} cannot be read: ${entry.reason}` };
@@ -91,29 +95,35 @@ export class QueueService {
   async show(queueId: string): Promise<DetailResult> {
     const found = await findEntry(this.spool, queueId);
     if (!found.ok) return found;
+    if (found.pickup) return this.showQuarantined(found.pickup);
     const entry = await this.spool.readEntry(found.folder, queueId);
     if (!entry.ok)
       return { ok: false, status: 'conflict', message: `${queueId} cannot be read: ${entry.reason}` };
     const item = await summarize(this.spool, found.folder, queueId);
     const journal = await this.spool.readJournal(found.folder, queueId);
-    const mail = await parseMail(entry.message, { skipHtmlToText: true, skipTextLinks: true });
     return {
       ok: true,
       detail: {
         item: item!,
         envelope: entry.envelope,
         recipients: recipientStates(entry.envelope, journal),
-        parsed: {
-          ...(mail.subject ? { subject: mail.subject } : {}),
-          ...(mail.from?.text ? { from: mail.from.text } : {}),
-          ...(mail.to
-            ? { to: Array.isArray(mail.to) ? mail.to.map((a) => a.text).join(', ') : mail.to.text }
-            : {}),
-          ...(mail.date ? { date: mail.date.toISOString() } : {}),
-          ...(mail.messageId ? { messageId: mail.messageId } : {}),
-          ...(mail.text ? { text: mail.text.slice(0, 4000) } : {}),
-          attachments: mail.attachments.length,
-        },
+        parsed: await parsedSummary(entry.message),
+      },
+    };
+  }
+
+  /** A pickup file quarantined in bad/: what its X- lines and headers say. */
+  private async showQuarantined(q: QuarantinedPickup): Promise<DetailResult> {
+    const item = await summarizeQuarantined(q);
+    if (!item) return { ok: false, status: 'not-found', message: `${q.queueId} is gone from bad/` };
+    const { envelope } = await describeQuarantinedPickup(q);
+    return {
+      ok: true,
+      detail: {
+        item,
+        envelope,
+        recipients: envelope.recipients.map((r) => ({ address: r.address, state: 'pending' as const })),
+        parsed: await parsedSummary(await fsp.readFile(q.file)),
       },
     };
   }
@@ -147,7 +157,7 @@ export class QueueService {
 
   async replay(queueId: string): Promise<OperationResult> {
     const result = await replayEntry(this.spool, queueId);
-    if (result.ok) this.delivery?.enqueue('in', queueId);
+    if (result.ok && !result.pickup) this.delivery?.enqueue('in', queueId);
     return result;
   }
 }
@@ -157,5 +167,19 @@ function busy(queueId: string): OperationResult {
     ok: false,
     status: 'conflict',
     message: `${queueId} is being delivered right now; try again in a moment`,
+  };
+}
+
+/** The parsed headers and text of a message, for `show`. */
+async function parsedSummary(message: Buffer): Promise<MessageDetail['parsed']> {
+  const mail = await parseMail(message, { skipHtmlToText: true, skipTextLinks: true });
+  return {
+    ...(mail.subject ? { subject: mail.subject } : {}),
+    ...(mail.from?.text ? { from: mail.from.text } : {}),
+    ...(mail.to ? { to: Array.isArray(mail.to) ? mail.to.map((a) => a.text).join(', ') : mail.to.text } : {}),
+    ...(mail.date ? { date: mail.date.toISOString() } : {}),
+    ...(mail.messageId ? { messageId: mail.messageId } : {}),
+    ...(mail.text ? { text: mail.text.slice(0, 4000) } : {}),
+    attachments: mail.attachments.length,
   };
 }

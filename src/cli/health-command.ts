@@ -1,6 +1,8 @@
 /**
  * `ims-relay health`: exit 0 when the relay answers SMTP with a 220 greeting (and its admin API,
- * when it has one, answers /healthz); exit 1 otherwise. For Docker's HEALTHCHECK and scripts.
+ * when it has one, answers /healthz and /readyz); exit 1 otherwise — also when it answers but is
+ * degraded (/readyz 503: free space under --min-free-disk, so MAIL gets 452). For Docker's
+ * HEALTHCHECK and scripts.
  */
 import net from 'node:net';
 import type { Command } from 'commander';
@@ -44,7 +46,7 @@ export function registerHealth(program: Command, io: CliIO, done: (code: number)
   program
     .command('health')
     .description(
-      'check that the relay answers: SMTP greeting 220 (and GET /healthz when it has an admin API); exit 0 or 1',
+      'check that the relay answers: SMTP greeting 220 (and GET /healthz and /readyz when it has an admin API); exit 0 when healthy, 1 when down or degraded (/readyz 503: low free disk)',
     )
     .option(
       '--smtp <HOST:PORT>',
@@ -62,7 +64,7 @@ export function registerHealth(program: Command, io: CliIO, done: (code: number)
       if (options.smtp) {
         const parsed = parseHostPort(options.smtp);
         if (typeof parsed === 'string') {
-          io.stderr.write(`ims-relay health: --smtp: ${parsed}\n`);
+          io.stderr.write(`ims-relay health: --smtp: ${parsed}; got "${options.smtp}"\n`);
           return done(2);
         }
         target = parsed;
@@ -77,7 +79,13 @@ export function registerHealth(program: Command, io: CliIO, done: (code: number)
         const greeting = await smtpGreeting(target, timeoutMs);
         // the admin API of the relay of this spool, unless another SMTP address was asked for
         const http = running?.http && !options.smtp ? await checkHttp(running.http, timeoutMs) : undefined;
-        io.stdout.write(`ok: SMTP ${formatHostPort(target)} "${greeting}"${http ? `, HTTP ${http}` : ''}\n`);
+        const said = `SMTP ${formatHostPort(target)} "${greeting}"${http ? `, HTTP ${http.said}` : ''}`;
+        if (http?.notReady) {
+          // it answers, but refuses mail (452 at MAIL) until there is free space again
+          io.stderr.write(`degraded: ${said}, but /readyz answered 503: ${http.notReady}\n`);
+          return done(1);
+        }
+        io.stdout.write(`ok: ${said}\n`);
         done(0);
       } catch (err) {
         io.stderr.write(`unhealthy: SMTP ${formatHostPort(target)}: ${(err as Error).message}\n`);
@@ -86,12 +94,21 @@ export function registerHealth(program: Command, io: CliIO, done: (code: number)
     });
 }
 
-async function checkHttp(address: string, timeoutMs: number): Promise<string> {
+/** GET /healthz (must be 200) and /readyz (503 while free space is low: degraded). */
+async function checkHttp(
+  address: string,
+  timeoutMs: number,
+): Promise<{ said: string; notReady: string | undefined }> {
   const target = reachable(parseHostPort(address) as HostPort);
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-  const response = await fetch(`http://${host}:${target.port}/healthz`, {
-    signal: AbortSignal.timeout(timeoutMs),
-  });
+  const get = (route: string) =>
+    fetch(`http://${host}:${target.port}${route}`, { signal: AbortSignal.timeout(timeoutMs) });
+  const response = await get('/healthz');
   if (!response.ok) throw new Error(`HTTP /healthz answered ${response.status}`);
-  return `${formatHostPort(target)} /healthz ${response.status}`;
+  const ready = await get('/readyz');
+  const notReady =
+    ready.status === 503
+      ? (((await ready.json().catch(() => ({}))) as { reason?: string }).reason ?? 'not ready')
+      : undefined;
+  return { said: `${formatHostPort(target)} /healthz ${response.status}, /readyz ${ready.status}`, notReady };
 }

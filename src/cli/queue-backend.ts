@@ -70,7 +70,9 @@ class HttpBackend implements QueueBackend {
     const status = res.status === 404 ? 'not-found' : res.status === 409 ? 'conflict' : 'bad-request';
     const message =
       res.status === 401
-        ? 'the admin API refused the token (set --admin-token or IMS_RELAY_ADMIN_TOKEN)'
+        ? this.token
+          ? 'the admin API refused the token given (by --admin-token, IMS_RELAY_ADMIN_TOKEN or the config file)'
+          : 'the admin API needs a token: give --admin-token TOKEN or set IMS_RELAY_ADMIN_TOKEN'
         : (body.error ?? `HTTP ${res.status}`);
     return { ok: false, status, message };
   }

@@ -13,16 +13,19 @@ import { resolveToolConfig } from './tool-config.js';
 interface CommonOptions {
   spool?: string;
   config?: string;
+  adminToken?: string;
 }
 
 function formatItem(i: QueueItem): string {
-  const state = i.held
-    ? 'held'
-    : i.deferred > 0
-      ? `deferred: ${i.lastError ?? ''}`
-      : i.retryAt
-        ? `retry ${i.retryAt}`
-        : '';
+  const state = i.pickupFile
+    ? `quarantined pickup file ${i.pickupFile}`
+    : i.held
+      ? 'held'
+      : i.deferred > 0
+        ? `deferred: ${i.lastError ?? ''}`
+        : i.retryAt
+          ? `retry ${i.retryAt}`
+          : '';
   return [
     i.queueId,
     i.arrivedAt.replace(/\.\d+Z$/, 'Z'),
@@ -67,7 +70,11 @@ export function registerQueue(program: Command, io: CliIO, done: (code: number) 
   const common = (c: Command) =>
     c
       .option('--spool <DIR>', 'the spool (default ./spool or IMS_RELAY_SPOOL)')
-      .option('--config <FILE>', 'config file');
+      .option('--config <FILE>', 'config file')
+      .option(
+        '--admin-token <TOKEN>',
+        'the running relay’s admin API token (default: IMS_RELAY_ADMIN_TOKEN or the config file)',
+      );
   const checkFolder = (folder: string, allowed: readonly string[] = QUEUE_FOLDERS): folder is QueueFolder => {
     if (allowed.includes(folder)) return true;
     io.stderr.write(`ims-relay: unknown folder "${folder}": use one of ${allowed.join(', ')}\n`);
@@ -125,6 +132,11 @@ export function registerQueue(program: Command, io: CliIO, done: (code: number) 
             io.stdout.write(
               [
                 `queue ID:  ${d.item.queueId} (${d.item.folder}/)`,
+                ...(d.item.pickupFile
+                  ? [
+                      `           a pickup file quarantined as it was (event 4116): fix its X-Sender:/X-Receiver: lines, then \`ims-relay queue replay ${d.item.queueId}\` puts it back into pickup/`,
+                    ]
+                  : []),
                 `arrived:   ${d.item.arrivedAt} via ${d.item.source}`,
                 `sender:    ${d.item.sender || '<>'}`,
                 `size:      ${d.item.size} bytes`,

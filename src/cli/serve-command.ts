@@ -44,9 +44,22 @@ export async function serve(options: Record<string, unknown>, io: CliIO): Promis
     return 1;
   }
   const { relay } = started;
+  // stdout holds JSON lines only (`serve | jq` works): the ready line is one too, printed whatever
+  // the --log-level, in the shape of the log lines around it
+  const smtp = formatHostPort(relay.smtp);
+  const http = relay.http ? `http://${formatHostPort(relay.http)}` : null;
   io.stdout.write(
-    `ims-relay ready: SMTP on ${formatHostPort(relay.smtp)}, spool ${relay.config.spool}, events ${relay.config.events}, ` +
-      `admin API ${relay.http ? `http://${formatHostPort(relay.http)}` : 'off'}\n`,
+    JSON.stringify({
+      level: 30,
+      time: Date.now(),
+      ready: true,
+      smtp,
+      ...(relay.smtps ? { smtps: formatHostPort(relay.smtps) } : {}),
+      http,
+      spool: relay.config.spool,
+      events: relay.config.events,
+      message: `ims-relay ready: SMTP on ${smtp}, spool ${relay.config.spool}, events ${relay.config.events}, admin API ${http ?? 'off'}`,
+    }) + '\n',
   );
   const signal = await stopRequested;
   relay.events.logger.info(`${signal} received: finishing transactions in flight and stopping`);

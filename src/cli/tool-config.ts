@@ -7,11 +7,12 @@ import type { CliIO } from './cli-io.js';
  * on stderr; the caller exits 2.
  */
 export function resolveToolConfig(
-  options: { config?: string; spool?: string; smtp?: string },
+  options: { config?: string; spool?: string; smtp?: string; adminToken?: string },
   io: CliIO,
 ): { ok: true; config: RelayConfig } | { ok: false } {
   const flags: RawSettings = {};
   if (options.spool) flags.spool = options.spool;
+  if (options.adminToken) flags.adminToken = options.adminToken;
   const resolved = resolveConfig({
     flags,
     env: io.env,

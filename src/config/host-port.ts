@@ -9,7 +9,7 @@ export interface HostPort {
  */
 export function parseHostPort(value: string): HostPort | string {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):(\d{1,5})$/.exec(value.trim());
-  if (!match) return `expected HOST:PORT (e.g. 127.0.0.1:2525, [::1]:2525, :2525), got "${value}"`;
+  if (!match) return 'expected HOST:PORT (e.g. 127.0.0.1:2525, [::1]:2525, :2525)';
   const port = Number(match[3]);
   if (port > 65535) return `port ${port} is out of range (0-65535)`;
   const host = match[1] ?? (match[2] || '0.0.0.0');

@@ -129,3 +129,56 @@ describe('delivery settings', () => {
     expect(good.ok && good.config.upstream).toBe('smtp://user:pw@127.0.0.1:2526');
   });
 });
+
+describe('newcomer polish (issue 14)', () => {
+  it('item 1: refuses a duration without a unit, from a flag, the environment or the config file', () => {
+    const flag = resolveConfig({ flags: { retryInitial: '5' } });
+    expect(!flag.ok && flag.message).toBe(
+      'invalid setting retryInitial (--retry-initial, IMS_RELAY_RETRY_INITIAL): a duration needs a unit: write e.g. 5s or 5m (units ms, s, m, h, d), not a bare number; got "5" from flag --retry-initial',
+    );
+    const env = resolveConfig({ env: { IMS_RELAY_LIFETIME: '300' } });
+    expect(!env.ok && env.message).toMatch(/^invalid setting lifetime \(--lifetime.*5s or 5m.*environment/);
+    const file = resolveConfig({ configFile: tmpFile('relay.yaml', 'retryMax: 5\n') });
+    expect(!file.ok && file.message).toMatch(
+      /^invalid setting retryMax \(--retry-max.*5s or 5m.*got 5 from config file/,
+    );
+    const json = resolveConfig({ configFile: tmpFile('relay.json', '{"pickupInterval": 100}') });
+    expect(!json.ok && json.message).toContain('invalid setting pickupInterval');
+    const unit = resolveConfig({ flags: { retryInitial: '5s', pickupInterval: '250ms' } });
+    expect(unit.ok && [unit.config.retryInitial, unit.config.pickupInterval]).toEqual([5000, 250]);
+  });
+
+  it('item 10: a TLS certificate or key that cannot be read is an invalid setting that names its flag', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ims-config-'));
+    const key = path.join(dir, 'key.pem');
+    fs.writeFileSync(key, 'not checked here');
+    const cert = resolveConfig({ flags: { tlsCert: path.join(dir, 'missing.pem'), tlsKey: key } });
+    expect(!cert.ok && cert.message).toBe(
+      `invalid setting tlsCert (--tls-cert, IMS_RELAY_TLS_CERT): cannot read "${path.join(dir, 'missing.pem')}": no such file (ENOENT)`,
+    );
+    const keyMissing = resolveConfig({ flags: { tlsCert: key, tlsKey: 'nope.pem' }, cwd: dir });
+    expect(!keyMissing.ok && keyMissing.message).toMatch(
+      /^invalid setting tlsKey \(--tls-key, IMS_RELAY_TLS_KEY\): cannot read "nope.pem"/,
+    );
+    // the tool commands do not read the TLS files
+    expect(resolveConfig({ flags: { tlsCert: 'nope', tlsKey: 'nope' }, serve: false }).ok).toBe(true);
+  });
+
+  it('item 14: --smtp localhost says what it got once', () => {
+    const r = resolveConfig({ flags: { smtp: 'localhost' } });
+    expect(!r.ok && r.message).toBe(
+      'invalid setting smtp (--smtp, IMS_RELAY_SMTP): expected HOST:PORT (e.g. 127.0.0.1:2525, [::1]:2525, :2525); got "localhost" from flag --smtp',
+    );
+    const http = resolveConfig({ flags: { http: 'localhost' } });
+    expect(!http.ok && http.message).toMatch(/expected HOST:PORT or off \(e\.g\. .*\); got "localhost"/);
+  });
+
+  it('item 14: --profile exchange lists the values the setting takes', () => {
+    const r = resolveConfig({ flags: { profile: 'exchange' } });
+    expect(!r.ok && r.message).toBe(
+      'invalid setting profile (--profile, IMS_RELAY_PROFILE): expected one of: ims, rfc; got "exchange" from flag --profile',
+    );
+    const mode = resolveConfig({ env: { IMS_RELAY_MODE: 'smarthost' } });
+    expect(!mode.ok && mode.message).toContain('expected one of: capture, relay, hold; got "smarthost"');
+  });
+});

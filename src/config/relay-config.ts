@@ -113,14 +113,31 @@ function readConfigFile(file: string): { ok: true; values: RawSettings } | { ok:
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
     return { ok: false, message: `config file ${file} must hold a mapping of settings` };
   }
-  const unknown = Object.keys(parsed).filter((k) => !KEYS.has(k));
-  if (unknown.length > 0) {
-    return {
-      ok: false,
-      message: `config file ${file}: unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: ${[...KEYS].join(', ')})`,
-    };
-  }
+  const unknown = unknownSettings(Object.keys(parsed), `config file ${file}`);
+  if (unknown) return { ok: false, message: unknown };
   return { ok: true, values: parsed as RawSettings };
+}
+
+/**
+ * The message for keys that are not settings (`maxRecipent`), or undefined when all are known.
+ * `where` names the source: "config file relay.yaml", "startRelay options".
+ */
+export function unknownSettings(keys: readonly string[], where: string): string | undefined {
+  const unknown = keys.filter((k) => !KEYS.has(k));
+  if (unknown.length === 0) return undefined;
+  return `${where}: unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: ${[...KEYS].join(', ')})`;
+}
+
+/** A file setting (`--tls-cert`) whose file cannot be read: the message, or undefined when it can. */
+function unreadableFile(key: 'tlsCert' | 'tlsKey' | 'users', file: string | undefined, cwd: string) {
+  if (!file) return undefined;
+  try {
+    fs.accessSync(path.resolve(cwd, file), fs.constants.R_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    return `invalid setting ${key} (--${flagName(key)}, ${envName(key)}): cannot read ${JSON.stringify(file)}: ${code === 'ENOENT' ? 'no such file (ENOENT)' : code}`;
+  }
 }
 
 /**
@@ -183,6 +200,10 @@ export function resolveConfig(sources: ConfigSources = {}): ConfigResult {
       ok: false,
       message: `invalid setting ${v.tlsCert ? 'tlsKey (--tls-key' : 'tlsCert (--tls-cert'}): --tls-cert and --tls-key go together`,
     };
+  }
+  for (const key of ['tlsCert', 'tlsKey', 'users'] as const) {
+    const unreadable = serveChecks ? unreadableFile(key, v[key], cwd) : undefined;
+    if (unreadable) return { ok: false, message: unreadable };
   }
   if (serveChecks && v.users && !v.tlsCert && !v.allowInsecureAuth) {
     return {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { parseByteSize } from './byte-size.js';
 import { parseHostPort, type HostPort } from './host-port.js';
-import { parseDuration } from './duration.js';
+import { isBareNumber, parseDuration } from './duration.js';
 import { parseFailureRule, type FailureRule } from '../delivery/failure-rules.js';
 import { parseCidr } from '../server/relay-policy.js';
 import { parseSmtpStageRule, type SmtpStageRule } from '../server/smtp-stage-rules.js';
@@ -80,12 +80,19 @@ const hostPort = z.string().transform((value, ctx): HostPort => {
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 
+/** One of a few words; the message lists them (`expected one of: ims, rfc`). */
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: () => `expected one of: ${values.join(', ')}` });
+
 /** HOST:PORT, or `off` (undefined). */
 const hostPortOrOff = z.string().transform((value, ctx): HostPort | undefined => {
   if (value.trim().toLowerCase() === 'off') return undefined;
   const parsed = parseHostPort(value);
   if (typeof parsed === 'string') {
-    ctx.addIssue({ code: 'custom', message: parsed + ', or off' });
+    ctx.addIssue({
+      code: 'custom',
+      message: parsed.replace(/^expected HOST:PORT/, 'expected HOST:PORT or off'),
+    });
     return z.NEVER;
   }
   return parsed;
@@ -103,6 +110,13 @@ const stringList = z
 
 const duration = (min: number) =>
   z.union([z.string(), z.number()]).transform((value, ctx) => {
+    if (isBareNumber(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `a duration needs a unit: write e.g. 5s or 5m (units ms, s, m, h, d), not a bare number`,
+      });
+      return z.NEVER;
+    }
     const ms = parseDuration(value);
     if (ms === undefined || ms < min) {
       ctx.addIssue({
@@ -218,7 +232,7 @@ export const SETTINGS = [
     description:
       'reply profile: ims = Exchange 5.5 IMS texts, no enhanced status codes; rfc = ENHANCEDSTATUSCODES with RFC 3463 codes',
     defaultText: 'ims',
-    schema: z.enum(['ims', 'rfc']),
+    schema: oneOf(['ims', 'rfc']),
   },
   {
     key: 'maxRecipients',
@@ -253,8 +267,7 @@ export const SETTINGS = [
   {
     key: 'minFreeDisk',
     valueName: 'BYTES',
-    description:
-      'free space the spool file system must keep; below it MAIL gets 452 (default 1.5 x max message size)',
+    description: 'free space the spool file system must keep; below it MAIL gets 452 and /readyz answers 503',
     defaultText: '1.5 x max-message-size',
     schema: byteSize('a free-space threshold'),
   },
@@ -270,7 +283,7 @@ export const SETTINGS = [
     valueName: 'normalize|reject',
     description: 'a bare LF inside DATA: normalize = store it as CRLF; reject = refuse the message with 550',
     defaultText: 'normalize',
-    schema: z.enum(['normalize', 'reject']),
+    schema: oneOf(['normalize', 'reject']),
   },
   {
     key: 'greetingDelayMs',
@@ -355,7 +368,7 @@ export const SETTINGS = [
     key: 'relayNetworks',
     valueName: 'CIDRS',
     description:
-      'relay mode: client networks that may relay without AUTH (comma-separated); everyone else gets 554 5.7.1 Relay access denied',
+      'relay mode: client networks that may relay without AUTH (comma-separated); everyone else gets 554 Relay access denied (554 5.7.1 with --profile rfc)',
     defaultText: '127.0.0.0/8,::1/128',
     schema: stringList.superRefine((list, ctx) => {
       for (const cidr of list) {
@@ -386,7 +399,7 @@ export const SETTINGS = [
     description:
       'where accepted mail goes: capture = the message store under <spool>/store (one file per message, indexed in SQLite); relay = on to --upstream; hold = nowhere, it stays in in/',
     defaultText: 'capture',
-    schema: z.enum(['capture', 'relay', 'hold']),
+    schema: oneOf(['capture', 'relay', 'hold']),
   },
   {
     key: 'upstream',
@@ -528,7 +541,7 @@ export const SETTINGS = [
     description:
       'when more recipients failed than one report lists: truncate = list the first ones; split = send further reports',
     defaultText: 'truncate',
-    schema: z.enum(['truncate', 'split']),
+    schema: oneOf(['truncate', 'split']),
   },
   {
     key: 'ndrMaxOriginalBytes',
@@ -549,7 +562,7 @@ export const SETTINGS = [
     valueName: 'LEVEL',
     description: 'structured log on stdout: silent, error, warn, info or debug',
     defaultText: 'info',
-    schema: z.enum(['silent', 'error', 'warn', 'info', 'debug']),
+    schema: oneOf(['silent', 'error', 'warn', 'info', 'debug']),
   },
 ] as const satisfies readonly SettingDefinition[];
 

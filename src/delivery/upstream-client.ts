@@ -34,11 +34,15 @@ const CONNECTION_ERRORS = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS'
 
 export class UpstreamClient {
   private readonly transport: Transporter;
+  /** The upstream's host name, as in DSN Remote-MTA fields. */
   readonly host: string;
+  /** HOST:PORT, for events and messages. */
+  readonly address: string;
 
   constructor(private readonly settings: UpstreamSettings) {
     const url = new URL(settings.url);
     this.host = url.hostname;
+    this.address = `${url.hostname}:${Number(url.port) || (url.protocol === 'smtps:' ? 465 : 25)}`;
     this.transport = nodemailer.createTransport({
       host: url.hostname,
       port: Number(url.port) || (url.protocol === 'smtps:' ? 465 : 25),

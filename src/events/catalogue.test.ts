@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EVENTS } from './catalogue.js';
+import { EventLog } from './event-log.js';
 
 describe('event catalogue', () => {
   it('has unique IDs', () => {
@@ -21,9 +22,13 @@ describe('event catalogue', () => {
     }
   });
 
-  it('keeps the IMS wording of 3041 (Q272672)', () => {
-    expect(EVENTS.ndrRecipientsCapped.text).toBe(
+  it('keeps the IMS wording of 3041 (Q272672) with the default limit, and says the configured one', () => {
+    const log = new EventLog({ logLevel: 'silent' });
+    expect(log.emit('ndrRecipientsCapped', { data: { limit: 32766 } }).message).toBe(
       'Unable to deliver mail to all recipients. The total number of recipients exceeds 32766.',
+    );
+    expect(log.emit('ndrRecipientsCapped', { data: { limit: 2 } }).message).toBe(
+      'Unable to deliver mail to all recipients. The total number of recipients exceeds 2.',
     );
   });
 });

@@ -183,7 +183,8 @@ export const EVENTS = {
     type: 'Warning',
     category: 'Internal Processing',
     name: 'ndrRecipientsCapped',
-    text: 'Unable to deliver mail to all recipients. The total number of recipients exceeds 32766.',
+    // {limit} is --ndr-max-recipients: with the default, the IMS's own text (Q272672)
+    text: 'Unable to deliver mail to all recipients. The total number of recipients exceeds {limit}.',
   },
   messageQuarantined: {
     id: 4116,

@@ -83,12 +83,16 @@ export class EventLog {
     details: { queueId?: string; data?: Record<string, unknown>; detail?: string } = {},
   ): RelayEvent {
     const def = EVENTS[name];
+    // a `{name}` in the catalogue text is the value the event carries under that name (3041's limit)
+    const text = def.text.replace(/\{(\w+)\}/g, (whole, key: string) =>
+      details.data?.[key] === undefined ? whole : String(details.data[key]),
+    );
     const event: RelayEvent = {
       time: new Date().toISOString(),
       id: def.id,
       type: def.type,
       category: def.category,
-      message: details.detail ? `${def.text} ${details.detail}` : def.text,
+      message: details.detail ? `${text} ${details.detail}` : text,
       ...(details.queueId ? { queueId: details.queueId } : {}),
       ...(details.data ? { data: details.data } : {}),
     };

@@ -63,3 +63,36 @@ describe('deliveryStatusText', () => {
     expect(text).not.toContain('Invalid');
   });
 });
+
+describe('Diagnostic-Code (issue 14 item 15)', () => {
+  const single: Envelope = { ...envelope, dsn: {}, recipients: [{ address: 'bob@example.com' }] };
+  it('is left out of a success report for a local delivery, which has no SMTP reply', () => {
+    const text = deliveryStatusText(
+      single,
+      [
+        {
+          index: 0,
+          action: 'delivered',
+          status: '2.0.0',
+          diagnostic: 'delivered to Maildir bob@example.com',
+        },
+      ],
+      'relay.example.net',
+    );
+    expect(text).toContain('Action: delivered\r\nStatus: 2.0.0\r\n');
+    expect(text).not.toContain('Diagnostic-Code');
+  });
+
+  it('quotes the SMTP reply of a relayed or delivered recipient, and of a failure', () => {
+    const text = deliveryStatusText(
+      single,
+      [
+        { index: 0, action: 'delivered', status: '2.0.0', diagnostic: '250 2.0.0 Ok: queued as 4F1' },
+        { index: 0, action: 'failed', status: '5.1.1', diagnostic: '550 5.1.1 User unknown' },
+      ],
+      'relay.example.net',
+    );
+    expect(text).toContain('Diagnostic-Code: smtp; 250 2.0.0 Ok: queued as 4F1');
+    expect(text).toContain('Diagnostic-Code: smtp; 550 5.1.1 User unknown');
+  });
+});

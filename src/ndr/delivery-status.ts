@@ -10,6 +10,11 @@ import { recipientOf } from './report-policy.js';
 import { formatRfc5322Date } from './rfc5322-date.js';
 
 const STATUS = /^[245]\.\d{1,3}\.\d{1,3}$/;
+/**
+ * A `Diagnostic-Code: smtp;` holds an SMTP reply (RFC 3464 §2.3.6). A local delivery into a
+ * Maildir has none ("delivered to Maildir …"), so its success report leaves the field out.
+ */
+const SMTP_REPLY = /^[2-5]\d\d(?:[ -]|$)/;
 const FALLBACK_STATUS: Record<RecipientOutcome['action'], string> = {
   failed: '5.0.0',
   delayed: '4.0.0',
@@ -70,7 +75,7 @@ export function deliveryStatusText(
     lines.push(`Action: ${outcome.action}`);
     lines.push(`Status: ${statusOf(outcome)}`);
     if (outcome.remoteMta) lines.push(foldedField('Remote-MTA', `dns; ${fieldText(outcome.remoteMta)}`));
-    if (outcome.diagnostic)
+    if (outcome.diagnostic && (outcome.action !== 'delivered' || SMTP_REPLY.test(outcome.diagnostic)))
       lines.push(foldedField('Diagnostic-Code', `smtp; ${fieldText(outcome.diagnostic)}`));
     if (validDate(outcome.lastAttemptAt))
       lines.push(`Last-Attempt-Date: ${formatDate(outcome.lastAttemptAt)}`);

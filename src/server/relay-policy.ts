@@ -1,7 +1,7 @@
 /**
  * No open relay: in relay mode, a recipient in a domain that is not local is accepted only from an
  * authenticated client or from an address in the relay networks; everyone else gets
- * `554 5.7.1 Relay access denied`. In capture and hold modes the relay delivers nowhere, so it
+ * `554 Relay access denied` (`554 5.7.1 …` in the rfc profile). In capture and hold modes the relay delivers nowhere, so it
  * accepts every recipient.
  */
 import net from 'node:net';

@@ -4,7 +4,15 @@
  * lock meanwhile) and by the admin API inside a running relay (which also tells its delivery
  * queue). Every outcome is a value; nothing here throws for an unknown ID or a wrong folder.
  */
+import fsp from 'node:fs/promises';
 import { isQueueId } from './queue-id.js';
+import {
+  describeQuarantinedPickup,
+  findQuarantinedPickup,
+  listQuarantinedPickups,
+  returnToPickup,
+  type QuarantinedPickup,
+} from './quarantined-pickup.js';
 import type { JournalRecord } from './recipient-journal.js';
 import { QUEUE_FOLDERS, type QueueFolder, type Spool } from './spool.js';
 
@@ -25,6 +33,8 @@ export interface QueueItem {
   retryAt?: string;
   /** The latest temporary failure, if any. */
   lastError?: string;
+  /** A pickup file quarantined in bad/ (not a spool entry): the name it had in pickup/. */
+  pickupFile?: string;
 }
 
 export type OperationFailure = {
@@ -33,7 +43,15 @@ export type OperationFailure = {
   message: string;
 };
 export type OperationResult =
-  { ok: true; queueId: string; folder: QueueFolder; message: string } | OperationFailure;
+  | {
+      ok: true;
+      queueId: string;
+      folder: QueueFolder;
+      message: string;
+      /** A replayed quarantined pickup file: it went back to pickup/, not into in/. */
+      pickup?: true;
+    }
+  | OperationFailure;
 
 export async function summarize(
   spool: Spool,
@@ -64,28 +82,56 @@ export async function summarize(
   };
 }
 
-/** A page of a folder, oldest first. */
+/** A quarantined pickup file as a queue item. */
+export async function summarizeQuarantined(q: QuarantinedPickup): Promise<QueueItem | undefined> {
+  const described = await describeQuarantinedPickup(q).catch(() => undefined);
+  if (!described) return undefined;
+  return {
+    queueId: q.queueId,
+    folder: 'bad',
+    arrivedAt: described.arrivedAt,
+    sender: described.envelope.sender,
+    recipients: described.envelope.recipients.length,
+    size: described.size,
+    source: 'pickup',
+    attempts: 0,
+    delivered: 0,
+    failed: 0,
+    deferred: 0,
+    held: false,
+    pickupFile: q.pickupName,
+  };
+}
+
+/** A page of a folder, oldest first; bad/ also lists the quarantined pickup files. */
 export async function listFolder(
   spool: Spool,
   folder: QueueFolder,
   page: { offset?: number; limit?: number } = {},
 ): Promise<{ total: number; items: QueueItem[] }> {
-  const ids = await spool.list(folder);
+  const quarantined = new Map(
+    folder === 'bad' ? (await listQuarantinedPickups(spool)).map((q) => [q.queueId, q] as const) : [],
+  );
+  const ids = [...(await spool.list(folder)), ...quarantined.keys()].sort();
   const offset = Math.max(0, page.offset ?? 0);
   const slice = ids.slice(offset, page.limit === undefined ? undefined : offset + Math.max(0, page.limit));
   const items: QueueItem[] = [];
   for (const id of slice) {
-    const item = await summarize(spool, folder, id);
+    const q = quarantined.get(id);
+    const item = q ? await summarizeQuarantined(q) : await summarize(spool, folder, id);
     if (item) items.push(item);
   }
   return { total: ids.length, items };
 }
 
-/** The folder an entry is in, or a result that says it is not there. */
+/**
+ * The folder an entry is in, or a result that says it is not there. A quarantined pickup file is
+ * found in bad/, with `pickup` saying which file it is.
+ */
 export async function findEntry(
   spool: Spool,
   queueId: string,
-): Promise<{ ok: true; folder: QueueFolder } | OperationFailure> {
+): Promise<{ ok: true; folder: QueueFolder; pickup?: QuarantinedPickup } | OperationFailure> {
   if (!isQueueId(queueId))
     return {
       ok: false,
@@ -93,6 +139,10 @@ export async function findEntry(
       message: `"${queueId}" is not a queue ID (e.g. 19A9D54B1F0-00003-7C1E)`,
     };
   const folder = await spool.locate(queueId);
+  if (!folder) {
+    const pickup = await findQuarantinedPickup(spool, queueId);
+    if (pickup) return { ok: true, folder: 'bad', pickup };
+  }
   if (!folder)
     return {
       ok: false,
@@ -129,6 +179,14 @@ export async function retryEntry(spool: Spool, queueId: string): Promise<Operati
       message: `${queueId} is in ${found.folder}/, not queued: use replay to queue it again`,
     };
   }
+  if ((await spool.readJournal(found.folder, queueId)).held) {
+    // a retry does not override a hold: say so, and how to release it
+    return {
+      ok: false,
+      status: 'conflict',
+      message: `${queueId} is held, so it is not delivered: release it with \`ims-relay queue release ${queueId}\` (POST /api/v1/messages/${queueId}/release), which delivers it now`,
+    };
+  }
   await appendTo(spool, found.folder, queueId, [{ t: 'retry', at: new Date().toISOString() }]);
   return { ok: true, queueId, folder: found.folder, message: `${queueId} is due for delivery now` };
 }
@@ -155,6 +213,15 @@ export async function holdEntry(spool: Spool, queueId: string, hold: boolean): P
 export async function deleteEntry(spool: Spool, queueId: string): Promise<OperationResult> {
   const found = await findEntry(spool, queueId);
   if (!found.ok) return found;
+  if (found.pickup) {
+    await fsp.rm(found.pickup.file, { force: true });
+    return {
+      ok: true,
+      queueId,
+      folder: 'bad',
+      message: `${queueId} (pickup file ${found.pickup.pickupName}) deleted from bad/`,
+    };
+  }
   await spool.removeEntry(found.folder, queueId);
   return { ok: true, queueId, folder: found.folder, message: `${queueId} deleted from ${found.folder}/` };
 }
@@ -171,6 +238,16 @@ export async function replayEntry(spool: Spool, queueId: string): Promise<Operat
       ok: false,
       status: 'conflict',
       message: `${queueId} is already queued in ${found.folder}/: use retry`,
+    };
+  }
+  if (found.pickup) {
+    const name = await returnToPickup(spool, found.pickup);
+    return {
+      ok: true,
+      queueId,
+      folder: 'bad',
+      pickup: true,
+      message: `${queueId} (pickup file ${found.pickup.pickupName}) put back into pickup/ as ${name}: it is taken in at the next scan, or quarantined again if it still has no valid X-Receiver: line`,
     };
   }
   await spool.replay(queueId, found.folder);
