@@ -23,6 +23,8 @@ import { AuthThrottle } from './server/auth-throttle.js';
 import { ConnectionLimits } from './server/connection-limits.js';
 import { loadUsers, PasswordVerifier } from './server/user-store.js';
 import { SessionTranscripts } from './server/session-transcripts.js';
+import { SmtpStageRules, type SmtpStageRule } from './server/smtp-stage-rules.js';
+import { messageTags } from './store/message-tags.js';
 import { PickupFolder } from './spool/pickup-folder.js';
 import { IMS_HEADER_WARNING_BYTES } from './message/message-intake.js';
 import { Spool } from './spool/spool.js';
@@ -55,6 +57,9 @@ export interface RunningRelay {
   setFailureRules(rules: FailureRule[]): void;
   /** The last SMTP sessions' transcripts (`sessionTranscripts` of them). */
   transcripts: SessionTranscripts;
+  /** The SMTP-stage rules in force; replace them at run time with `setSmtpRules`. */
+  smtpRules(): readonly SmtpStageRule[];
+  setSmtpRules(rules: SmtpStageRule[]): void;
   /** Scans pickup/ now (it is also scanned every `pickupInterval`). */
   scanPickup(): Promise<void>;
   /** Stops accepting, lets transactions and deliveries in flight finish (bounded), closes the spool. Idempotent. */
@@ -149,6 +154,8 @@ export async function runRelay(
     store = await MessageStore.open(path.join(config.spool, 'store'), {
       events,
       retention: { messages: config.retainMessages, ageMs: config.retainAge, bytes: config.retainBytes },
+      tagsOf: (headers, recipients) =>
+        messageTags(headers, recipients, { plusAddress: config.tagPlusAddress }),
     });
     // Maildirs of an earlier version (capture mode wrote <spool>/mailboxes/): imported once
     await importOldMaildirs(path.join(config.spool, 'mailboxes'), store, events).catch((err: Error) =>
@@ -224,12 +231,41 @@ export async function runRelay(
   };
   if (!security.ok) return abort(security.message);
   const onCommitted = (queueId: string) => delivery?.enqueue('in', queueId);
+  // every applied rule is an event (a hook for the session transcript, too: subject.sessionId)
+  const stageRules = new SmtpStageRules(config.smtpRule, (decision, subject) =>
+    events.emit('smtpRuleApplied', {
+      detail: `${decision.rule.source} (client ${subject.clientAddress}).`,
+      data: {
+        rule: decision.rule.source,
+        stage: decision.rule.stage,
+        action: decision.disconnect
+          ? 'disconnect'
+          : decision.reply
+            ? `${decision.reply.code} ${decision.reply.text}`
+            : 'proceed',
+        delayMs: decision.delayMs,
+        client: subject.clientAddress,
+        ...(subject.sessionId ? { session: subject.sessionId } : {}),
+        ...(subject.sender !== undefined ? { sender: subject.sender } : {}),
+        ...(subject.recipient !== undefined ? { recipient: subject.recipient } : {}),
+      },
+    }),
+  );
   const transcripts = new SessionTranscripts(config.sessionTranscripts);
   // one set of bounds for both listeners (SMTP and SMTPS)
   const limits = new ConnectionLimits(config, (limit, client, value) =>
     events.emit('clientLimited', { data: { limit, client, value } }),
   );
-  const listener = new SmtpListener(config, spool, events, onCommitted, security.value, limits, transcripts);
+  const listener = new SmtpListener(
+    config,
+    spool,
+    events,
+    onCommitted,
+    security.value,
+    limits,
+    transcripts,
+    stageRules,
+  );
   const listeners = [listener];
   let smtp: HostPort;
   let smtps: HostPort | undefined;
@@ -247,6 +283,7 @@ export async function runRelay(
         },
         limits,
         transcripts,
+        stageRules,
       );
       listeners.push(implicit);
       smtps = await implicit.listen();
@@ -328,6 +365,7 @@ export async function runRelay(
       setFailureRules: (next) => {
         rules = next;
       },
+      smtpRules: stageRules,
       notReady: async () => {
         const free = await spool.freeBytes().catch(() => Infinity);
         return free < config.minFreeDisk
@@ -414,6 +452,8 @@ export async function runRelay(
         rules = next;
       },
       transcripts,
+      smtpRules: () => stageRules.list(),
+      setSmtpRules: (next) => stageRules.set(next),
       scanPickup,
       stop,
     },

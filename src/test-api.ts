@@ -13,6 +13,7 @@ import { resolveConfig, unknownSettings, type RawSettings, type RelayConfig } fr
 import type { MailFilter } from './store/mail-filter.js';
 import { viewMessage, type AttachmentInfo, type HeaderLine } from './store/message-view.js';
 import { parseFailureRule, type FailureRule } from './delivery/failure-rules.js';
+import { parseSmtpStageRules } from './server/smtp-stage-rules.js';
 import type { RelayEvent } from './events/event-log.js';
 import { runRelay } from './relay.js';
 import type { SessionTranscript } from './server/session-transcripts.js';
@@ -71,6 +72,11 @@ export interface TestRelay {
   sessions(): SessionTranscript[];
   /** Replaces the failure rules, e.g. `['*@bounce.test=550 5.1.1 User unknown']`. */
   setFailureRules(rules: string[]): void;
+  /**
+   * Replaces the SMTP-stage rules, e.g. `['rcpt:*@nouser.test=550 5.1.1 User unknown']`: the relay
+   * answers that at that moment of the dialogue (docs/testing.md).
+   */
+  setSmtpRules(rules: string[]): void;
   /** Stops the relay and removes its temporary spool (unless a spool was given). */
   stop(): Promise<void>;
 }
@@ -212,6 +218,11 @@ async function startOn(spoolDir: string, ownSpool: boolean, options: TestRelayOp
         return rule;
       });
       relay.setFailureRules(parsed);
+    },
+    setSmtpRules: (rules) => {
+      const parsed = parseSmtpStageRules(rules);
+      if (typeof parsed === 'string') throw new Error(`ims-relay: ${parsed}`);
+      relay.setSmtpRules(parsed);
     },
     stop: async () => {
       await relay.stop();

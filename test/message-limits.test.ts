@@ -3,7 +3,7 @@ import { capturedFiles } from './helpers/captured.js';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpSession } from './helpers/smtp-session.js';
-import { startTestRelay, type TestRelay } from './helpers/test-relay.js';
+import { startTestRelay, tempDir, type TestRelay } from './helpers/test-relay.js';
 import { waitFor } from './helpers/wait-for.js';
 
 let relay: TestRelay | undefined;
@@ -106,6 +106,8 @@ describe('header blocks over 32 KB on the defaults (Q193639)', () => {
       mode: 'capture',
       fail: ['*@fail.test=550 5.1.1 User unknown'],
       pickupInterval: '50ms',
+      // the capture store keeps no Maildir unless asked (merge of the store branch)
+      maildir: path.join(tempDir(), 'mailboxes'),
     });
     fs.writeFileSync(
       path.join(relay.spool.folder('pickup'), 'big.eml'),

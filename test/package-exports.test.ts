@@ -77,6 +77,28 @@ describe('the packed package', () => {
     );
   });
 
+  it('exports ims-relay/client (sendAll) and ims-relay/testcontainers to ESM', () => {
+    const run = runNode([
+      '--input-type=module',
+      '-e',
+      `const { startRelay } = await import('ims-relay');
+       const { sendAll } = await import('ims-relay/client');
+       const relay = await startRelay({ maxRecipients: 2 });
+       const to = ['a', 'b', 'c', 'd', 'e'].map((n) => n + '@example.test');
+       const result = await sendAll({ host: '127.0.0.1', port: relay.smtpPort, ignoreTLS: true },
+         { from: 'app@example.test', to, subject: 'packed', text: 'x' });
+       await relay.stop();
+       console.log(JSON.stringify({ accepted: result.accepted.length, transactions: result.transactions.length,
+         container: import.meta.resolve('ims-relay/testcontainers') }));`,
+    ]);
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({
+      accepted: 5,
+      transactions: 3,
+      container: `file://${path.join(project, 'node_modules', 'ims-relay', 'dist', 'testcontainers', 'index.js')}`,
+    });
+  });
+
   it('runs the jest example of docs/jest.md as it stands, without --experimental-vm-modules', () => {
     const doc = fs.readFileSync(path.join(ROOT, 'docs', 'jest.md'), 'utf8');
     const example = /<!-- example: welcome\.test\.js -->\s*```js\n([\s\S]*?)```/.exec(doc);

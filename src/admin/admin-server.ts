@@ -9,6 +9,7 @@ import crypto from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { summarizeMail } from '../message/parse-mail.js';
 import { parseFailureRule, type FailureRule } from '../delivery/failure-rules.js';
+import { parseSmtpStageRules, type SmtpStageRules } from '../server/smtp-stage-rules.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { EventLog } from '../events/event-log.js';
 import { matches, readEvents, type EventFilter } from '../events/event-reader.js';
@@ -35,6 +36,8 @@ export interface AdminContext {
   store: MessageStore | undefined;
   failureRules: () => readonly FailureRule[];
   setFailureRules: (rules: FailureRule[]) => void;
+  /** The SMTP-stage rules in force (replaced with `set`). */
+  smtpRules?: SmtpStageRules;
   /** Undefined when ready, else why not. */
   notReady: () => Promise<string | undefined>;
   token: string | undefined;
@@ -233,6 +236,20 @@ export function buildAdminServer(ctx: AdminContext): FastifyInstance {
       parsed.push(rule);
     }
     ctx.setFailureRules(parsed);
+    return { rules: parsed.map((r) => r.source) };
+  });
+
+  app.get('/api/v1/smtp-rules', async () => ({
+    rules: (ctx.smtpRules?.list() ?? []).map((r) => r.source),
+  }));
+  app.put<{ Body: { rules?: unknown } }>('/api/v1/smtp-rules', async (req, reply) => {
+    const rules = req.body?.rules;
+    if (!Array.isArray(rules) || !rules.every((r) => typeof r === 'string')) {
+      return reply.code(400).send({ error: 'body must be { "rules": ["STAGE[:MATCHER]=ACTION", ...] }' });
+    }
+    const parsed = parseSmtpStageRules(rules as string[]);
+    if (typeof parsed === 'string') return reply.code(400).send({ error: parsed });
+    ctx.smtpRules?.set(parsed);
     return { rules: parsed.map((r) => r.source) };
   });
 

@@ -380,5 +380,26 @@ export const OPENAPI = {
         responses: { ...ok('{ rules }'), '400': { description: 'a rule does not parse; nothing changed' } },
       },
     },
+    '/api/v1/smtp-rules': {
+      get: {
+        summary: 'the SMTP-stage rules in force',
+        responses: ok('{ rules: [ "STAGE[:MATCHER]=ACTION" ] }'),
+      },
+      put: {
+        summary: 'replace the SMTP-stage rules (their counts start again)',
+        requestBody: {
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: { rules: { type: 'array', items: { type: 'string' } } },
+                required: ['rules'],
+              },
+            },
+          },
+        },
+        responses: { ...ok('{ rules }'), '400': { description: 'a rule does not parse; nothing changed' } },
+      },
+    },
   },
 } as const;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import YAML from 'yaml';
 import type { HostPort } from './host-port.js';
 import type { FailureRule } from '../delivery/failure-rules.js';
+import type { SmtpStageRule } from '../server/smtp-stage-rules.js';
 import { SETTINGS, envName, flagName, type SettingKey } from './settings.js';
 
 export function isLoopback(host: string): boolean {
@@ -71,6 +72,8 @@ export interface RelayConfig {
   /** undefined: no size limit. */
   retainBytes: number | undefined;
   fail: FailureRule[];
+  smtpRule: SmtpStageRule[];
+  tagPlusAddress: boolean;
   maxProcessingFailures: number;
   ndrMaxRecipients: number;
   ndrOverflow: 'truncate' | 'split';

@@ -10,6 +10,7 @@ import { parseHostPort, type HostPort } from './host-port.js';
 import { isBareNumber, parseDuration } from './duration.js';
 import { parseFailureRule, type FailureRule } from '../delivery/failure-rules.js';
 import { parseCidr } from '../server/relay-policy.js';
+import { parseSmtpStageRule, type SmtpStageRule } from '../server/smtp-stage-rules.js';
 
 const byteSize = (what: string) =>
   z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -148,6 +149,23 @@ const failureRules = z.union([z.string(), z.array(z.string())]).transform((value
   const rules: FailureRule[] = [];
   for (const source of sources) {
     const rule = parseFailureRule(source);
+    if (typeof rule === 'string') {
+      ctx.addIssue({ code: 'custom', message: rule });
+      return z.NEVER;
+    }
+    rules.push(rule);
+  }
+  return rules;
+});
+
+const smtpStageRules = z.union([z.string(), z.array(z.string())]).transform((value, ctx): SmtpStageRule[] => {
+  // one rule per flag or list entry; in the environment, one rule per line
+  const sources = (Array.isArray(value) ? value : value === 'none' ? [] : value.split(/\r?\n/))
+    .map((r) => r.trim())
+    .filter(Boolean);
+  const rules: SmtpStageRule[] = [];
+  for (const source of sources) {
+    const rule = parseSmtpStageRule(source);
     if (typeof rule === 'string') {
       ctx.addIssue({ code: 'custom', message: rule });
       return z.NEVER;
@@ -530,6 +548,13 @@ export const SETTINGS = [
     schema: duration(1),
   },
   {
+    key: 'tagPlusAddress',
+    description:
+      "capture mode: tag a message with the +tag of each recipient's local part (user+run42@x -> run42), besides its X-Ims-Relay-Tag: header",
+    defaultText: 'false',
+    schema: boolean,
+  },
+  {
     key: 'archive',
     description: 'keep delivered messages in archive/ instead of removing them',
     defaultText: 'false',
@@ -575,6 +600,15 @@ export const SETTINGS = [
       "failure rule PATTERN=CODE TEXT, e.g. '*@bounce.test=550 5.1.1 User unknown': matching recipients fail at delivery with that reply (4xx: temporary); repeatable; one per line in the environment",
     defaultText: 'none',
     schema: failureRules,
+  },
+  {
+    key: 'smtpRule',
+    valueName: 'RULE',
+    repeatable: true,
+    description:
+      "SMTP-stage rule STAGE[:MATCHER]=ACTION, e.g. 'rcpt:*@nouser.test=550 5.1.1 User unknown', 'rcpt:first-try=451 4.7.1 Greylisted', 'data=delay 2s': the server answers that at that moment (docs/testing.md); repeatable; one per line in the environment",
+    defaultText: 'none',
+    schema: smtpStageRules,
   },
   {
     key: 'maxProcessingFailures',

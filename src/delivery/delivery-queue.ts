@@ -75,7 +75,9 @@ export class DeliveryQueue {
    * (`holdUntilScanned`) nothing starts until the scan has found every suspect, so that the
    * suspects go first; after a clean stop delivery runs behind the scan at once.
    */
-  async start(options: { holdUntilScanned?: boolean } = {}): Promise<{ listed: number; scanned: Promise<number> }> {
+  async start(
+    options: { holdUntilScanned?: boolean } = {},
+  ): Promise<{ listed: number; scanned: Promise<number> }> {
     const folders: { folder: Folder; ids: string[]; journals: Set<string> }[] = [];
     for (const folder of ['out', 'in'] as const) {
       const listing = await this.spool.listWithJournals(folder);

@@ -150,6 +150,13 @@ export const EVENTS = {
     name: 'clientLimited',
     text: 'A client was held to a resource limit (connections per address, transaction time, recipients held).',
   },
+  smtpRuleApplied: {
+    id: 2150,
+    type: 'Information',
+    category: 'SMTP Interface',
+    name: 'smtpRuleApplied',
+    text: 'An SMTP-stage rule chose the reply at this moment of a session.',
+  },
   freeSpaceLow: {
     id: 2200,
     type: 'Error',

@@ -75,6 +75,11 @@ export class ImsConnection extends SMTPConnection {
   pendingRecipient = '';
   /** Records this session's dialogue when transcripts are on (session-transcripts.ts). */
   transcript: TranscriptRecorder | undefined;
+  /**
+   * Set by the listener: looks at a DATA command that has recipients before smtp-server answers
+   * it (SMTP-stage rules); calls `proceed` to go on as usual, or answers and calls `done`.
+   */
+  beforeData?: (connection: ImsConnection, proceed: () => void, done: () => void) => void;
   private corked = false;
   private inputEnded = false;
   private capEnvelope: unknown;
@@ -162,6 +167,12 @@ export class ImsConnection extends SMTPConnection {
     const parsed = super._parseAddressCommand(name, quoted.command);
     if (parsed && parsed.address) parsed.address = withLocalPart(parsed.address, quoted.localPart);
     return parsed;
+  }
+
+  override handler_DATA(command: Buffer, callback: () => void): void {
+    if (!this.beforeData || this.session.envelope.rcptTo.length === 0)
+      return super.handler_DATA(command, callback);
+    this.beforeData(this, () => super.handler_DATA(command, callback), callback);
   }
 
   override send(code: number, data?: string | string[] | null, context?: string | false): void {

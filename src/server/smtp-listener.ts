@@ -25,6 +25,7 @@ import { AuthThrottle } from './auth-throttle.js';
 import { ConnectionLimits, type ConnectionLimitSettings } from './connection-limits.js';
 import { PasswordVerifier } from './user-store.js';
 import type { SessionTranscripts } from './session-transcripts.js';
+import { SmtpStageRules, carryOut, type SmtpStage, type StageSubject } from './smtp-stage-rules.js';
 
 export interface ListenerSecurity {
   /** Certificate and key: STARTTLS is offered (or, with implicitTls, the whole connection is TLS). */
@@ -113,6 +114,8 @@ class ImsSmtpServer extends SMTPServer {
 
   transcripts: SessionTranscripts | undefined;
 
+  beforeData: ImsConnection['beforeData'];
+
   override connect(socket: net.Socket, socketOptions?: ConstructorParameters<typeof ImsConnection>[2]): void {
     // smtp-server's connect(), with our connection class
     const connection = new ImsConnection(this, socket, socketOptions, this.connectionSettings, this.observer);
@@ -121,6 +124,7 @@ class ImsSmtpServer extends SMTPServer {
       address: connection.remoteAddress,
       port: connection.remotePort,
     });
+    connection.beforeData = this.beforeData;
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));
     connection.on('connect', (data) => this._onClientConnect(data));
@@ -145,6 +149,8 @@ export class SmtpListener {
     limits?: ConnectionLimits,
     /** Where session transcripts go (shared by the listeners); none when undefined. */
     transcripts?: SessionTranscripts,
+    /** SMTP-stage rules (smtp-stage-rules.ts): chosen replies at chosen moments. */
+    private readonly stageRules: SmtpStageRules = new SmtpStageRules(),
   ) {
     assertLibraryHooks();
     this.limits =
@@ -195,7 +201,7 @@ export class SmtpListener {
         if (!security.implicitTls) session.disabledCommands = beforeTls;
         if (!this.limits.admit(session, session.remoteAddress))
           return callback(replyError(profile, REPLIES.connectionsPerIp(settings.hostname)));
-        callback();
+        this.atStage('connect', session, {}, callback, () => callback());
       },
       onSecure: (_socket, session, callback) => {
         session.disabledCommands = disabled;
@@ -237,7 +243,10 @@ export class SmtpListener {
       maxRecipients: settings.maxRecipients,
       maxClients: settings.maxClients,
       socketTimeout: settings.socketTimeoutMs,
-      onMailFrom: (address, session, callback) => this.onMailFrom(address, session, callback),
+      onMailFrom: (address, session, callback) =>
+        this.atStage('mail', session, { sender: address.address }, callback, () =>
+          this.onMailFrom(address, session, callback),
+        ),
       onRcptTo: (address, session, callback) => {
         if (NON_ASCII.test(address.address) && !session.envelope.smtpUtf8) {
           return callback(replyError(profile, REPLIES.needsSmtpUtf8));
@@ -259,7 +268,8 @@ export class SmtpListener {
           return callback(replyError(profile, REPLIES.recipientsHeld));
         const connection = this.server.connectionsBySession.get(session);
         if (connection) connection.pendingRecipient = address.address;
-        callback();
+        const rcptNumber = session.envelope.rcptTo.length + 1;
+        this.atStage('rcpt', session, { recipient: address.address, rcptNumber }, callback, () => callback());
       },
       onData: (stream, session, callback) => this.onData(stream, session, callback),
       onClose: (session) => {
@@ -272,6 +282,15 @@ export class SmtpListener {
     this.server.transcripts = transcripts;
     if (settings.proxyProtocolFrom?.length)
       this.server.proxyGate = new ProxyGate(settings.proxyProtocolFrom, settings.hostname);
+    this.server.beforeData = (connection, proceed, done) =>
+      carryOut(this.stageRules.decide('data', this.subjectOf(connection.session, {})), {
+        proceed,
+        reply: (code, text) => {
+          connection.send(code, text);
+          done();
+        },
+        disconnect: () => connection.close(),
+      });
     this.server.connectionSettings = {
       ...settings,
       authAfterTls: authAvailable && !security.allowInsecureAuth,
@@ -341,7 +360,49 @@ export class SmtpListener {
       );
   }
 
-  private onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: DataCallback): void {
+  /** What the SMTP-stage rules look at. */
+  private subjectOf(session: SMTPServerSession, more: Partial<StageSubject>): StageSubject {
+    return {
+      clientAddress: session.remoteAddress,
+      sessionId: session.id,
+      ...(session.envelope.mailFrom ? { sender: session.envelope.mailFrom.address } : {}),
+      ...more,
+    };
+  }
+
+  /** Applies the SMTP-stage rule for this moment, if one matches; otherwise calls `proceed`. */
+  private atStage(
+    stage: SmtpStage,
+    session: SMTPServerSession,
+    more: Partial<StageSubject>,
+    callback: (err?: Error | null) => void,
+    proceed: () => void,
+  ): void {
+    carryOut(this.stageRules.decide(stage, this.subjectOf(session, more)), {
+      proceed,
+      reply: (code, text) => callback(Object.assign(new Error(text), { responseCode: code })),
+      disconnect: () => this.server.connectionsBySession.get(session)?.close(),
+    });
+  }
+
+  private onData(stream: SMTPServerDataStream, session: SMTPServerSession, original: DataCallback): void {
+    const decision = this.stageRules.decide('eod', this.subjectOf(session, {}));
+    if (decision && (decision.reply || decision.disconnect)) {
+      // the rule answers the final dot: the message is read to its end and not stored
+      stream.once('end', () => {
+        this.server.connectionsBySession.get(session)?.endTransaction();
+        carryOut(decision, {
+          proceed: () => undefined,
+          reply: (code, text) => original(Object.assign(new Error(text), { responseCode: code })),
+          disconnect: () => this.server.connectionsBySession.get(session)?.close(),
+        });
+      });
+      stream.resume();
+      return;
+    }
+    const callback: DataCallback = decision
+      ? (err, message) => setTimeout(() => original(err, message), decision.delayMs)
+      : original;
     const work = this.receive(stream, session).then(
       (reply) => {
         this.limits.endTransaction(session);

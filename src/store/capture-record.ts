@@ -87,7 +87,7 @@ export async function recordOf(
   queueId: string,
   file: Buffer,
   capturedAt: number,
-  tagsOf: (headers: Map<string, unknown>) => string[] = () => [],
+  tagsOf: (headers: Map<string, unknown>, recipients: readonly string[]) => string[] = () => [],
 ): Promise<RecordResult> {
   const trace = readTraceHeader(file);
   if (!trace) return { ok: false, reason: 'the file does not start with a Return-Path: line' };
@@ -124,7 +124,7 @@ export async function recordOf(
       report,
       reportStatuses: statusPart ? parseReportStatuses(statusPart) : [],
       attachments: parsed.attachments.length,
-      tags: tagsOf(parsed.headers as Map<string, unknown>),
+      tags: tagsOf(parsed.headers as Map<string, unknown>, trace.recipients),
       text: (parsed.text ?? '').slice(0, FULL_TEXT_LIMIT),
     },
   };

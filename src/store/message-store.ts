@@ -61,7 +61,7 @@ export interface StoreOptions {
   /** How often retention runs in the background (default 30 s). */
   retentionIntervalMs?: number;
   /** Tags of a new message, from its parsed headers. */
-  tagsOf?: (headers: Map<string, unknown>) => string[];
+  tagsOf?: (headers: Map<string, unknown>, recipients: readonly string[]) => string[];
   /** Repair the index against the files at open (default true; tools beside a running relay say false). */
   repair?: boolean;
 }

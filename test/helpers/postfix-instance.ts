@@ -37,6 +37,7 @@ export class PostfixInstance {
     relayhost: string;
     reject?: string[];
     mainCf?: string[];
+    settings?: string[];
   }): Promise<PostfixInstance> {
     const base = tempDir('ims-postfix-');
     fs.chmodSync(base, 0o755);
@@ -78,6 +79,7 @@ export class PostfixInstance {
         'minimal_backoff_time = 1s',
         'maximal_backoff_time = 2s',
         ...(options.mainCf ?? []),
+        ...(options.settings ?? []),
       ].join('\n') + '\n',
     );
     fs.copyFileSync('/etc/postfix/master.cf', path.join(etc, 'master.cf'));
