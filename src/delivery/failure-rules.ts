@@ -4,6 +4,8 @@
  * case-insensitively) fails at delivery with exactly that reply; a 4xx code is a temporary failure
  * (retried), a 5xx code a permanent one. For people testing how their software handles failures.
  */
+import { addressPattern } from '../config/address-pattern.js';
+
 export interface FailureRule {
   /** The rule as written. */
   source: string;
@@ -14,14 +16,6 @@ export interface FailureRule {
   /** The reply text after the code, e.g. `5.1.1 User unknown`. */
   text: string;
   matches: (address: string) => boolean;
-}
-
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 'i');
 }
 
 /** Parses one rule; returns a message saying what is wrong instead of throwing. */
@@ -39,7 +33,7 @@ export function parseFailureRule(source: string): FailureRule | string {
   const enhanced = /^([245])\.(\d{1,3})\.(\d{1,3})(?:\s|$)/.exec(text);
   if (enhanced && enhanced[1] !== String(code)[0])
     return `the status ${enhanced[0].trim()} does not match the code ${code} in '${source}'`;
-  const regexp = globToRegExp(pattern);
+  const regexp = addressPattern(pattern);
   return {
     source,
     pattern,

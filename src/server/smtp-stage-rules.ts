@@ -20,6 +20,7 @@
  *
  * The first rule that matches a stage applies; the others are not looked at for that moment.
  */
+import { addressPattern } from '../config/address-pattern.js';
 import { parseDuration } from '../config/duration.js';
 
 export const SMTP_STAGES = ['connect', 'mail', 'rcpt', 'data', 'eod'] as const;
@@ -54,14 +55,6 @@ export interface StageSubject {
   recipient?: string;
   /** At rcpt: the position of this RCPT in its transaction, from 1. */
   rcptNumber?: number;
-}
-
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 'i');
 }
 
 const EXAMPLE = "e.g. 'rcpt:*@nouser.test=550 5.1.1 User unknown'";
@@ -106,7 +99,7 @@ export function parseSmtpStageRule(source: string): SmtpStageRule | string {
     } else if (matcher.startsWith('#')) {
       return `expected #N or #N+ in '${source}', got '${matcher}'`;
     } else {
-      rule.patterns.push(globToRegExp(matcher));
+      rule.patterns.push(addressPattern(matcher));
     }
   }
 
