@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { TRAILER_LENGTH, decodeEntryHead } from './entry-format.js';
 import type { Envelope } from './envelope.js';
-import type { QueueItem } from './queue-operations.js';
+import { queueItem, type QueueItem } from './queue-operations.js';
 import { emptyJournal, replayJournal, type JournalState } from './recipient-journal.js';
 import { ENTRY_SUFFIX, JOURNAL_SUFFIX, type QueueFolder, type Spool } from './spool.js';
 
@@ -142,26 +142,7 @@ export function summarizeIfMatching(
   const head = readHeadSync(spool.entryPath(folder, queueId));
   if (!head || !envelopeMatches(head.envelope, filter)) return undefined;
   journal ??= readJournal();
-  let failed = 0;
-  for (const r of journal?.done.values() ?? []) if (r.action === 'failed') failed++;
-  let last: string | undefined;
-  for (const d of journal?.deferred.values() ?? []) last = d.diagnostic ?? last;
-  return {
-    queueId,
-    folder,
-    arrivedAt: head.envelope.arrivedAt,
-    sender: head.envelope.sender,
-    recipients: head.envelope.recipients.length,
-    size: head.messageBytes,
-    source: head.envelope.source,
-    attempts: journal?.attempts ?? 0,
-    delivered: (journal?.done.size ?? 0) - failed,
-    failed,
-    deferred: journal?.deferred.size ?? 0,
-    held: journal?.held ?? false,
-    ...(journal?.retryAt ? { retryAt: journal.retryAt.toISOString() } : {}),
-    ...(last ? { lastError: last } : {}),
-  };
+  return queueItem(queueId, folder, head, journal);
 }
 
 /** Whether the entry passes a filter that needs its head or journal (not its age). */

@@ -13,7 +13,8 @@ import {
   returnToPickup,
   type QuarantinedPickup,
 } from './quarantined-pickup.js';
-import type { JournalRecord } from './recipient-journal.js';
+import type { Envelope } from './envelope.js';
+import type { JournalRecord, JournalState } from './recipient-journal.js';
 import { QUEUE_FOLDERS, type QueueFolder, type Spool } from './spool.js';
 
 export interface QueueItem {
@@ -53,17 +54,17 @@ export type OperationResult =
     }
   | OperationFailure;
 
-export async function summarize(
-  spool: Spool,
-  folder: QueueFolder,
+/** The list item of an entry, from its envelope head and its journal (none: never attempted). */
+export function queueItem(
   queueId: string,
-): Promise<QueueItem | undefined> {
-  const head = await spool.readEntryHead(folder, queueId);
-  if (!head.ok) return undefined;
-  const journal = await spool.readJournal(folder, queueId).catch(() => undefined);
+  folder: QueueFolder,
+  head: { envelope: Envelope; messageBytes: number },
+  journal: JournalState | undefined,
+): QueueItem {
   let failed = 0;
   for (const r of journal?.done.values() ?? []) if (r.action === 'failed') failed++;
-  const last = [...(journal?.deferred.values() ?? [])].pop();
+  let last: string | undefined;
+  for (const d of journal?.deferred.values() ?? []) last = d.diagnostic ?? last;
   return {
     queueId,
     folder,
@@ -78,8 +79,19 @@ export async function summarize(
     deferred: journal?.deferred.size ?? 0,
     held: journal?.held ?? false,
     ...(journal?.retryAt ? { retryAt: journal.retryAt.toISOString() } : {}),
-    ...(last?.diagnostic ? { lastError: last.diagnostic } : {}),
+    ...(last ? { lastError: last } : {}),
   };
+}
+
+export async function summarize(
+  spool: Spool,
+  folder: QueueFolder,
+  queueId: string,
+): Promise<QueueItem | undefined> {
+  const head = await spool.readEntryHead(folder, queueId);
+  if (!head.ok) return undefined;
+  const journal = await spool.readJournal(folder, queueId).catch(() => undefined);
+  return queueItem(queueId, folder, head, journal);
 }
 
 /** A quarantined pickup file as a queue item. */
