@@ -13,7 +13,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { MessageIntake } from '../message/message-intake.js';
-import type { Envelope } from './envelope.js';
+import { pickupEnvelope } from './envelope.js';
 import { fileKind, openRegularFile, restrictMode } from './regular-file.js';
 import type { Spool } from './spool.js';
 
@@ -154,18 +154,7 @@ export class PickupFolder {
         failure = 'no valid X-Receiver: line';
         return false;
       }
-      const envelope: Envelope = {
-        version: 1,
-        queueId,
-        arrivedAt: new Date().toISOString(),
-        sender,
-        recipients: recipients.map((address) => ({ address })),
-        dsn: {},
-        bodyType: '8bitmime',
-        smtpUtf8: false,
-        source: 'pickup',
-      };
-      writer = this.spool.createEntry(envelope);
+      writer = this.spool.createEntry(pickupEnvelope(queueId, new Date().toISOString(), sender, recipients));
       return true;
     };
     const message = async (bytes: Buffer): Promise<boolean> => {

@@ -6,9 +6,9 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Envelope } from './envelope.js';
+import { pickupEnvelope, type Envelope } from './envelope.js';
 import { openRegularFile } from './regular-file.js';
-import type { Spool } from './spool.js';
+import { exists, type Spool } from './spool.js';
 
 const NAME = /^([0-9A-F]{11}-[0-9A-F]{5}-[0-9A-F]{4})-(.+)$/;
 const HEAD_BYTES = 64 * 1024;
@@ -73,17 +73,7 @@ export async function describeQuarantinedPickup(
   }
   const arrivedAt = stat.mtime.toISOString();
   return {
-    envelope: {
-      version: 1,
-      queueId: q.queueId,
-      arrivedAt,
-      sender,
-      recipients: recipients.map((address) => ({ address })),
-      dsn: {},
-      bodyType: '8bitmime',
-      smtpUtf8: false,
-      source: 'pickup',
-    },
+    envelope: pickupEnvelope(q.queueId, arrivedAt, sender, recipients),
     size: stat.size,
     arrivedAt,
   };
@@ -99,13 +89,4 @@ export async function returnToPickup(spool: Spool, q: QuarantinedPickup): Promis
   if (await exists(path.join(pickup, name))) name = `${q.queueId}-${name}`;
   await fsp.rename(q.file, path.join(pickup, name));
   return name;
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fsp.access(file);
-    return true;
-  } catch {
-    return false;
-  }
 }

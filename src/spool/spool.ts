@@ -281,7 +281,8 @@ async function unlinkIfThere(file: string): Promise<void> {
   }
 }
 
-async function exists(file: string): Promise<boolean> {
+/** Whether a path exists (any kind of file). */
+export async function exists(file: string): Promise<boolean> {
   try {
     await fsp.access(file);
     return true;
