@@ -161,6 +161,11 @@ export class SmtpStageRules {
     this.seen = new Set();
   }
 
+  /** Whether any rule is in force (the RCPT path asks this before building anything). */
+  get active(): boolean {
+    return this.rules.length > 0;
+  }
+
   list(): readonly SmtpStageRule[] {
     return this.rules;
   }
