@@ -1,27 +1,29 @@
 #!/usr/bin/env node
-// The deep-queue measurements of docs/performance.md ("A deep queue"): a spool holding N messages
-// (default 100,000) written straight into in/, then
+// The deep-queue measurements of docs/performance.md ("A deep queue") on their own, one figure per
+// line: a spool holding N messages (default 100,000) written straight into in/, then
 //   - with no relay running: `queue list` to its last line, `queue list --count`, a filtered count,
 //     `queue list --json`;
 //   - startup to the first SMTP greeting, in hold, relay (upstream unreachable) and capture mode;
 //   - through a running relay (hold mode): the first API page, the API count, `queue list` through
 //     the API, and the relay's RSS before and after;
 //   - capture mode delivering the backlog: msgs/s per tenth of it (flat or not);
-//   - with --postfix: a private Postfix instance (the lab's setup_postfix.sh, its own port) that
-//     holds N messages (HOLD at end of data), and `postqueue -p` to its last line.
+//   - with --postfix: the lab Postfix (bench/setup.sh; 127.0.0.1:2525, not running) holding N
+//     messages (HOLD at end of data) and `postqueue -p` to its last line.
+// The same figures, in the bench's report table: `npm run bench -- --workloads DEEP100k`
+// (bench/workloads/deep-queue.mjs, whose helpers this script uses).
 // Usage: node bench/deep-queue.mjs [--messages N] [--postfix] [--no-capture] [--dir DIR]
 // Needs a build (npm run build). Prints one line per figure and a JSON summary at the end.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from './lib/paths.mjs';
+import { now, sleep } from './lib/processes.mjs';
+import { postfixServer } from './targets/postfix.mjs';
+import { firstGreeting, fillSpool, httpTime, postfixDeep, rssKB, timed } from './workloads/deep-queue.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin/ims-relay.js');
-const LAB = process.env.BENCH_LAB_DIR || path.resolve(ROOT, '../shared/bench');
-
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
   const i = args.indexOf(name);
@@ -32,72 +34,6 @@ const withPostfix = args.includes('--postfix');
 const withCapture = !args.includes('--no-capture');
 const base = opt('--dir', undefined) ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ims-deep-'));
 const results = { messages: N, date: new Date().toISOString(), cpus: os.cpus().length, load: os.loadavg() };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-const { encodeEntry } = await import(path.join(ROOT, 'dist/spool/entry-format.js'));
-const { QueueIdGenerator } = await import(path.join(ROOT, 'dist/spool/queue-id.js'));
-
-function fill(spool, count) {
-  for (const f of ['in', 'out', 'bad', 'archive', 'tmp', 'pickup', 'log'])
-    fs.mkdirSync(path.join(spool, f), { recursive: true, mode: 0o700 });
-  const start = Date.now() - count * 10;
-  let i = 0;
-  const ids = new QueueIdGenerator(() => start + i * 10);
-  const body = Buffer.from(
-    'From: bench@example.test\r\nTo: user@example.test\r\nSubject: deep queue\r\n\r\n' +
-      'x'.repeat(2000) +
-      '\r\n',
-  );
-  for (i = 0; i < count; i++) {
-    const queueId = ids.next();
-    const envelope = {
-      version: 1,
-      queueId,
-      arrivedAt: new Date(start + i * 10).toISOString(),
-      sender: i % 10 === 0 ? 'other@example.test' : 'bench@example.test',
-      recipients: [{ address: `user${i % 100}@example.test` }],
-      dsn: {},
-      bodyType: '7bit',
-      smtpUtf8: false,
-      source: 'smtp',
-    };
-    fs.writeFileSync(path.join(spool, 'in', `${queueId}.imsr`), encodeEntry(envelope, body));
-    if (i % 100 === 0)
-      fs.writeFileSync(
-        path.join(spool, 'in', `${queueId}.journal`),
-        JSON.stringify({ t: 'hold', at: new Date().toISOString() }) + '\n',
-      );
-  }
-}
-
-/** Runs a command; resolves with the time to its exit, the time to its last output, and its output size. */
-function timed(cmd, argv, env = {}) {
-  return new Promise((resolve) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let lastOut = t0;
-    let lines = 0;
-    let tail = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      lastOut = process.hrtime.bigint();
-      const s = d.toString('utf8');
-      for (const c of s) if (c === '\n') lines++;
-      tail = (tail + s).slice(-300);
-    });
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) =>
-      resolve({
-        code,
-        ms: Number(process.hrtime.bigint() - t0) / 1e6,
-        lastLineMs: Number(lastOut - t0) / 1e6,
-        lines,
-        tail: tail.trim().split('\n').pop(),
-        err: err.trim().slice(0, 300),
-      }),
-    );
-  });
-}
 
 async function freePort() {
   const s = net.createServer();
@@ -107,40 +43,10 @@ async function freePort() {
   return port;
 }
 
-/** Connects until the SMTP greeting comes; resolves with the time (ms) from `t0`. */
-async function firstGreeting(port, t0, timeoutMs = 600_000) {
-  for (;;) {
-    const got = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.setTimeout(2000, () => {
-        s.destroy();
-        resolve(false);
-      });
-      s.once('data', (d) => {
-        s.end('QUIT\r\n');
-        resolve(/^220/.test(d.toString()));
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (got) return Number(process.hrtime.bigint() - t0) / 1e6;
-    if (Number(process.hrtime.bigint() - t0) / 1e6 > timeoutMs) return null;
-    await sleep(20);
-  }
-}
-
-function rssKB(pid) {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    return { rss: Number(/VmRSS:\s+(\d+)/.exec(s)[1]), hwm: Number(/VmHWM:\s+(\d+)/.exec(s)[1]) };
-  } catch {
-    return null;
-  }
-}
-
 async function serve(spool, mode, extra = []) {
   const port = await freePort();
   const http = await freePort();
-  const t0 = process.hrtime.bigint();
+  const t0 = now();
   const child = spawn(
     process.execPath,
     [
@@ -168,13 +74,6 @@ async function serve(spool, mode, extra = []) {
   return { child, port, http, greetingMs, stop };
 }
 
-async function httpTime(url) {
-  const t0 = process.hrtime.bigint();
-  const res = await globalThis.fetch(url);
-  const body = await res.json();
-  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, body };
-}
-
 const log = (k, v) => {
   results[k] = v;
   console.log(`${k}: ${JSON.stringify(v)}`);
@@ -183,7 +82,7 @@ const log = (k, v) => {
 // ---------------------------------------------------------------- the spool
 const spool = path.join(base, 'spool');
 let t = Date.now();
-fill(spool, N);
+await fillSpool(ROOT, spool, N);
 console.log(`filled ${spool} with ${N} entries in ${Date.now() - t} ms`);
 
 // ---------------------------------------------------------------- no relay running
@@ -260,9 +159,9 @@ if (withCapture) {
     await sleep(250);
     const left = fs.readdirSync(inDir).filter((n) => n.endsWith('.imsr')).length;
     while (markLeft - left >= total / 10 && tenths.length < 10) {
-      const now = Date.now();
-      tenths.push(+((total / 10 / (now - mark)) * 1000).toFixed(0));
-      mark = now;
+      const at = Date.now();
+      tenths.push(+((total / 10 / (at - mark)) * 1000).toFixed(0));
+      mark = at;
       markLeft -= total / 10;
     }
     if (left === 0 || Date.now() - t0 > 900_000) {
@@ -278,44 +177,18 @@ if (withCapture) {
   await relay.stop();
 }
 
-// ---------------------------------------------------------------- Postfix holding N
+// ---------------------------------------------------------------- the lab Postfix holding N
 if (withPostfix) {
-  const pfBase = path.join(base, 'postfix');
-  const setup = spawnSync('bash', [path.join(LAB, 'setup_postfix.sh'), pfBase], { encoding: 'utf8' });
-  if (setup.status !== 0) log('postfix', { error: setup.stderr.slice(0, 300) });
+  const server = postfixServer();
+  const reason = await server.check();
+  if (reason) log('postqueue -p', { error: reason });
   else {
-    const C = path.join(pfBase, 'etc');
-    const port = await freePort();
-    const pc = (...a) => spawnSync('postconf', ['-c', C, ...a], { encoding: 'utf8' });
-    pc('-MX', '127.0.0.1:2525/inet');
-    pc('-M', `127.0.0.1:${port}/inet = 127.0.0.1:${port} inet n - n - - smtpd`);
-    pc('-e', 'smtpd_end_of_data_restrictions = check_client_access static:HOLD');
-    spawnSync('postfix', ['-c', C, 'start']);
-    const load = await timed(process.execPath, [
-      path.join(LAB, 'smtpload.mjs'),
-      '--mode',
-      'load',
-      '--messages',
-      String(N),
-      '--rcpts',
-      '1',
-      '--conns',
-      '4',
-      '--port',
-      String(port),
-      '--timeout-ms',
-      '3600000',
-    ]);
-    console.log(`postfix received ${N} in ${load.ms.toFixed(0)} ms`);
-    await sleep(2000);
-    const pq = await timed('postqueue', ['-c', C, '-p']);
-    log('postqueue -p', {
-      ms: +pq.ms.toFixed(0),
-      lastLineMs: +pq.lastLineMs.toFixed(0),
-      lines: pq.lines,
-      last: pq.tail,
-    });
-    spawnSync('postfix', ['-c', C, 'stop']);
+    const r = await postfixDeep({ messages: N }, 'deep-queue-postfix', server);
+    if (r.injectMs != null) console.log(`postfix received ${N} in ${r.injectMs} ms`);
+    log(
+      'postqueue -p',
+      r.ok ? { ms: r.postqueueExitMs, lastLineMs: r.ms, lines: r.lines, last: r.last } : { error: r.error },
+    );
   }
 }
 

@@ -7,10 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RelayConfig } from './config/relay-config.js';
 import { formatHostPort, type HostPort } from './config/host-port.js';
-import { DeliveryAgent, type Target } from './delivery/delivery-agent.js';
+import { DeliveryAgent } from './delivery/delivery-agent.js';
 import { DeliveryQueue } from './delivery/delivery-queue.js';
 import type { FailureRule } from './delivery/failure-rules.js';
 import { StoreTarget } from './delivery/local-target.js';
+import type { Target } from './delivery/target.js';
+import { UpstreamTarget } from './delivery/upstream-target.js';
 import { MaildirStore } from './delivery/maildir-store.js';
 import { importOldMaildirs } from './store/maildir-import.js';
 import { MessageStore } from './store/message-store.js';
@@ -188,10 +190,10 @@ export async function runRelay(
         }),
       () => events.emit('nextHopReachable', { data: { upstream: host } }),
     );
-    target = { kind: 'upstream', client: upstream, outage };
+    target = new UpstreamTarget(upstream, outage);
   } else {
     if (mailboxes) maildir = await MaildirStore.open(mailboxes, config.hostname);
-    target = { kind: 'local', target: new StoreTarget(store, maildir, config.hostname) };
+    target = new StoreTarget(store, maildir, config.hostname);
   }
 
   // the queue is created below; the agent reaches it through this function

@@ -20,12 +20,10 @@ import type { JournalRecord, JournalState, JournalWriter } from '../spool/recipi
 import type { QueueFolder, Spool } from '../spool/spool.js';
 import type { RecipientAttempt } from './delivery-result.js';
 import { matchFailureRule, type FailureRule } from './failure-rules.js';
-import type { LocalTarget } from './local-target.js';
-import type { OutageTracker } from './outage-tracker.js';
 import { failuresAlone, judgeAttempt, poisonReason } from './poison-isolation.js';
 import { deferUnreadable } from './unreadable-entry.js';
 import { isExpired, nextAttemptAt, type RetryPolicy } from './retry-schedule.js';
-import type { UpstreamClient } from './upstream-client.js';
+import type { Target } from './target.js';
 
 export interface AgentSettings {
   hostname: string;
@@ -38,10 +36,6 @@ export interface AgentSettings {
   /** Test-only: processing a message that contains this text kills the process (SIGKILL). */
   crashOn?: string;
 }
-
-export type Target =
-  | { kind: 'local'; target: LocalTarget }
-  | { kind: 'upstream'; client: UpstreamClient; outage: OutageTracker };
 
 export type ProcessOutcome =
   | { kind: 'finished'; to: 'archive' | 'removed'; delivered: number; failed: number; reports: string[] }
@@ -320,7 +314,7 @@ export class DeliveryAgent {
   }
 
   private get doneAction(): 'delivered' | 'relayed' {
-    return this.target.kind === 'upstream' ? 'relayed' : 'delivered';
+    return this.target.doneAction;
   }
 
   private async deliver(
@@ -348,35 +342,15 @@ export class DeliveryAgent {
     }
     await record(ruled);
     if (rest.length === 0) return;
-    if (this.target.kind === 'local') {
-      // the store captures a message's recipients in one go (one file per message); a kill during
-      // a long capture is told from a poison message by the lone attempt's alive marks
-      const batch = this.target.target.batchSize;
-      for (let i = 0; i < rest.length && !this.stopping; i += batch) {
-        const last = i + batch >= rest.length;
-        const end = Math.min(rest.length, i + batch);
-        await record(
-          await this.target.target.deliver(
-            {
-              queueId: envelope.queueId,
-              sender: envelope.sender,
-              arrivedAt,
-              message,
-              addresses: rest.slice(i, end),
-            },
-            linked || last
-              ? () => {
-                  linked?.(end);
-                  if (last) waitingForDisk?.();
-                }
-              : undefined,
-          ),
-        );
-      }
-    } else {
-      const sent = await this.target.client.send(envelope.sender, rest, message, record, () => this.stopping);
-      this.target.outage.report(sent.reachable);
-    }
+    await this.target.deliver(
+      { queueId: envelope.queueId, sender: envelope.sender, arrivedAt, message, addresses: rest },
+      {
+        record,
+        stopping: () => this.stopping,
+        ...(linked ? { linked } : {}),
+        ...(waitingForDisk ? { waitingForDisk } : {}),
+      },
+    );
   }
 
   /**

@@ -1,29 +1,13 @@
 /**
  * Capture mode's delivery target: the message store (one file and index rows per message), and,
  * with `--maildir DIR`, a Maildir per recipient besides (LF line ends, `Return-Path:` and
- * `Delivered-To:` lines, one hard-linked file per capture). The agent sees one contract: deliver a
- * message to some recipients, get an outcome per recipient.
+ * `Delivered-To:` lines, one hard-linked file per capture). A message's recipients are captured in
+ * one batch (one file per message), recorded when the store and the Maildir links are durable.
  */
 import type { MessageStore } from '../store/message-store.js';
 import type { RecipientAttempt } from './delivery-result.js';
 import type { MaildirStore } from './maildir-store.js';
-
-export interface LocalDelivery {
-  queueId: string;
-  sender: string;
-  arrivedAt: Date;
-  message: Buffer;
-  /** Distinct recipients (compared case-insensitively). */
-  addresses: string[];
-}
-
-export interface LocalTarget {
-  /** Most recipients given to one `deliver` call. */
-  readonly batchSize: number;
-  /** One outcome per address; `beforeDurableWait` is called when only the disk is left to wait for. */
-  deliver(delivery: LocalDelivery, beforeDurableWait?: () => void): Promise<RecipientAttempt[]>;
-  close(): Promise<void>;
-}
+import type { Target, TargetDelivery, TargetProgress } from './target.js';
 
 function localFailure(address: string, err: Error): RecipientAttempt {
   const code = (err as NodeJS.ErrnoException).code;
@@ -46,8 +30,8 @@ function toLf(bytes: Buffer): Buffer {
   return Buffer.from(bytes.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
 }
 
-export class StoreTarget implements LocalTarget {
-  readonly batchSize = Number.MAX_SAFE_INTEGER;
+export class StoreTarget implements Target {
+  readonly doneAction = 'delivered';
 
   constructor(
     private readonly store: MessageStore,
@@ -55,7 +39,18 @@ export class StoreTarget implements LocalTarget {
     private readonly hostname: string,
   ) {}
 
-  async deliver(d: LocalDelivery, beforeDurableWait?: () => void): Promise<RecipientAttempt[]> {
+  async deliver(d: TargetDelivery, progress: TargetProgress): Promise<void> {
+    if (progress.stopping()) return;
+    // a kill during a long capture is told from a poison message by the lone attempt's alive marks
+    const attempts = await this.capture(d, () => {
+      progress.linked?.(d.addresses.length);
+      progress.waitingForDisk?.();
+    });
+    await progress.record(attempts);
+  }
+
+  /** One outcome per address; `beforeDurableWait` is called when only the disk is left to wait for. */
+  private async capture(d: TargetDelivery, beforeDurableWait: () => void): Promise<RecipientAttempt[]> {
     const result = await this.store.capture({
       queueId: d.queueId,
       sender: d.sender,
@@ -70,7 +65,7 @@ export class StoreTarget implements LocalTarget {
         : localFailure(address, new Error('not captured'));
     };
     if (!this.maildir) {
-      beforeDurableWait?.();
+      beforeDurableWait();
       return d.addresses.map(outcome);
     }
     // the Maildir copies: one file per capture, linked into each of its recipients' Maildirs

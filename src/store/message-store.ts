@@ -248,8 +248,9 @@ export class MessageStore {
       if (!parsed.ok) throw new Error(parsed.reason);
       await this.commit(parsed.record);
     } catch (err) {
-      await fsp.rm(temporary, { force: true });
-      await fsp.rm(file, { force: true });
+      // the clean-up may fail the same way (a folder that is not one): the outcome stays a value
+      await fsp.rm(temporary, { force: true }).catch(() => undefined);
+      await fsp.rm(file, { force: true }).catch(() => undefined);
       return { ok: false, error: err as Error };
     }
     for (const r of fresh) captures.set(r.toLowerCase(), { id, capturedAt });

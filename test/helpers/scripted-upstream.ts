@@ -94,6 +94,8 @@ export class ScriptedUpstream {
   }
 
   async start(port = 0): Promise<number> {
+    // a client that goes away in the middle of a session (a relay killed on purpose) is no error here
+    this.server.on('error', () => undefined);
     await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
     this.port = (this.server.server.address() as net.AddressInfo).port;
     return this.port;
