@@ -9,7 +9,7 @@ import type { RelayConfig } from './config/relay-config.js';
 import { formatHostPort, type HostPort } from './config/host-port.js';
 import { DeliveryAgent, type Target } from './delivery/delivery-agent.js';
 import { DeliveryQueue } from './delivery/delivery-queue.js';
-import type { FailureRule } from './delivery/failure-rules.js';
+import type { FailureRule } from './config/failure-rules.js';
 import { StoreTarget } from './delivery/local-target.js';
 import { MaildirStore } from './delivery/maildir-store.js';
 import { importOldMaildirs } from './store/maildir-import.js';

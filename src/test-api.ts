@@ -12,7 +12,7 @@ import { summarizeMail } from './message/parse-mail.js';
 import { resolveConfig, unknownSettings, type RawSettings, type RelayConfig } from './config/relay-config.js';
 import type { MailFilter } from './store/mail-filter.js';
 import { viewMessage, type AttachmentInfo, type HeaderLine } from './store/message-view.js';
-import { parseFailureRule, type FailureRule } from './delivery/failure-rules.js';
+import { parseFailureRule, type FailureRule } from './config/failure-rules.js';
 import { parseSmtpStageRules } from './server/smtp-stage-rules.js';
 import type { RelayEvent } from './events/event-log.js';
 import { runRelay } from './relay.js';
