@@ -9,7 +9,7 @@ import { parseByteSize } from './byte-size.js';
 import { parseHostPort, type HostPort } from './host-port.js';
 import { isBareNumber, parseDuration } from './duration.js';
 import { parseFailureRule, type FailureRule } from './failure-rules.js';
-import { parseCidr } from '../server/relay-policy.js';
+import { parseCidr } from './cidr.js';
 import { parseSmtpStageRule, type SmtpStageRule } from '../server/smtp-stage-rules.js';
 
 const byteSize = (what: string) =>
