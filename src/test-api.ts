@@ -13,7 +13,7 @@ import { resolveConfig, unknownSettings, type RawSettings, type RelayConfig } fr
 import type { MailFilter } from './store/mail-filter.js';
 import { viewMessage, type AttachmentInfo, type HeaderLine } from './store/message-view.js';
 import { parseFailureRule, type FailureRule } from './config/failure-rules.js';
-import { parseSmtpStageRules } from './server/smtp-stage-rules.js';
+import { parseSmtpStageRules } from './config/smtp-stage-rule.js';
 import type { RelayEvent } from './events/event-log.js';
 import { runRelay } from './relay.js';
 import type { SessionTranscript } from './server/session-transcripts.js';

@@ -25,7 +25,8 @@ import { AuthThrottle } from './auth-throttle.js';
 import { ConnectionLimits, type ConnectionLimitSettings } from './connection-limits.js';
 import { PasswordVerifier } from './user-store.js';
 import type { SessionTranscripts } from './session-transcripts.js';
-import { SmtpStageRules, carryOut, type SmtpStage, type StageSubject } from './smtp-stage-rules.js';
+import type { SmtpStage } from '../config/smtp-stage-rule.js';
+import { SmtpStageRules, carryOut, type StageSubject } from './smtp-stage-rules.js';
 
 export interface ListenerSecurity {
   /** Certificate and key: STARTTLS is offered (or, with implicitTls, the whole connection is TLS). */
