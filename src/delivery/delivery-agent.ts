@@ -15,7 +15,7 @@ import {
   type RecipientOutcome,
   type ReportSet,
 } from '../ndr/index.js';
-import type { Envelope } from '../spool/envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import type { JournalRecord, JournalState, JournalWriter } from '../spool/recipient-journal.js';
 import type { QueueFolder, Spool } from '../spool/spool.js';
 import type { RecipientAttempt } from './delivery-result.js';

@@ -6,7 +6,7 @@
 import type net from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { EventLog } from '../events/event-log.js';
-import type { Envelope, EnvelopeRecipient } from '../spool/envelope.js';
+import type { Envelope, EnvelopeRecipient } from '../message/envelope.js';
 import type { Spool } from '../spool/spool.js';
 import { formatHostPort, type HostPort } from '../config/host-port.js';
 import { FreeSpaceGuard } from './free-space-guard.js';
