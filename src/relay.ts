@@ -34,8 +34,9 @@ import { listenAdmin, type AdminListener } from './admin/lazy-admin-listener.js'
 import { QueueService } from './admin/queue-service.js';
 import { allowedHostNames } from './admin/request-guard.js';
 import { RelayMetrics } from './admin/relay-metrics.js';
-import { acquireSpoolLock } from './spool/spool-lock.js';
+import { acquireSpoolLock, type LockResult } from './spool/spool-lock.js';
 import { removeRuntimeInfo, writeRuntimeInfo } from './spool/runtime-info.js';
+import { startParts, type RelayPart } from './relay-parts.js';
 
 export interface RunningRelay {
   config: RelayConfig;
@@ -119,118 +120,28 @@ export async function runRelay(
   /** Test-only hooks, set by the CLI from the environment of a test run. */
   testHooks: { crashOn?: string } = {},
 ): Promise<StartResult> {
-  let spool: Spool;
-  try {
-    spool = Spool.open(config.spool);
-  } catch (err) {
-    return { ok: false, message: `cannot create the spool ${config.spool}: ${(err as Error).message}` };
-  }
-  const lock = acquireSpoolLock(config.spool);
-  if (!lock.ok) return lock;
-
-  const events = new EventLog({ file: config.events, logLevel: config.logLevel, ...logging });
-  const pickup = new PickupFolder(spool, {
-    maxHeaderBytes: config.maxHeaderBytes,
-    maxMessageSize: config.maxMessageSize,
-  });
-  const recovery = await spool.recover();
-  const claims = await pickup.recoverClaims();
-  if (
-    recovery.removed.length +
-      recovery.journalsRepaired.length +
-      claims.returned.length +
-      claims.completed.length >
-    0
-  ) {
-    events.emit('spoolRecovered', {
-      detail: `${recovery.removed.length} incomplete file(s) removed from tmp/.`,
-      data: { removed: recovery.removed, journalsRepaired: recovery.journalsRepaired, pickupClaims: claims },
-    });
-  }
-
-  let rules = config.fail;
-  const mailboxes = config.maildir;
-  let store: MessageStore;
-  try {
-    store = await MessageStore.open(path.join(config.spool, 'store'), {
-      events,
-      retention: { messages: config.retainMessages, ageMs: config.retainAge, bytes: config.retainBytes },
-      tagsOf: (headers, recipients) =>
-        messageTags(headers, recipients, { plusAddress: config.tagPlusAddress }),
-    });
-    // Maildirs of an earlier version (capture mode wrote <spool>/mailboxes/): imported once
-    await importOldMaildirs(path.join(config.spool, 'mailboxes'), store, events).catch((err: Error) =>
-      events.emit('unexpectedError', { data: { where: 'maildir import', error: err.message } }),
-    );
-  } catch (err) {
-    await spool.close();
-    await events.close();
-    lock.release();
-    return { ok: false, message: `cannot open the message store: ${(err as Error).message}` };
-  }
+  // what the parts make, for the parts after them and for the running relay
+  let spool!: Spool;
+  let lock!: Extract<LockResult, { ok: true }>;
+  let events!: EventLog;
+  let pickup!: PickupFolder;
+  let store!: MessageStore;
   let upstream: UpstreamClient | undefined;
   let maildir: MaildirStore | undefined;
-  let target: Target;
-  if (config.mode === 'relay' && config.upstream) {
-    upstream = new UpstreamClient({
-      url: config.upstream,
-      maxRecipients: config.upstreamMaxRecipients,
-      tlsVerify: config.upstreamTlsVerify,
-      hostname: config.hostname,
-      maxConnections: Math.min(config.deliveryConcurrency, 8),
-      timeoutMs: config.upstreamTimeout,
-    });
-    const host = upstream.address;
-    const outage = new OutageTracker(
-      () =>
-        events.emit('nextHopUnreachable', {
-          detail: `Upstream ${host} cannot be reached.`,
-          data: { upstream: host },
-        }),
-      () => events.emit('nextHopReachable', { data: { upstream: host } }),
-    );
-    target = { kind: 'upstream', client: upstream, outage };
-  } else {
-    if (mailboxes) maildir = await MaildirStore.open(mailboxes, config.hostname);
-    target = { kind: 'local', target: new StoreTarget(store, maildir, config.hostname) };
-  }
+  let target!: Target;
+  let delivery: DeliveryQueue | undefined;
+  let listeners: SmtpListener[] = [];
+  let smtp!: HostPort;
+  let smtps: HostPort | undefined;
+  let backlog: { listed: number; scanned: Promise<number> } | undefined;
+  let pickupTimer: NodeJS.Timeout | undefined;
+  let scanning: Promise<void> | undefined;
+  let admin: AdminListener | undefined;
+  let http: HostPort | undefined;
+  let announced = false;
+  let rules = config.fail;
+  const mailboxes = config.maildir;
 
-  // the queue is created below; the agent reaches it through this function
-  const queueRef: { current?: DeliveryQueue } = {};
-  const agent = new DeliveryAgent(
-    spool,
-    events,
-    {
-      hostname: config.hostname,
-      retry: { initial: config.retryInitial, max: config.retryMax, lifetime: config.lifetime },
-      maxProcessingFailures: config.maxProcessingFailures,
-      archive: config.archive,
-      ndr: {
-        maxRecipients: config.ndrMaxRecipients,
-        overflow: config.ndrOverflow,
-        maxOriginalBytes: config.ndrMaxOriginalBytes,
-      },
-      failureRules: () => rules,
-      ...(testHooks.crashOn ? { crashOn: testHooks.crashOn } : {}),
-    },
-    target,
-    (reportId) => queueRef.current?.enqueue('out', reportId),
-  );
-  const delivery =
-    config.mode === 'hold' ? undefined : new DeliveryQueue(spool, agent, events, config.deliveryConcurrency);
-  queueRef.current = delivery;
-
-  const security = loadSecurity(config);
-  const abort = async (message: string): Promise<StartResult> => {
-    await delivery?.stop(0);
-    upstream?.close();
-    await store.close();
-    await spool.close();
-    await events.close();
-    lock.release();
-    return { ok: false, message };
-  };
-  if (!security.ok) return abort(security.message);
   const onCommitted = (queueId: string) => delivery?.enqueue('in', queueId);
   // every applied rule is an event (a hook for the session transcript, too: subject.sessionId)
   const stageRules = new SmtpStageRules(config.smtpRule, (decision, subject) =>
@@ -257,60 +168,8 @@ export async function runRelay(
   const limits = new ConnectionLimits(config, (limit, client, value) =>
     events.emit('clientLimited', { data: { limit, client, value } }),
   );
-  const listener = new SmtpListener(
-    config,
-    spool,
-    events,
-    onCommitted,
-    security.value,
-    limits,
-    transcripts,
-    stageRules,
-  );
-  const listeners = [listener];
-  let smtp: HostPort;
-  let smtps: HostPort | undefined;
-  try {
-    smtp = await listener.listen();
-    if (config.smtps) {
-      const implicit = new SmtpListener(
-        { ...config, smtp: config.smtps },
-        spool,
-        events,
-        onCommitted,
-        {
-          ...security.value,
-          implicitTls: true,
-        },
-        limits,
-        transcripts,
-        stageRules,
-      );
-      listeners.push(implicit);
-      smtps = await implicit.listen();
-    }
-  } catch (err) {
-    await Promise.all(listeners.map((l) => l.close(0)));
-    return abort((err as Error).message);
-  }
-
-  // the backlog is listed now and its journals read behind SMTP, which is served already
-  // after an unclean stop, nothing is delivered until the scan has found every message that was
-  // in flight: those go first, one at a time (poison-isolation.ts)
-  const backlog = await delivery?.start({ holdUntilScanned: lock.uncleanPid !== undefined });
-  if (lock.uncleanPid !== undefined) {
-    const previousPid = lock.uncleanPid;
-    const report = (suspects: number) =>
-      events.emit('uncleanStop', {
-        detail: `PID ${previousPid} left the spool locked; ${suspects} message(s) in flight are retried one at a time.`,
-        data: { previousPid, suspects },
-      });
-    if (backlog) void backlog.scanned.then(() => report(delivery?.suspects ?? 0));
-    else report(0);
-  }
 
   // the pickup folder: one scan at a time, every pickupInterval
-  let scanning: Promise<void> | undefined;
   const scanPickup = () =>
     (scanning ??= (async () => {
       try {
@@ -346,96 +205,292 @@ export async function runRelay(
         scanning = undefined;
       }
     })());
-  const pickupTimer = setInterval(() => void scanPickup(), config.pickupInterval);
-  pickupTimer.unref();
-  void scanPickup();
 
-  // the admin API
-  let admin: AdminListener | undefined;
-  let http: HostPort | undefined;
-  if (config.http) {
-    const metrics = new RelayMetrics(spool, events, delivery);
-    const queueService = new QueueService(spool, delivery);
-    const context: AdminContext = {
-      queue: queueService,
-      events,
-      eventsFile: config.events,
-      metrics,
-      store,
-      failureRules: () => rules,
-      setFailureRules: (next) => {
-        rules = next;
+  // started in this order; stopped in reverse, by a failed start as by stop()
+  const parts: RelayPart[] = [
+    {
+      name: 'spool',
+      start: () => {
+        try {
+          spool = Spool.open(config.spool);
+        } catch (err) {
+          return `cannot create the spool ${config.spool}: ${(err as Error).message}`;
+        }
+        const locked = acquireSpoolLock(config.spool);
+        if (!locked.ok) return locked.message;
+        lock = locked;
       },
-      smtpRules: stageRules,
-      notReady: async () => {
-        const free = await spool.freeBytes().catch(() => Infinity);
-        return free < config.minFreeDisk
-          ? `free space on the spool file system is ${free} bytes, below ${config.minFreeDisk}`
-          : undefined;
+      stop: async () => {
+        await spool.close();
+        lock.release();
       },
-      token: config.adminToken,
-      allowedHosts: allowedHostNames(config.adminHosts),
-      transcripts,
-      config,
-    };
-    // fastify is loaded with the first request
-    const load = async () => (await import('./admin/admin-server.js')).buildAdminServer(context);
-    try {
-      admin = await listenAdmin(config.http, load);
-      http = admin.address;
-    } catch (err) {
-      clearInterval(pickupTimer);
-      await Promise.all(listeners.map((l) => l.close(0)));
-      await delivery?.stop(0);
-      upstream?.close();
-      await store.close();
-      await spool.close();
-      await events.close();
-      lock.release();
-      return {
-        ok: false,
-        message: `cannot start the admin API on ${formatHostPort(config.http)}: ${(err as Error).message} (--http off disables it)`,
-      };
-    }
-  }
-
-  writeRuntimeInfo(config.spool, {
-    pid: process.pid,
-    smtp: formatHostPort(smtp),
-    http: http ? formatHostPort(http) : null,
-    startedAt: new Date().toISOString(),
-  });
-  events.emit('serviceStarted', {
-    detail: `SMTP on ${formatHostPort(smtp)}, spool ${config.spool}, ${config.mode} mode${http ? `, admin API on http://${formatHostPort(http)}` : ''}.`,
-    data: {
-      smtp: formatHostPort(smtp),
-      spool: config.spool,
-      profile: config.profile,
-      maxRecipients: config.maxRecipients,
-      mode: config.mode,
-      ...(upstream ? { upstream: upstream.address } : {}),
-      ...(backlog ? { backlog: backlog.listed } : {}),
     },
-  });
+    {
+      name: 'event log',
+      start: () => {
+        events = new EventLog({ file: config.events, logLevel: config.logLevel, ...logging });
+      },
+      stop: async () => {
+        if (announced) events.emit('serviceStopped');
+        await events.close();
+      },
+    },
+    {
+      name: 'spool recovery',
+      start: async () => {
+        pickup = new PickupFolder(spool, {
+          maxHeaderBytes: config.maxHeaderBytes,
+          maxMessageSize: config.maxMessageSize,
+        });
+        const recovery = await spool.recover();
+        const claims = await pickup.recoverClaims();
+        if (
+          recovery.removed.length +
+            recovery.journalsRepaired.length +
+            claims.returned.length +
+            claims.completed.length >
+          0
+        ) {
+          events.emit('spoolRecovered', {
+            detail: `${recovery.removed.length} incomplete file(s) removed from tmp/.`,
+            data: {
+              removed: recovery.removed,
+              journalsRepaired: recovery.journalsRepaired,
+              pickupClaims: claims,
+            },
+          });
+        }
+      },
+    },
+    {
+      name: 'message store',
+      start: async () => {
+        try {
+          store = await MessageStore.open(path.join(config.spool, 'store'), {
+            events,
+            retention: {
+              messages: config.retainMessages,
+              ageMs: config.retainAge,
+              bytes: config.retainBytes,
+            },
+            tagsOf: (headers, recipients) =>
+              messageTags(headers, recipients, { plusAddress: config.tagPlusAddress }),
+          });
+        } catch (err) {
+          return `cannot open the message store: ${(err as Error).message}`;
+        }
+        // Maildirs of an earlier version (capture mode wrote <spool>/mailboxes/): imported once
+        await importOldMaildirs(path.join(config.spool, 'mailboxes'), store, events).catch((err: Error) =>
+          events.emit('unexpectedError', { data: { where: 'maildir import', error: err.message } }),
+        );
+      },
+      stop: () => store.close(),
+    },
+    {
+      name: 'delivery target',
+      start: async () => {
+        if (config.mode === 'relay' && config.upstream) {
+          upstream = new UpstreamClient({
+            url: config.upstream,
+            maxRecipients: config.upstreamMaxRecipients,
+            tlsVerify: config.upstreamTlsVerify,
+            hostname: config.hostname,
+            maxConnections: Math.min(config.deliveryConcurrency, 8),
+            timeoutMs: config.upstreamTimeout,
+          });
+          const host = upstream.address;
+          const outage = new OutageTracker(
+            () =>
+              events.emit('nextHopUnreachable', {
+                detail: `Upstream ${host} cannot be reached.`,
+                data: { upstream: host },
+              }),
+            () => events.emit('nextHopReachable', { data: { upstream: host } }),
+          );
+          target = { kind: 'upstream', client: upstream, outage };
+        } else {
+          if (mailboxes) maildir = await MaildirStore.open(mailboxes, config.hostname);
+          target = { kind: 'local', target: new StoreTarget(store, maildir, config.hostname) };
+        }
+      },
+      stop: async () => {
+        upstream?.close();
+        await maildir?.close();
+      },
+    },
+    {
+      name: 'delivery queue',
+      start: () => {
+        const agent = new DeliveryAgent(
+          spool,
+          events,
+          {
+            hostname: config.hostname,
+            retry: { initial: config.retryInitial, max: config.retryMax, lifetime: config.lifetime },
+            maxProcessingFailures: config.maxProcessingFailures,
+            archive: config.archive,
+            ndr: {
+              maxRecipients: config.ndrMaxRecipients,
+              overflow: config.ndrOverflow,
+              maxOriginalBytes: config.ndrMaxOriginalBytes,
+            },
+            failureRules: () => rules,
+            ...(testHooks.crashOn ? { crashOn: testHooks.crashOn } : {}),
+          },
+          target,
+          (reportId) => delivery?.enqueue('out', reportId),
+        );
+        delivery =
+          config.mode === 'hold'
+            ? undefined
+            : new DeliveryQueue(spool, agent, events, config.deliveryConcurrency);
+      },
+      stop: (graceMs) => delivery?.stop(graceMs),
+    },
+    // a pickup scan in progress is waited for once SMTP has closed, before delivery stops
+    { name: 'pickup scan', stop: () => scanning },
+    {
+      name: 'SMTP listeners',
+      start: async () => {
+        const security = loadSecurity(config);
+        if (!security.ok) return security.message;
+        listeners = [
+          new SmtpListener(
+            config,
+            spool,
+            events,
+            onCommitted,
+            security.value,
+            limits,
+            transcripts,
+            stageRules,
+          ),
+        ];
+        try {
+          smtp = await listeners[0]!.listen();
+          if (config.smtps) {
+            const implicit = new SmtpListener(
+              { ...config, smtp: config.smtps },
+              spool,
+              events,
+              onCommitted,
+              {
+                ...security.value,
+                implicitTls: true,
+              },
+              limits,
+              transcripts,
+              stageRules,
+            );
+            listeners.push(implicit);
+            smtps = await implicit.listen();
+          }
+        } catch (err) {
+          await Promise.all(listeners.map((l) => l.close(0)));
+          return (err as Error).message;
+        }
+      },
+      stop: async (graceMs) => {
+        await Promise.all(listeners.map((l) => l.close(graceMs)));
+      },
+    },
+    {
+      // the backlog is listed now and its journals read behind SMTP, which is served already
+      // after an unclean stop, nothing is delivered until the scan has found every message that was
+      // in flight: those go first, one at a time (poison-isolation.ts)
+      name: 'delivery backlog',
+      start: async () => {
+        backlog = await delivery?.start({ holdUntilScanned: lock.uncleanPid !== undefined });
+        if (lock.uncleanPid !== undefined) {
+          const previousPid = lock.uncleanPid;
+          const report = (suspects: number) =>
+            events.emit('uncleanStop', {
+              detail: `PID ${previousPid} left the spool locked; ${suspects} message(s) in flight are retried one at a time.`,
+              data: { previousPid, suspects },
+            });
+          if (backlog) void backlog.scanned.then(() => report(delivery?.suspects ?? 0));
+          else report(0);
+        }
+      },
+    },
+    {
+      name: 'pickup timer',
+      start: () => {
+        pickupTimer = setInterval(() => void scanPickup(), config.pickupInterval);
+        pickupTimer.unref();
+        void scanPickup();
+      },
+      stop: () => clearInterval(pickupTimer),
+    },
+    {
+      name: 'admin API',
+      start: async () => {
+        if (!config.http) return;
+        const metrics = new RelayMetrics(spool, events, delivery);
+        const queueService = new QueueService(spool, delivery);
+        const context: AdminContext = {
+          queue: queueService,
+          events,
+          eventsFile: config.events,
+          metrics,
+          store,
+          failureRules: () => rules,
+          setFailureRules: (next) => {
+            rules = next;
+          },
+          smtpRules: stageRules,
+          notReady: async () => {
+            const free = await spool.freeBytes().catch(() => Infinity);
+            return free < config.minFreeDisk
+              ? `free space on the spool file system is ${free} bytes, below ${config.minFreeDisk}`
+              : undefined;
+          },
+          token: config.adminToken,
+          allowedHosts: allowedHostNames(config.adminHosts),
+          transcripts,
+          config,
+        };
+        // fastify is loaded with the first request
+        const load = async () => (await import('./admin/admin-server.js')).buildAdminServer(context);
+        try {
+          admin = await listenAdmin(config.http, load);
+          http = admin.address;
+        } catch (err) {
+          return `cannot start the admin API on ${formatHostPort(config.http)}: ${(err as Error).message} (--http off disables it)`;
+        }
+      },
+      stop: () => admin?.close(),
+    },
+    {
+      // where the relay can be reached (for the CLI tools), and the events that bracket its run
+      name: 'runtime info',
+      start: () => {
+        writeRuntimeInfo(config.spool, {
+          pid: process.pid,
+          smtp: formatHostPort(smtp),
+          http: http ? formatHostPort(http) : null,
+          startedAt: new Date().toISOString(),
+        });
+        events.emit('serviceStarted', {
+          detail: `SMTP on ${formatHostPort(smtp)}, spool ${config.spool}, ${config.mode} mode${http ? `, admin API on http://${formatHostPort(http)}` : ''}.`,
+          data: {
+            smtp: formatHostPort(smtp),
+            spool: config.spool,
+            profile: config.profile,
+            maxRecipients: config.maxRecipients,
+            mode: config.mode,
+            ...(upstream ? { upstream: upstream.address } : {}),
+            ...(backlog ? { backlog: backlog.listed } : {}),
+          },
+        });
+        announced = true;
+      },
+      stop: () => removeRuntimeInfo(config.spool),
+    },
+  ];
 
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      clearInterval(pickupTimer);
-      await admin?.close();
-      await Promise.all(listeners.map((l) => l.close(config.shutdownTimeoutMs)));
-      await scanning;
-      await delivery?.stop(config.shutdownTimeoutMs);
-      upstream?.close();
-      await maildir?.close();
-      await store.close();
-      await spool.close();
-      removeRuntimeInfo(config.spool);
-      events.emit('serviceStopped');
-      await events.close();
-      lock.release();
-    })());
-
+  const started = await startParts(parts);
+  if (!started.ok) return started;
   return {
     ok: true,
     relay: {
@@ -456,7 +511,7 @@ export async function runRelay(
       smtpRules: () => stageRules.list(),
       setSmtpRules: (next) => stageRules.set(next),
       scanPickup,
-      stop,
+      stop: () => started.stop(config.shutdownTimeoutMs),
     },
   };
 }
