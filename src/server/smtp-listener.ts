@@ -26,6 +26,7 @@ import { ConnectionLimits, type ConnectionLimitSettings } from './connection-lim
 import { PasswordVerifier } from './user-store.js';
 import type { SessionTranscripts } from './session-transcripts.js';
 import { SmtpStageRules, carryOut, type SmtpStage, type StageSubject } from './smtp-stage-rules.js';
+import { acceptableAuthName, authTagField } from './any-auth.js';
 
 export interface ListenerSecurity {
   /** Certificate and key: STARTTLS is offered (or, with implicitTls, the whole connection is TLS). */
@@ -38,6 +39,10 @@ export interface ListenerSecurity {
   policy?: RelayPolicy;
   /** AUTH checking and throttling (auth-throttle.ts); made from `users` with defaults when absent. */
   auth?: AuthThrottle;
+  /** `--accept-any-auth` (any-auth.ts): any name, any password, no relay permission; TLS not needed. */
+  acceptAnyAuth?: boolean;
+  /** Put `X-Ims-Relay-Tag: <AUTH name>` on mail from authenticated clients (capture mode). */
+  tagAuthUser?: boolean;
 }
 
 export interface ListenerSettings extends ConnectionSettings, ConnectionLimitSettings {
@@ -180,10 +185,12 @@ export class SmtpListener {
     });
     const profile = settings.profile;
     const { tls, users, policy } = security;
-    // AUTH only with a users file, and before TLS only with allowInsecureAuth
-    const authAvailable = Boolean(users) && (Boolean(tls) || security.allowInsecureAuth);
+    // AUTH only with a users file, and before TLS only with allowInsecureAuth (or any AUTH at all)
+    const anyAuth = Boolean(security.acceptAnyAuth);
+    const insecureAuth = security.allowInsecureAuth || anyAuth;
+    const authAvailable = anyAuth || (Boolean(users) && (Boolean(tls) || insecureAuth));
     const disabled = [...(tls ? [] : ['STARTTLS']), ...(authAvailable ? [] : ['AUTH'])];
-    const beforeTls = authAvailable && !security.allowInsecureAuth ? [...disabled, 'AUTH'] : disabled;
+    const beforeTls = authAvailable && !insecureAuth ? [...disabled, 'AUTH'] : disabled;
     this.server = new ImsSmtpServer({
       name: settings.hostname,
       banner: 'ims-relay ready',
@@ -194,7 +201,7 @@ export class SmtpListener {
       ...(tls ? { key: tls.key, cert: tls.cert } : {}),
       authOptional: true,
       authMethods: ['PLAIN', 'LOGIN'],
-      allowInsecureAuth: security.allowInsecureAuth,
+      allowInsecureAuth: insecureAuth,
       disabledCommands: disabled,
       hideSTARTTLS: !tls,
       onConnect: (session, callback) => {
@@ -208,6 +215,10 @@ export class SmtpListener {
         callback();
       },
       onAuth: (attempt, session, callback) => {
+        if (anyAuth)
+          return acceptableAuthName(attempt.username ?? '')
+            ? callback(null, { user: attempt.username })
+            : callback(replyError(profile, REPLIES.authFailed));
         if (!auth) return callback(replyError(profile, REPLIES.authFailed));
         const user = attempt.username ?? '';
         auth
@@ -259,7 +270,8 @@ export class SmtpListener {
           policy &&
           !policy.allows(address.address, {
             address: session.remoteAddress,
-            authenticated: Boolean(session.user),
+            // a name taken by --accept-any-auth proves nothing: no relay permission from it
+            authenticated: Boolean(session.user) && !anyAuth,
           })
         ) {
           return callback(replyError(profile, REPLIES.relayDenied));
@@ -295,7 +307,7 @@ export class SmtpListener {
       });
     this.server.connectionSettings = {
       ...settings,
-      authAfterTls: authAvailable && !security.allowInsecureAuth,
+      authAfterTls: authAvailable && !insecureAuth,
     };
     this.server.observer = {
       capSummary: (connection, refused, accepted, queueId) =>
@@ -451,6 +463,8 @@ export class SmtpListener {
         date: new Date(envelope.arrivedAt),
       }),
     );
+    const tagField = this.security.tagAuthUser && session.user ? authTagField(session.user) : undefined;
+    if (tagField) writer.write(tagField);
 
     const ended = await new Promise<boolean>((resolve) => {
       stream.on('data', (chunk: Buffer) => {
