@@ -58,15 +58,25 @@ describe('--accept-any-auth: each test sends as its own AUTH name and sees only 
     expect((await waitA).tags).toEqual(['test-a']);
     await relay.waitForMessage((m) => m.subject === 'test-b #3');
 
-    const subjects = (list: { subject: string }[]) => list.map((m) => m.subject).sort();
-    expect(subjects(await relay.messages({ tag: 'test-a' }))).toEqual(['test-a #1', 'test-a #2', 'test-a #3']);
-    expect(subjects(await relay.messages({ tag: 'test-b' }))).toEqual(['test-b #1', 'test-b #2', 'test-b #3']);
+    const subjects = (list: { subject?: string }[]) => list.map((m) => m.subject).sort();
+    expect(subjects(await relay.messages({ tag: 'test-a' }))).toEqual([
+      'test-a #1',
+      'test-a #2',
+      'test-a #3',
+    ]);
+    expect(subjects(await relay.messages({ tag: 'test-b' }))).toEqual([
+      'test-b #1',
+      'test-b #2',
+      'test-b #3',
+    ]);
     const listed = await api.listMail({ tag: 'test-b' });
     expect(listed.total).toBe(3);
     expect(listed.messages.every((m) => m.tags.join() === 'test-b')).toBe(true);
     // the relay says why: its own field, right below its Received: line
     const [one] = await relay.messages({ tag: 'test-a', subject: 'test-a #1' });
-    expect(one!.raw.toString()).toMatch(/ESMTPA id [^\r\n]+\r\n(?:\t[^\r\n]*\r\n)+X-Ims-Relay-Tag: test-a\r\nFrom: /);
+    expect(one!.raw.toString()).toMatch(
+      /ESMTPA id [^\r\n]+\r\n(?:\t[^\r\n]*\r\n)+X-Ims-Relay-Tag: test-a\r\nFrom: /,
+    );
 
     // deleting by tag deletes only that test's mail
     expect(await api.deleteMail({ tag: 'test-a' })).toBe(3);
@@ -97,13 +107,11 @@ describe('--accept-any-auth: each test sends as its own AUTH name and sees only 
     expect(await s.cmd(`AUTH PLAIN ${plain('a,b')}`)).toBe('535 Authentication credentials invalid');
     // control characters (a line break: a forged header field) smtp-server refuses itself
     expect(await s.cmd(`AUTH PLAIN ${plain('a\r\nX-Evil: 1')}`)).toBe('501 Error: invalid userdata');
-    expect(await s.cmd(`AUTH PLAIN ${plain('x'.repeat(201))}`)).toBe('535 Authentication credentials invalid');
-    expect(await s.cmd(`AUTH PLAIN ${plain('Łukasz test', 'anything at all')}`)).toMatch(/^235 /);
-    const reply = await s.submit(
-      '<a@example.test>',
-      ['<b@example.test>'],
-      'Subject: unicode\r\n\r\nx',
+    expect(await s.cmd(`AUTH PLAIN ${plain('x'.repeat(201))}`)).toBe(
+      '535 Authentication credentials invalid',
     );
+    expect(await s.cmd(`AUTH PLAIN ${plain('Łukasz test', 'anything at all')}`)).toMatch(/^235 /);
+    const reply = await s.submit('<a@example.test>', ['<b@example.test>'], 'Subject: unicode\r\n\r\nx');
     expect(reply).toMatch(/^250 /);
     s.close();
     await relay.waitForMessage((m) => m.subject === 'unicode');
@@ -115,7 +123,10 @@ describe('--accept-any-auth: each test sends as its own AUTH name and sees only 
     try {
       const users = path.join(dir, 'users');
       fs.writeFileSync(users, `alice:${hashPassword('secret')}\n`);
-      const result = resolveConfig({ flags: { acceptAnyAuth: true, users, allowInsecureAuth: true }, cwd: dir });
+      const result = resolveConfig({
+        flags: { acceptAnyAuth: true, users, allowInsecureAuth: true },
+        cwd: dir,
+      });
       expect(result).toEqual({
         ok: false,
         message:

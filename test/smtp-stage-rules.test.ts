@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sendAll } from '../src/client/index.js';
 import { resolveConfig } from '../src/config/relay-config.js';
 import { startRelay } from '../src/index.js';
+import { SmtpSession } from './helpers/smtp-session.js';
 import { startTestRelay, tempDir, type TestRelay } from './helpers/test-relay.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -112,6 +113,34 @@ describe('SMTP-stage rules, seen from nodemailer', () => {
     expect(result.learnedLimit).toBe(2);
     expect(result.accepted).toEqual(to);
     expect(result.transactions.map((t) => t.accepted.length)).toEqual([2, 2, 1]);
+  });
+
+  it('rcpt:#N counts the recipients accepted so far (a refused RCPT is not one); past the cap the cap answers first', async () => {
+    const relay = await relayWithRules(
+      ['rcpt:*@nouser.test=550 5.1.1 User unknown', 'rcpt:#3+=452 4.5.3 Too many recipients'],
+      { maxRecipients: '4' },
+    );
+    const s = await SmtpSession.ready(relay.port);
+    cleanups.push(() => s.close());
+    await s.cmd('MAIL FROM:<app@example.test>');
+    const replies = [];
+    for (const r of ['a@example.test', 'ghost@nouser.test', 'b@example.test', 'c@example.test'])
+      replies.push(await s.cmd(`RCPT TO:<${r}>`));
+    // the 4th RCPT would be the 3rd recipient: the rule's 452, not the cap's (4)
+    expect(replies).toEqual([
+      '250 OK - Recipient <a@example.test>',
+      '550 5.1.1 User unknown',
+      '250 OK - Recipient <b@example.test>',
+      '452 4.5.3 Too many recipients',
+    ]);
+    // a rule for the Nth RCPT past the cap never applies: the cap's own 452 comes first (as from an IMS)
+    const capped = await relayWithRules(['rcpt:#4+=452 4.5.3 Too many recipients'], { maxRecipients: '2' });
+    const t = await SmtpSession.ready(capped.port);
+    cleanups.push(() => t.close());
+    await t.cmd('MAIL FROM:<app@example.test>');
+    const past = [];
+    for (const n of [1, 2, 3, 4, 5]) past.push(await t.cmd(`RCPT TO:<u${n}@example.test>`));
+    expect(past.slice(2)).toEqual(Array(3).fill('452 Requested action not taken: Exceed Recipient Limit'));
   });
 
   it('eod:#2=disconnect drops the connection at the second final dot; the second message is not stored', async () => {
