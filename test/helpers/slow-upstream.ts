@@ -10,8 +10,8 @@ export interface SinkMessage {
 }
 
 /**
- * A real SMTP upstream on loopback that holds each message `holdMs` after its final dot before it
- * answers 250 — a slow next hop, so that deliveries stay in flight long enough to be killed or
+ * A real SMTP upstream on loopback that holds each message `holdMs` (a number, or one per message
+ * text) after its final dot before it answers 250 — a slow next hop, so that deliveries stay in flight long enough to be killed or
  * stopped in the middle. A message counts as accepted only when its 250 is sent: when the client
  * is gone before that (the relay was killed while the upstream held its DATA), it is dropped, as a
  * server that commits at the moment it replies does. `pause()` keeps every held message from being
@@ -23,6 +23,8 @@ export class SlowUpstream {
   held = 0;
   /** Messages ever held (DATA received). */
   heldTotal = 0;
+  /** The text of every message held so far, in the order its DATA ended. */
+  readonly seen: string[] = [];
   /** Held messages dropped because their client went away before the reply. */
   dropped = 0;
   private paused = false;
@@ -30,7 +32,7 @@ export class SlowUpstream {
   private readonly server: SMTPServer;
   port = 0;
 
-  constructor(private readonly holdMs: number) {
+  constructor(private readonly holdMs: number | ((message: string) => number)) {
     this.server = new SMTPServer({
       logger: false,
       authOptional: true,
@@ -44,10 +46,13 @@ export class SlowUpstream {
         stream.on('end', () => {
           this.held++;
           this.heldTotal++;
+          const text = Buffer.concat(chunks).toString('utf8');
+          this.seen.push(text);
+          const holdMs = typeof this.holdMs === 'number' ? this.holdMs : this.holdMs(text);
           const to = session.envelope.rcptTo.map((r) => r.address);
           const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
           void (async () => {
-            await new Promise((r) => setTimeout(r, this.holdMs));
+            await new Promise((r) => setTimeout(r, holdMs));
             while (this.paused) await new Promise<void>((r) => this.waiting.push(r));
             this.held--;
             // smtp-server forgets a connection as soon as its socket closes
