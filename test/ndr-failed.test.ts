@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseFailureRule, type FailureRule } from '../src/delivery/failure-rules.js';
+import { parseFailureRule, type FailureRule } from '../src/config/failure-rules.js';
 import { capturedFiles } from './helpers/captured.js';
 import { SmtpSession } from './helpers/smtp-session.js';
 import { startTestRelay, tempDir, type TestRelay } from './helpers/test-relay.js';
