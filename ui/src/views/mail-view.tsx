@@ -7,6 +7,7 @@ import { Confirm, ErrorLine, message } from '../components';
 import { bytes, count, time } from '../format';
 import { onEvent } from '../live-events';
 import { deleteAllMail, listMail, type MailFilter, type MailPage } from '../mail-api';
+import { Pager } from '../pager';
 import { href, navigate, type Route } from '../router';
 import { MessageView } from './message-view';
 
@@ -200,22 +201,14 @@ export function MailView(props: { reports: boolean; route: Route }) {
               : 'No mail yet. Send some to the SMTP port.'}
           </p>
         ) : null}
-        <nav class="pager" aria-label="pages">
-          <button
-            type="button"
-            disabled={cursors.length === 1}
-            onClick={() => setCursors(cursors.slice(0, -1))}
-          >
-            ‹ Newer
-          </button>
-          <button
-            type="button"
-            disabled={!page?.nextCursor}
-            onClick={() => setCursors([...cursors, page!.nextCursor])}
-          >
-            Older ›
-          </button>
-        </nav>
+        <Pager
+          label="pages"
+          status={cursors.length > 1 ? `page ${count(cursors.length)}` : ''}
+          previous={cursors.length > 1 ? () => setCursors(cursors.slice(0, -1)) : undefined}
+          next={page?.nextCursor ? () => setCursors([...cursors, page.nextCursor]) : undefined}
+          previousText="Newer"
+          nextText="Older"
+        />
         <Confirm
           open={confirmAll}
           title={filtered || reports ? 'Delete the matching messages?' : 'Delete all captured mail?'}

@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { download } from '../api';
-import { Confirm, ErrorLine, Pager, Tabs, message } from '../components';
+import { Confirm, ErrorLine, Tabs, message } from '../components';
 import { bytes, count, time } from '../format';
 import {
   attachmentPath,
@@ -16,6 +16,7 @@ import {
   rawMail,
   type MailDetail,
 } from '../mail-api';
+import { OffsetPager } from '../pager';
 import { href, navigate } from '../router';
 import { ReportView } from './report-view';
 
@@ -76,7 +77,7 @@ function Recipients(props: { detail: MailDetail }) {
       <p>
         <strong>{count(list.total)}</strong> recipient{list.total === 1 ? '' : 's'}
       </p>
-      <Pager
+      <OffsetPager
         offset={list.offset}
         limit={limit}
         total={list.total}

@@ -4,9 +4,10 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, query, sendJson } from '../api';
-import { Confirm, ErrorLine, Pager, message } from '../components';
+import { Confirm, ErrorLine, message } from '../components';
 import { bytes, count, time } from '../format';
 import { onEvent } from '../live-events';
+import { OffsetPager, PagedTable } from '../pager';
 import { href, navigate, type Route } from '../router';
 
 const FOLDERS = ['in', 'out', 'bad', 'archive'] as const;
@@ -167,35 +168,20 @@ function Entry(props: { id: string; onChanged: () => void }) {
         </dd>
       </dl>
       <h3>Journal</h3>
-      <Pager
-        offset={offset}
-        limit={RECIPIENT_PAGE}
-        total={detail.recipients.length}
-        onChange={setOffset}
+      <PagedTable
+        items={detail.recipients}
+        pageSize={RECIPIENT_PAGE}
         label="journal pages"
+        columns={['Recipient', 'State', 'Status', 'Diagnostic']}
+        row={(r) => (
+          <>
+            <td>{r.address}</td>
+            <td class={`action ${r.state}`}>{r.state}</td>
+            <td>{r.status ?? ''}</td>
+            <td>{r.diagnostic ?? ''}</td>
+          </>
+        )}
       />
-      <table class="grid">
-        <thead>
-          <tr>
-            <th scope="col">#</th>
-            <th scope="col">Recipient</th>
-            <th scope="col">State</th>
-            <th scope="col">Status</th>
-            <th scope="col">Diagnostic</th>
-          </tr>
-        </thead>
-        <tbody>
-          {detail.recipients.slice(offset, offset + RECIPIENT_PAGE).map((r, i) => (
-            <tr key={offset + i}>
-              <td>{count(offset + i + 1)}</td>
-              <td>{r.address}</td>
-              <td class={`action ${r.state}`}>{r.state}</td>
-              <td>{r.status ?? ''}</td>
-              <td>{r.diagnostic ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
       <Confirm
         open={asking !== undefined}
         title={`${asking ?? ''} ${item.queueId}?`}
@@ -271,7 +257,13 @@ export function QueueView(props: { route: Route }) {
         <ErrorLine error={error} />
         {page ? (
           <>
-            <Pager offset={offset} limit={PAGE} total={page.total} onChange={setOffset} />
+            <OffsetPager
+              offset={offset}
+              limit={PAGE}
+              total={page.total}
+              onChange={setOffset}
+              label="queue pages"
+            />
             <table class="grid entries">
               <thead>
                 <tr>
