@@ -35,6 +35,7 @@ afterEach(async () => {
 async function open(r: TestRelay, path = '/'): Promise<Page> {
   page = await browser!.context.newPage();
   errors = watchErrors(page);
+  page.setDefaultTimeout(20_000);
   await page.goto(`http://127.0.0.1:${r.httpPort}${path}`);
   return page;
 }
@@ -201,6 +202,84 @@ describe.skipIf(!hasChromium)('web page (chromium)', () => {
     await p.getByRole('cell', { name: /The total number of recipients exceeds 32766/ }).waitFor();
   }, 180_000);
 
+  it('reports: a report links to the message it reports on by queue ID (X-Ims-Relay-Queue-ID)', async () => {
+    relay = await startRelay({ fail: ['*@fail.test=550 5.1.1 User unknown'] });
+    const info = await send(relay, {
+      from: 'app@example.test',
+      to: ['ok@example.test', 'gone@fail.test'],
+      subject: 'half delivered',
+      text: 'one of two',
+    });
+    const queueId = /queued as (\S+)/.exec(info.response)![1]!;
+    const p = await open(relay, '/#/reports');
+    await p.locator('a.row', { hasText: 'half delivered' }).click();
+    await p.getByRole('heading', { name: 'Non-delivery report' }).waitFor();
+    const original = p.locator('dl.envelope').last();
+    await original.getByText(queueId).waitFor();
+    // the report's own queue ID is another one: the link comes from the field in the report
+    const report = (await (
+      await fetch(`http://127.0.0.1:${relay.httpPort}/api/v1/mail?report=true`)
+    ).json()) as { messages: { queueId: string; reportedQueueId: string }[] };
+    expect(report.messages).toEqual([expect.objectContaining({ reportedQueueId: queueId })]);
+    expect(report.messages[0]!.queueId).not.toBe(queueId);
+    await original.getByRole('link', { name: 'original message' }).click();
+    await p.getByRole('heading', { name: 'half delivered', exact: true }).waitFor();
+    expect(await p.locator('dl.envelope').first().innerText()).toContain('ok@example.test');
+    // from the original, the reports about it (the list filtered by its queue ID)
+    await p.getByRole('link', { name: 'reports about it' }).click();
+    await p.waitForURL(/#\/reports\?queueId=/);
+    await p.getByText('1 report (filtered)').waitFor();
+    await p.getByRole('list', { name: 'filters in force' }).getByText(queueId).waitFor();
+    // the Events view: the queue ID links to the entry, and to the mail with that queue ID
+    await p.goto(`http://127.0.0.1:${relay.httpPort}/#/events?queueId=${queueId}`);
+    const accepted = p.locator('tr', { has: p.getByRole('cell', { name: '1100', exact: true }) });
+    await accepted.waitFor();
+    expect(await accepted.getByRole('link', { name: queueId }).getAttribute('href')).toBe(
+      `#/queue/${queueId}`,
+    );
+    await accepted.getByRole('link', { name: 'mail', exact: true }).click();
+    await p.waitForURL(new RegExp(`#/mail\\?queueId=${queueId}$`));
+    await p.getByText('2 messages (filtered)').waitFor();
+    expect(await p.locator('a.row .subject').allInnerTexts()).toEqual([
+      expect.stringMatching(/^report\s*Undeliverable: half delivered$/),
+      'half delivered',
+    ]);
+  });
+
+  it('mail: the tag filter (X-Ims-Relay-Tag) narrows the list; a tag on a message links to its list', async () => {
+    relay = await startRelay();
+    await send(relay, {
+      from: 'a@example.test',
+      to: 'x@example.test',
+      subject: 'signup mail',
+      text: 'welcome',
+      headers: { 'X-Ims-Relay-Tag': 'signup, run-7' },
+    });
+    await send(relay, { from: 'a@example.test', to: 'y@example.test', subject: 'untagged mail', text: 'hi' });
+    const p = await open(relay);
+    await p.getByRole('link', { name: /untagged mail/ }).waitFor();
+    await p.getByRole('button', { name: 'Filters' }).click();
+    await p.getByLabel('Tag', { exact: true }).fill('run-7');
+    await p.getByLabel('Tag', { exact: true }).press('Enter');
+    await p.waitForURL(/#\/mail\?tag=run-7$/);
+    await p.getByText('1 message (filtered)').waitFor();
+    expect(await p.locator('a.row .subject').allInnerTexts()).toEqual(['signup mail']);
+    const chips = p.getByRole('list', { name: 'filters in force' });
+    expect(await chips.innerText()).toMatch(/^tag: run-7\s*×$/);
+    // a tag no message has: none
+    await p.getByLabel('Tag', { exact: true }).fill('nothing-has-this');
+    await p.getByRole('button', { name: 'Apply' }).click();
+    await p.getByText('0 messages (filtered)').waitFor();
+    // dropping the filter shows all again; a message's tag links to the list of that tag
+    await chips.getByRole('button', { name: 'remove the tag filter' }).click();
+    await p.getByText('2 messages').waitFor();
+    await p.getByRole('link', { name: /signup mail/ }).click();
+    await p.locator('dl.envelope').getByRole('link', { name: 'signup' }).click();
+    await p.waitForURL(/#\/mail\?tag=signup$/);
+    await p.getByText('1 message (filtered)').waitFor();
+    await screenshot(p, 'mail-tag-filter');
+  });
+
   it('queue: lists in/ with counts, holds and releases an entry', async () => {
     relay = await startRelay({ mode: 'hold' });
     const info = await send(relay, {
@@ -232,34 +311,31 @@ describe.skipIf(!hasChromium)('web page (chromium)', () => {
     expect((await api()).item.held).toBe(false);
   });
 
-  it(
-    'events: a new event appears live, with its IMS ID, and the filter by ID works',
-    async () => {
-      relay = await startRelay({ mode: 'hold' });
-      const p = await open(relay, '/#/events');
-      await p.getByText('● live').waitFor();
-      await p.getByRole('cell', { name: 'The relay has started and accepts mail.' }).waitFor();
-      const info = await send(relay, {
-        from: 'a@example.test',
-        to: 'b@example.test',
-        subject: 'x',
-        text: 'y',
-      });
-      const queueId = /queued as (\S+)/.exec(info.response)![1]!;
-      const row = p.locator('tr', { hasText: queueId });
-      await row.getByRole('cell', { name: '1100', exact: true }).waitFor();
-      await screenshot(p, 'events');
-      await p.getByLabel('Event ID').fill('1000');
-      await p.getByLabel('Event ID').press('Enter');
-      await p.waitForURL(/id=1000/);
-      expect(await p.locator('tbody tr').count()).toBe(1);
-      // the queue ID links to the entry
-      await p.getByLabel('Event ID').fill('');
-      await p.getByLabel('Event ID').press('Enter');
-      await p.getByRole('link', { name: queueId }).first().click();
-      await p.waitForURL(new RegExp(`#/queue/${queueId}`));
-    },
-  );
+  it('events: a new event appears live, with its IMS ID, and the filter by ID works', async () => {
+    relay = await startRelay({ mode: 'hold' });
+    const p = await open(relay, '/#/events');
+    await p.getByText('● live').waitFor();
+    await p.getByRole('cell', { name: 'The relay has started and accepts mail.' }).waitFor();
+    const info = await send(relay, {
+      from: 'a@example.test',
+      to: 'b@example.test',
+      subject: 'x',
+      text: 'y',
+    });
+    const queueId = /queued as (\S+)/.exec(info.response)![1]!;
+    const row = p.locator('tr', { hasText: queueId });
+    await row.getByRole('cell', { name: '1100', exact: true }).waitFor();
+    await screenshot(p, 'events');
+    await p.getByLabel('Event ID').fill('1000');
+    await p.getByLabel('Event ID').press('Enter');
+    await p.waitForURL(/id=1000/);
+    expect(await p.locator('tbody tr').count()).toBe(1);
+    // the queue ID links to the entry
+    await p.getByLabel('Event ID').fill('');
+    await p.getByLabel('Event ID').press('Enter');
+    await p.getByRole('link', { name: queueId }).first().click();
+    await p.waitForURL(new RegExp(`#/queue/${queueId}`));
+  });
 
   it('SMTP sessions: a transcript shows the 32,766 accepted and the folded 452 run', async () => {
     relay = await startRelay();

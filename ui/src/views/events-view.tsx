@@ -101,17 +101,22 @@ export function EventsView(props: { route: Route }) {
               <td>
                 {e.queueId ? (
                   <>
-                    <a href={href('queue', e.queueId)}>
+                    <a href={href('queue', e.queueId)} title="its queue entry">
                       <code>{e.queueId}</code>
-                    </a>
+                    </a>{' '}
                     {e.id === MAIL_CAPTURED && typeof e.data?.id === 'string' ? (
-                      <>
-                        {' '}
-                        <a class="meta" href={href(e.data.report ? 'reports' : 'mail', e.data.id)}>
-                          message
-                        </a>
-                      </>
-                    ) : null}
+                      <a class="meta" href={href(e.data.report ? 'reports' : 'mail', e.data.id)}>
+                        message
+                      </a>
+                    ) : (
+                      <a
+                        class="meta"
+                        href={href('mail', undefined, { queueId: e.queueId })}
+                        title="its captured mail and the reports about it"
+                      >
+                        mail
+                      </a>
+                    )}
                   </>
                 ) : null}
               </td>

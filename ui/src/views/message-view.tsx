@@ -180,7 +180,13 @@ export function MessageView(props: { id: string; reports: boolean; back: string;
           <>
             <dt>Queue ID</dt>
             <dd>
-              <code>{detail.queueId}</code> ·{' '}
+              <code>{detail.queueId}</code> · <a href={href('queue', detail.queueId)}>queue entry</a> ·{' '}
+              {detail.report ? null : (
+                <>
+                  <a href={href('reports', undefined, { queueId: detail.queueId })}>reports about it</a>{' '}
+                  ·{' '}
+                </>
+              )}
               <a href={href('events', undefined, { queueId: detail.queueId })}>events</a> ·{' '}
               <a href={href('sessions', undefined, { queueId: detail.queueId })}>SMTP session</a>
             </dd>
@@ -191,9 +197,14 @@ export function MessageView(props: { id: string; reports: boolean; back: string;
             <dt>Tags</dt>
             <dd>
               {detail.tags.map((t) => (
-                <span class="badge" key={t}>
+                <a
+                  class="badge"
+                  key={t}
+                  href={href('mail', undefined, { tag: t })}
+                  title={`all mail tagged ${t}`}
+                >
                   {t}
-                </span>
+                </a>
               ))}
             </dd>
           </>

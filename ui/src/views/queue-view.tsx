@@ -53,7 +53,6 @@ function Entry(props: { id: string; onChanged: () => void }) {
   const [detail, setDetail] = useState<Detail>();
   const [error, setError] = useState<string>();
   const [notice, setNotice] = useState<string>();
-  const [offset, setOffset] = useState(0);
   const [asking, setAsking] = useState<Action>();
   const load = () =>
     getJson<Detail>(`/api/v1/messages/${encodeURIComponent(props.id)}`).then(
