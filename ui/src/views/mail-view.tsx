@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Confirm, ErrorLine, message } from '../components';
 import { bytes, count, time } from '../format';
-import { onEvent } from '../live-events';
+import { onEvent, onReconnect } from '../live-events';
 import { deleteAllMail, listMail, type MailFilter, type MailPage } from '../mail-api';
 import { Pager } from '../pager';
 import { href, navigate, type Route } from '../router';
@@ -98,7 +98,8 @@ export function MailView(props: { reports: boolean; route: Route }) {
     void load();
   }, [filterKey, cursor]);
 
-  // live: the first page follows new and deleted mail (at most once a second)
+  // live: the first page follows new and deleted mail (at most every 300 ms), and is read again
+  // when the event stream comes back after a gap
   useEffect(() => {
     if (cursor !== undefined) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -109,8 +110,10 @@ export function MailView(props: { reports: boolean; route: Route }) {
         void load();
       }, 300);
     });
+    const stopReconnect = onReconnect(() => void load());
     return () => {
       stop();
+      stopReconnect();
       if (timer) clearTimeout(timer);
     };
   }, [filterKey, cursor]);

@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { getJson, query, sendJson } from '../api';
 import { Confirm, ErrorLine, message } from '../components';
 import { bytes, count, time } from '../format';
-import { onEvent } from '../live-events';
+import { onEvent, onReconnect } from '../live-events';
 import { OffsetPager, PagedTable } from '../pager';
 import { href, navigate, type Route } from '../router';
 
@@ -233,8 +233,10 @@ export function QueueView(props: { route: Route }) {
         void load();
       }, 500);
     });
+    const stopReconnect = onReconnect(() => void load());
     return () => {
       stop();
+      stopReconnect();
       if (timer) clearTimeout(timer);
     };
   }, [folder, offset]);
