@@ -229,7 +229,12 @@ describe('MessageStore', () => {
   it('links a report of ours to the message it reports on (X-Ims-Relay-Queue-ID), and filters by queue ID', async () => {
     const s = await openStore(tempStore());
     // the original (queue ID Q2), captured; its report has its own queue ID (Q3) and names Q2
-    await s.capture({ queueId: Q2, sender: 'sender@example.test', recipients: ['a@x.test'], message: mail('orig') });
+    await s.capture({
+      queueId: Q2,
+      sender: 'sender@example.test',
+      recipients: ['a@x.test'],
+      message: mail('orig'),
+    });
     const report = Buffer.from(
       'From: MAILER-DAEMON@relay.test\r\nSubject: Undeliverable: orig\r\nMIME-Version: 1.0\r\n' +
         'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n' +
