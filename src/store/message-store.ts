@@ -1,8 +1,10 @@
 /**
  * The message store of capture mode, under `<spool>/store/`: each captured message is one file in
- * `messages/` (written to `tmp/`, fsynced, renamed, its folder fsynced), and indexed in SQLite
- * (`index.sqlite`, see StoreIndex). Captures that arrive together share one folder fsync and one
- * SQLite transaction. A capture is durable when `capture()` resolves, which is before the spool's
+ * `messages/` (written to `tmp/`, fsynced, renamed, its folder fsynced), with its envelope
+ * recipients in a sidecar in `envelopes/` when it has more than one (see message-file.ts), and
+ * indexed in SQLite (`index.sqlite`, see StoreIndex). A sidecar is durable before its message
+ * file is renamed into `messages/`, so every file there is a complete capture. Captures that
+ * arrive together share the folder fsyncs and one SQLite transaction. A capture is durable when `capture()` resolves, which is before the spool's
  * journal says "delivered"; a delivery repeated after a crash finds its recipients captured already
  * (by queue ID and address) and captures nothing twice. At open, files the index does not know are
  * indexed and rows whose file is gone are dropped; an index that cannot be opened is rebuilt.
@@ -16,10 +18,12 @@ import { recordOf, type CaptureRecord } from './capture-record.js';
 import {
   captureId,
   CAPTURE_ID,
+  deliveryHeader,
+  envelopeFile,
   isCaptureId,
+  needsEnvelopeFile,
   queueIdOf,
   readMessageFile,
-  traceHeader,
   writeFileDurably,
 } from './message-file.js';
 import type { MailFilter } from './mail-filter.js';
@@ -42,7 +46,7 @@ export type CaptureResult =
       /** The capture holding each recipient (by address in lower case), this one or an earlier one. */
       captures: Map<string, { id: string; capturedAt: number }>;
       /** Set when this call stored a new message file. */
-      stored?: { id: string; capturedAt: number; file: Buffer };
+      stored?: { id: string; capturedAt: number };
     }
   | { ok: false; error: Error };
 
@@ -71,6 +75,8 @@ export interface RepairReport {
   dropped: number;
   rebuilt: boolean;
   reason: string | undefined;
+  /** Files that could not be indexed (not a message file of the store), with the reason. */
+  unreadable?: { id: string; reason: string }[];
 }
 
 const INDEX_FILE = 'index.sqlite';
@@ -78,6 +84,10 @@ const REBUILD_BATCH = 500;
 
 interface Pending {
   record: CaptureRecord;
+  /** The message file in tmp/, renamed into messages/ by the flush. */
+  temporary: string;
+  /** Whether the capture has a sidecar in envelopes/ (which the flush makes durable first). */
+  sidecar: boolean;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -89,6 +99,7 @@ export class MessageStore {
   private readonly listeners = new Set<(records: CaptureRecord[]) => void>();
   private readonly deleteListeners = new Set<(ids: string[]) => void>();
   private readonly folderSync: DirectorySync;
+  private readonly envelopeSync: DirectorySync;
   private retentionTimer: NodeJS.Timeout | undefined;
   private pruning: Promise<number> | undefined;
   private closed = false;
@@ -99,14 +110,24 @@ export class MessageStore {
     private readonly options: StoreOptions,
   ) {
     this.folderSync = new DirectorySync(this.messagesDir);
+    this.envelopeSync = new DirectorySync(this.envelopesDir);
   }
 
   get messagesDir(): string {
     return path.join(this.dir, 'messages');
   }
 
+  get envelopesDir(): string {
+    return path.join(this.dir, 'envelopes');
+  }
+
   fileOf(id: string): string {
     return path.join(this.messagesDir, `${id}.eml`);
+  }
+
+  /** The envelope sidecar of a capture with several recipients. */
+  envelopeOf(id: string): string {
+    return path.join(this.envelopesDir, `${id}.rcpt`);
   }
 
   /**
@@ -114,7 +135,7 @@ export class MessageStore {
    * retention. `repaired` says what the repair did, when it did anything.
    */
   static async open(dir: string, options: StoreOptions = {}): Promise<MessageStore> {
-    for (const sub of ['messages', 'tmp'])
+    for (const sub of ['messages', 'envelopes', 'tmp'])
       await fsp.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
     // leftovers of captures a crash interrupted (not while a relay may be writing them)
     if (options.repair !== false)
@@ -141,9 +162,9 @@ export class MessageStore {
     if (options.repair === false && reason === undefined) return store;
     const report = await store.repair(reason !== undefined);
     if (reason !== undefined) report.reason = reason;
-    if (report.indexed + report.dropped > 0 || report.rebuilt) {
+    if (report.indexed + report.dropped > 0 || report.rebuilt || report.unreadable?.length) {
       options.events?.emit('storeRepaired', {
-        detail: `${report.indexed} file(s) indexed, ${report.dropped} row(s) dropped${report.rebuilt ? ', index rebuilt' : ''}${report.reason ? ` (${report.reason})` : ''}.`,
+        detail: `${report.indexed} file(s) indexed, ${report.dropped} row(s) dropped${report.rebuilt ? ', index rebuilt' : ''}${report.unreadable?.length ? `, ${report.unreadable.length} file(s) not readable` : ''}${report.reason ? ` (${report.reason})` : ''}.`,
         data: { ...report },
       });
     }
@@ -166,17 +187,31 @@ export class MessageStore {
     const onDisk = new Set(files);
     const gone = [...known].filter((id) => !onDisk.has(id));
     if (gone.length > 0) this.index.delete(gone);
+    // sidecars whose message file never made it into messages/ (or was deleted by hand)
+    for (const name of await fsp.readdir(this.envelopesDir))
+      if (!name.endsWith('.rcpt') || !onDisk.has(name.slice(0, -5)))
+        await fsp.rm(path.join(this.envelopesDir, name), { force: true });
     const missing = files.filter((id) => !known.has(id)).sort(compareIds);
     let indexed = 0;
+    const unreadable: { id: string; reason: string }[] = [];
     for (let i = 0; i < missing.length; i += REBUILD_BATCH) {
       const records: CaptureRecord[] = [];
       for (const id of missing.slice(i, i + REBUILD_BATCH)) {
-        const file = path.join(this.messagesDir, `${id}.eml`);
+        const file = this.fileOf(id);
         const bytes = readMessageFile(file);
         if (!bytes) continue;
         const mtime = fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
-        const result = await recordOf(id, queueIdOf(id), bytes, Math.floor(mtime), this.options.tagsOf);
+        const sidecar = readMessageFile(this.envelopeOf(id));
+        const result = await recordOf(
+          id,
+          queueIdOf(id),
+          bytes,
+          Math.floor(mtime),
+          this.options.tagsOf,
+          sidecar,
+        );
         if (result.ok) records.push(result.record);
+        else unreadable.push({ id, reason: result.reason });
       }
       this.index.insert(records);
       indexed += records.length;
@@ -184,7 +219,13 @@ export class MessageStore {
     if (this.index.meta('schema') !== String(SCHEMA_VERSION))
       this.index.setMeta('schema', String(SCHEMA_VERSION));
     if (this.index.meta('complete') !== 'yes') this.index.setMeta('complete', 'yes');
-    return { indexed, dropped: gone.length, rebuilt: rebuild, reason: undefined };
+    return {
+      indexed,
+      dropped: gone.length,
+      rebuilt: rebuild,
+      reason: undefined,
+      ...(unreadable.length > 0 ? { unreadable } : {}),
+    };
   }
 
   /** Drops the whole index and builds it again from the message files. */
@@ -237,29 +278,42 @@ export class MessageStore {
     const id = captureId(req.queueId, n);
     const file = this.fileOf(id);
     const temporary = path.join(this.dir, 'tmp', `${id}.${process.pid}`);
-    const head = Buffer.from(traceHeader(req.sender, fresh), 'utf8');
-    const bytes = Buffer.concat([head, req.message]);
+    const sidecar = needsEnvelopeFile(fresh) ? envelopeFile(fresh) : undefined;
+    const sidecarTemporary = `${temporary}.rcpt`;
+    const head = Buffer.from(deliveryHeader(req.sender, fresh), 'utf8');
     const capturedAt = req.capturedAt ?? Date.now();
     try {
-      const [, parsed] = await Promise.all([
-        writeFileDurably(temporary, [bytes]).then(() => fsp.rename(temporary, file)),
-        recordOf(id, req.queueId, bytes, capturedAt, this.options.tagsOf),
+      const [, , parsed] = await Promise.all([
+        writeFileDurably(temporary, [head, req.message]),
+        sidecar &&
+          writeFileDurably(sidecarTemporary, [sidecar]).then(() =>
+            fsp.rename(sidecarTemporary, this.envelopeOf(id)),
+          ),
+        recordOf(
+          id,
+          req.queueId,
+          Buffer.concat([head, req.message]),
+          capturedAt,
+          this.options.tagsOf,
+          sidecar,
+        ),
       ]);
       if (!parsed.ok) throw new Error(parsed.reason);
-      await this.commit(parsed.record);
+      await this.commit(parsed.record, temporary, sidecar !== undefined);
     } catch (err) {
-      await fsp.rm(temporary, { force: true });
-      await fsp.rm(file, { force: true });
+      await Promise.all(
+        [temporary, sidecarTemporary, file, this.envelopeOf(id)].map((f) => fsp.rm(f, { force: true })),
+      );
       return { ok: false, error: err as Error };
     }
     for (const r of fresh) captures.set(r.toLowerCase(), { id, capturedAt });
-    return { ok: true, captures, stored: { id, capturedAt, file: bytes } };
+    return { ok: true, captures, stored: { id, capturedAt } };
   }
 
   /** Waits until the record's file is durable in its folder and the record is in a committed transaction. */
-  private commit(record: CaptureRecord): Promise<void> {
+  private commit(record: CaptureRecord, temporary: string, sidecar: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ record, resolve, reject });
+      this.queue.push({ record, temporary, sidecar, resolve, reject });
       this.schedule();
     });
   }
@@ -280,6 +334,9 @@ export class MessageStore {
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0);
     try {
+      // the sidecars first: a message file in messages/ always has its envelope
+      if (batch.some((b) => b.sidecar)) await this.envelopeSync.sync();
+      await Promise.all(batch.map((b) => fsp.rename(b.temporary, this.fileOf(b.record.id))));
       await this.folderSync.sync();
       this.index.insert(batch.map((b) => b.record));
     } catch (err) {
@@ -317,7 +374,10 @@ export class MessageStore {
    */
   private async remove(ids: readonly string[]): Promise<string[]> {
     const valid = ids.filter(isCaptureId);
-    for (const id of valid) await fsp.rm(this.fileOf(id), { force: true });
+    for (const id of valid) {
+      await fsp.rm(this.fileOf(id), { force: true });
+      await fsp.rm(this.envelopeOf(id), { force: true });
+    }
     if (valid.length > 0) await this.folderSync.sync();
     const gone = this.index.delete(valid);
     if (gone.length > 0) for (const l of this.deleteListeners) l(gone);
@@ -406,6 +466,7 @@ export class MessageStore {
       else await new Promise((resolve) => setImmediate(resolve));
     }
     await this.pruning;
+    await Promise.all([this.folderSync.close(), this.envelopeSync.close()]);
     this.index.close();
   }
 }
