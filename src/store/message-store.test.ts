@@ -165,9 +165,19 @@ describe('MessageStore', () => {
     expect(s.get(`${Q3}.1`)).toMatchObject({ sender: 'old@x.test', subject: 'legacy' });
     expect(fs.readdirSync(path.join(dir, 'envelopes'))).toEqual([`${Q1}.1.rcpt`]);
     expect(s.list({ to: 'hop@elsewhere.test' }, 10).total).toBe(0);
-    // deleting a message deletes its sidecar too
+    // mailboxes answer the same before and after the recipient rows are merged into mailbox_index
+    const mailboxOf = (a: string) => s.list({ to: a }, 10).rows.map((r) => r.id);
+    expect(s.index.unmergedRecipients()).toBe(5);
+    expect(mailboxOf('b@X.test')).toEqual([`${Q1}.1`]);
+    while (s.index.mergeMailboxes() > 0);
+    expect(s.index.unmergedRecipients()).toBe(0);
+    expect(mailboxOf('b@X.test')).toEqual([`${Q1}.1`]);
+    expect(mailboxOf('e@x.test')).toEqual([`${Q3}.1`]);
+    // deleting a message deletes its sidecar and its mailbox rows too
     await s.delete([`${Q1}.1`]);
     expect(fs.readdirSync(path.join(dir, 'envelopes'))).toEqual([]);
+    expect(mailboxOf('b@X.test')).toEqual([]);
+    expect(s.index.db.prepare('SELECT count(*) AS n FROM mailbox_index').get()).toEqual({ n: 3 });
   });
 
   it('filters by recipient, sender, subject, full text, tag, time and report, newest first with a cursor', async () => {

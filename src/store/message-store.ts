@@ -81,6 +81,9 @@ export interface RepairReport {
 
 const INDEX_FILE = 'index.sqlite';
 const REBUILD_BATCH = 500;
+/** Unmerged recipient rows that start a merge at once (fewer wait for MERGE_IDLE_MS). */
+const MERGE_AT = 50_000;
+const MERGE_IDLE_MS = 1000;
 
 interface Pending {
   record: CaptureRecord;
@@ -101,6 +104,9 @@ export class MessageStore {
   private readonly folderSync: DirectorySync;
   private readonly envelopeSync: DirectorySync;
   private retentionTimer: NodeJS.Timeout | undefined;
+  /** Recipient rows not yet in the index's mailbox_index, and the merge waiting to run. */
+  private unmerged = 0;
+  private mergeTimer: NodeJS.Timeout | undefined;
   private pruning: Promise<number> | undefined;
   private closed = false;
 
@@ -168,6 +174,8 @@ export class MessageStore {
         data: { ...report },
       });
     }
+    store.unmerged = store.index.unmergedRecipients();
+    store.scheduleMerge();
     store.startRetention();
     return store;
   }
@@ -231,7 +239,7 @@ export class MessageStore {
   /** Drops the whole index and builds it again from the message files. */
   async reindex(): Promise<RepairReport> {
     this.index.db.exec(
-      'DELETE FROM recipients; DELETE FROM report_statuses; DELETE FROM tags; DELETE FROM message_text; DELETE FROM messages;',
+      "DELETE FROM recipients; DELETE FROM mailbox_index; DELETE FROM meta WHERE key = 'merged'; DELETE FROM report_statuses; DELETE FROM tags; DELETE FROM message_text; DELETE FROM messages;",
     );
     return this.repair(true);
   }
@@ -351,8 +359,39 @@ export class MessageStore {
         data: { id: r.id, recipients: r.recipients.length, size: r.size, report: r.report },
       });
     for (const l of this.listeners) l(records);
+    for (const r of records) this.unmerged += r.recipients.length;
+    this.scheduleMerge();
     if (this.options.retention?.messages && this.index.totals().messages > this.options.retention.messages)
       void this.prune();
+  }
+
+  /**
+   * Merges new recipient rows into the index's mailbox_index off the capture path: at once when
+   * many are waiting, else after a quiet second (queries search unmerged rows directly meanwhile).
+   * A merge is one transaction of up to 50,000 rows; the loop yields between them.
+   */
+  private scheduleMerge(): void {
+    if (this.closed || this.unmerged === 0) return;
+    const soon = this.unmerged >= MERGE_AT;
+    if (this.mergeTimer && !soon) return;
+    clearTimeout(this.mergeTimer);
+    this.mergeTimer = setTimeout(() => this.mergeNow(), soon ? 0 : MERGE_IDLE_MS);
+    this.mergeTimer.unref();
+  }
+
+  private mergeNow(): void {
+    this.mergeTimer = undefined;
+    if (this.closed) return;
+    try {
+      if (this.index.mergeMailboxes() === 0) {
+        this.unmerged = 0;
+        return;
+      }
+      this.unmerged = this.index.unmergedRecipients();
+    } catch {
+      // a busy or full disk: the rows stay searchable unmerged; try again later
+    }
+    this.scheduleMerge();
   }
 
   list(filter: MailFilter, limit: number, cursor?: number): Page {
@@ -461,6 +500,7 @@ export class MessageStore {
   async close(): Promise<void> {
     this.closed = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    clearTimeout(this.mergeTimer);
     while (this.flushing || this.scheduled || this.queue.length > 0) {
       if (this.flushing) await this.flushing;
       else await new Promise((resolve) => setImmediate(resolve));
