@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 // The message store's goals of docs/performance.md ("The message store"), each on a fresh relay
 // (`ims-relay serve`, default settings, capture mode) with its own temporary spool:
-//   - idle: RSS of an idle relay in capture mode (the store open) against hold mode (no store),
-//     alternating, medians of --idle-runs (default 3) starts each;
+//   - idle: what the store adds to memory, two ways: in one process, RSS (after a GC) before and
+//     after opening (code loaded already) a store of --store-messages messages (default 100,000; made once, straight
+//     into the files and the index); and the RSS of an idle relay (capture mode, settled 1.5 s)
+//     over that store against one over an empty spool, medians of --idle-runs (default 3) each;
 //   - big: one message to 32,766 recipients over SMTP (pipelined), captured: event 1100 (queued)
 //     -> event 1101 (delivered, i.e. the capture durable and journaled), and the file size against
 //     the message size;
 //   - pickup: one pickup file to 100,000 recipients that all succeed: event 1110 (picked up)
 //     -> event 1101.
-// Usage: node bench/store-goals.mjs [--only idle,big,pickup] [--idle-runs N] [--pickup-rcpts N]
+// Usage: node bench/store-goals.mjs [--only idle,big,pickup] [--idle-runs N] [--store-messages N]
+//        [--pickup-rcpts N]
 // Needs a build (npm run build). Prints one line per figure and a JSON summary at the end.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,6 +29,7 @@ const opt = (name, fallback) => {
 };
 const only = opt('--only', 'idle,big,pickup').split(',');
 const IDLE_RUNS = Number(opt('--idle-runs', '3'));
+const STORE_MESSAGES = Number(opt('--store-messages', '100000'));
 const PICKUP_RCPTS = Number(opt('--pickup-rcpts', '100000'));
 const BIG_RCPTS = 32_766;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -38,11 +42,26 @@ function cleanEnv() {
   return env;
 }
 
-async function startRelay(mode, extra = []) {
-  const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'ims-store-goals-'));
+async function startRelay(mode, extra = [], given = undefined) {
+  const spool = given ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ims-store-goals-'));
   const child = spawn(
     process.execPath,
-    [...(process.env.STORE_GOALS_NODE_ARGS ?? '').split(' ').filter(Boolean), BIN, 'serve', '--smtp', '127.0.0.1:0', '--http', '127.0.0.1:0', '--spool', spool, '--mode', mode, '--log-level', 'warn', ...extra],
+    [
+      ...(process.env.STORE_GOALS_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      BIN,
+      'serve',
+      '--smtp',
+      '127.0.0.1:0',
+      '--http',
+      '127.0.0.1:0',
+      '--spool',
+      spool,
+      '--mode',
+      mode,
+      '--log-level',
+      'warn',
+      ...extra,
+    ],
     { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -62,7 +81,7 @@ async function startRelay(mode, extra = []) {
     async stop() {
       child.kill('SIGTERM');
       await exited;
-      fs.rmSync(spool, { recursive: true, force: true });
+      if (!given) fs.rmSync(spool, { recursive: true, force: true });
     },
   };
 }
@@ -89,21 +108,108 @@ async function waitEvent(spool, pred, what, timeoutMs = 300_000) {
   }
 }
 
-async function idle() {
-  const rss = { hold: [], capture: [] };
-  for (let i = 0; i < IDLE_RUNS; i++)
-    for (const mode of ['hold', 'capture']) {
-      const r = await startRelay(mode);
-      await sleep(1500); // settled, as the bench's idle sample
-      rss[mode].push(rssKB(r.pid));
-      await r.stop();
+/** A spool whose store holds `n` small captured messages (files and index written directly). */
+async function storeOf(n) {
+  const { StoreIndex, SCHEMA_VERSION } = await import(path.join(ROOT, 'dist/store/store-index.js'));
+  const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'ims-store-goals-'));
+  const dir = path.join(spool, 'store');
+  for (const sub of ['messages', 'envelopes', 'tmp']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+  const index = new StoreIndex(path.join(dir, 'index.sqlite'));
+  const start = Date.now() - n;
+  for (let i = 0; i < n; i += 1000) {
+    const records = [];
+    for (let k = i; k < Math.min(n, i + 1000); k++) {
+      const queueId = `1A23B726A26-${String(k % 100000).padStart(5, '0')}-${(Math.floor(k / 100000) + 1).toString(16).toUpperCase().padStart(4, '0')}`;
+      const id = `${queueId}.1`;
+      const to = `user${k % 1000}@example.test`;
+      const text = `Message ${k} for ${to}.`;
+      const file = `Return-Path: <app@example.test>\r\nX-Original-To: ${to}\r\nDelivered-To: ${to}\r\nFrom: <app@example.test>\r\nTo: <${to}>\r\nSubject: message ${k}\r\n\r\n${text}\r\n`;
+      fs.writeFileSync(path.join(dir, 'messages', `${id}.eml`), file);
+      records.push({
+        id,
+        queueId,
+        sender: 'app@example.test',
+        recipients: [to],
+        capturedAt: start + k,
+        size: file.length,
+        from: '<app@example.test>',
+        subject: `message ${k}`,
+        headerDate: undefined,
+        report: false,
+        reportStatuses: [],
+        attachments: 0,
+        tags: [],
+        text,
+      });
     }
-  const hold = median(rss.hold) / 1000;
-  const capture = median(rss.capture) / 1000;
-  summary.idle = { holdMB: hold, captureMB: capture, storeAddsMB: capture - hold, runs: IDLE_RUNS };
-  console.log(
-    `idle RSS: hold ${hold.toFixed(1)} MB, capture ${capture.toFixed(1)} MB: the store adds ${(capture - hold).toFixed(1)} MB (goal <= 10 MB; medians of ${IDLE_RUNS})`,
-  );
+    index.insert(records);
+  }
+  while (index.mergeMailboxes?.() > 0); // (versions before mailbox_index have no merge)
+  index.setMeta('schema', String(SCHEMA_VERSION));
+  index.setMeta('complete', 'yes');
+  index.setMeta('maildirImported', new Date().toISOString());
+  index.close();
+  return spool;
+}
+
+/** In a child process: RSS after a GC, before and after opening the store in `dir`. */
+async function openDelta(dir) {
+  // the code is loaded first (the relay loads it in every mode): the figure is the open store's
+  const { MessageStore } = await import(path.join(ROOT, 'dist/store/message-store.js'));
+  global.gc();
+  const before = process.memoryUsage().rss;
+  const store = await MessageStore.open(dir, {
+    retention: { messages: 0, ageMs: undefined, bytes: undefined },
+  });
+  await sleep(1500);
+  global.gc();
+  const after = process.memoryUsage().rss;
+  await store.close();
+  console.log(JSON.stringify({ before, after }));
+}
+
+async function idle() {
+  const t0 = Date.now();
+  const full = await storeOf(STORE_MESSAGES);
+  console.log(`(a store of ${STORE_MESSAGES} messages made in ${Date.now() - t0} ms)`);
+  try {
+    const { spawnSync } = await import('node:child_process');
+    const child = spawnSync(
+      process.execPath,
+      ['--expose-gc', fileURLToPath(import.meta.url), '--child-open', path.join(full, 'store')],
+      { encoding: 'utf8' },
+    );
+    const delta = JSON.parse(child.stdout.trim().split('\n').pop());
+    const rss = { empty: [], full: [] };
+    for (let i = 0; i < IDLE_RUNS; i++)
+      for (const which of ['empty', 'full']) {
+        // --retain-messages 0: the default (10,000) would start pruning the 100,000 at once
+        const r = await startRelay(
+          'capture',
+          ['--retain-messages', '0'],
+          which === 'full' ? full : undefined,
+        );
+        await sleep(1500); // settled, as the bench's idle sample
+        rss[which].push(rssKB(r.pid));
+        await r.stop();
+      }
+    const empty = median(rss.empty) / 1000;
+    const withStore = median(rss.full) / 1000;
+    summary.idle = {
+      messages: STORE_MESSAGES,
+      openAddsMB: (delta.after - delta.before) / 1e6,
+      relayEmptyMB: empty,
+      relayFullMB: withStore,
+      runs: IDLE_RUNS,
+    };
+    console.log(
+      `store of ${STORE_MESSAGES} messages: opening it adds ${((delta.after - delta.before) / 1e6).toFixed(1)} MB RSS in one process ` +
+        `(${(delta.before / 1e6).toFixed(1)} -> ${(delta.after / 1e6).toFixed(1)} MB); idle relay ${withStore.toFixed(1)} MB over it, ` +
+        `${empty.toFixed(1)} MB over an empty spool: +${(withStore - empty).toFixed(1)} MB (goal <= 10 MB; medians of ${IDLE_RUNS})`,
+    );
+  } finally {
+    fs.rmSync(full, { recursive: true, force: true });
+  }
 }
 
 /** One transaction, pipelined: MAIL, N RCPT, DATA, the message; resolves at the 250 after it. */
@@ -128,7 +234,11 @@ function sendBig(port, recipients, message) {
           s.write('EHLO bench.test\r\n');
         } else if (stage === 1) {
           stage = 2;
-          const lines = ['MAIL FROM:<bench@example.test>', ...recipients.map((r) => `RCPT TO:<${r}>`), 'DATA'];
+          const lines = [
+            'MAIL FROM:<bench@example.test>',
+            ...recipients.map((r) => `RCPT TO:<${r}>`),
+            'DATA',
+          ];
           s.write(lines.join('\r\n') + '\r\n');
         } else if (stage === 2) {
           if (++replies === expected) {
@@ -165,7 +275,8 @@ async function big() {
     const store = path.join(r.spool, 'store');
     const file = fs.statSync(path.join(store, 'messages', `${queueId}.1.eml`)).size;
     // the envelope sidecar (versions before it wrote a Delivered-To line per recipient into the file)
-    const sidecar = fs.statSync(path.join(store, 'envelopes', `${queueId}.1.rcpt`), { throwIfNoEntry: false })?.size ?? 0;
+    const sidecar =
+      fs.statSync(path.join(store, 'envelopes', `${queueId}.1.rcpt`), { throwIfNoEntry: false })?.size ?? 0;
     const indexBytes = fs
       .readdirSync(store)
       .filter((n) => n.startsWith('index.sqlite'))
@@ -186,7 +297,14 @@ async function pickup() {
   try {
     const lines = ['X-Sender: <bench@example.test>'];
     for (let i = 1; i <= PICKUP_RCPTS; i++) lines.push(`X-Receiver: <user${i}@example.test>`);
-    lines.push('From: <bench@example.test>', 'To: undisclosed-recipients:;', 'Subject: pickup', '', 'Hello.', '');
+    lines.push(
+      'From: <bench@example.test>',
+      'To: undisclosed-recipients:;',
+      'Subject: pickup',
+      '',
+      'Hello.',
+      '',
+    );
     const dir = path.join(r.spool, 'pickup');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'big.eml.part'), lines.join('\r\n'));
@@ -204,6 +322,10 @@ async function pickup() {
   }
 }
 
+if (args[0] === '--child-open') {
+  await openDelta(args[1]);
+  process.exit(0);
+}
 if (only.includes('idle')) await idle();
 if (only.includes('big')) await big();
 if (only.includes('pickup')) await pickup();

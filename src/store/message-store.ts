@@ -187,19 +187,29 @@ export class MessageStore {
    */
   async repair(rebuild = false): Promise<RepairReport> {
     if (rebuild) this.index.setMeta('complete', 'building');
-    const files = (await fsp.readdir(this.messagesDir))
-      .filter((n) => n.endsWith('.eml'))
-      .map((n) => n.slice(0, -4))
-      .filter(isCaptureId);
-    const known = this.index.allIds();
-    const onDisk = new Set(files);
-    const gone = [...known].filter((id) => !onDisk.has(id));
+    // the files and the index's IDs, both in order, walked side by side: no set of 100,000 IDs
+    // is built (the memory it took stayed with the process after the start)
+    const files: string[] = [];
+    for (const name of await fsp.readdir(this.messagesDir)) {
+      const id = name.slice(0, -4);
+      if (name.endsWith('.eml') && isCaptureId(id)) files.push(id);
+    }
+    files.sort(); // code-unit order, as SQLite's BINARY order for these ASCII IDs
+    const gone: string[] = [];
+    const missing: string[] = [];
+    let next = 0;
+    for (const id of this.index.idsInOrder()) {
+      while (next < files.length && files[next]! < id) missing.push(files[next++]!);
+      if (files[next] === id) next++;
+      else gone.push(id);
+    }
+    while (next < files.length) missing.push(files[next++]!);
     if (gone.length > 0) this.index.delete(gone);
     // sidecars whose message file never made it into messages/ (or was deleted by hand)
     for (const name of await fsp.readdir(this.envelopesDir))
-      if (!name.endsWith('.rcpt') || !onDisk.has(name.slice(0, -5)))
+      if (!name.endsWith('.rcpt') || !inSorted(files, name.slice(0, -5)))
         await fsp.rm(path.join(this.envelopesDir, name), { force: true });
-    const missing = files.filter((id) => !known.has(id)).sort(compareIds);
+    missing.sort(compareIds);
     let indexed = 0;
     const unreadable: { id: string; reason: string }[] = [];
     for (let i = 0; i < missing.length; i += REBUILD_BATCH) {
@@ -414,8 +424,9 @@ export class MessageStore {
   private async remove(ids: readonly string[]): Promise<string[]> {
     const valid = ids.filter(isCaptureId);
     for (const id of valid) {
+      const several = (this.index.get(id)?.recipientCount ?? 2) > 1;
       await fsp.rm(this.fileOf(id), { force: true });
-      await fsp.rm(this.envelopeOf(id), { force: true });
+      if (several) await fsp.rm(this.envelopeOf(id), { force: true });
     }
     if (valid.length > 0) await this.folderSync.sync();
     const gone = this.index.delete(valid);
@@ -509,6 +520,18 @@ export class MessageStore {
     await Promise.all([this.folderSync.close(), this.envelopeSync.close()]);
     this.index.close();
   }
+}
+
+/** Whether `sorted` (in code-unit order) holds `id`. */
+function inSorted(sorted: readonly string[], id: string): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return sorted[lo] === id;
 }
 
 /** Capture IDs in capture order: by queue ID, then by n. */

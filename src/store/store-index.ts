@@ -457,6 +457,14 @@ export class StoreIndex {
     return merged;
   }
 
+  /** Every message ID, in order (BINARY collation), one at a time. */
+  idsInOrder(): IterableIterator<string> {
+    return this.db
+      .prepare('SELECT id FROM messages ORDER BY id')
+      .pluck()
+      .iterate() as IterableIterator<string>;
+  }
+
   allIds(): Set<string> {
     return new Set((this.db.prepare('SELECT id FROM messages').pluck().all() as string[]) ?? []);
   }
