@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { capturedFiles, capturedMailboxes } from './helpers/captured.js';
 import { encodeEntry } from '../src/spool/entry-format.js';
-import type { Envelope } from '../src/spool/envelope.js';
+import type { Envelope } from '../src/message/envelope.js';
 import { QueueIdGenerator } from '../src/spool/queue-id.js';
 import { startRelayProcess } from './helpers/relay-process.js';
 import { SmtpSession } from './helpers/smtp-session.js';

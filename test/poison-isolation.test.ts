@@ -10,7 +10,7 @@ import { capturedFiles } from './helpers/captured.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeEntry } from '../src/spool/entry-format.js';
-import type { Envelope } from '../src/spool/envelope.js';
+import type { Envelope } from '../src/message/envelope.js';
 import { QueueIdGenerator } from '../src/spool/queue-id.js';
 import { runCli } from './helpers/relay-process.js';
 import { tempDir } from './helpers/test-relay.js';

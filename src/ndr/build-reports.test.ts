@@ -1,6 +1,6 @@
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { describe, expect, it } from 'vitest';
-import type { Envelope, EnvelopeRecipient } from '../spool/envelope.js';
+import type { Envelope, EnvelopeRecipient } from '../message/envelope.js';
 import { buildReports, type BuiltReport, type ReportOptions } from './build-reports.js';
 import type { RecipientOutcome } from './recipient-outcome.js';
 

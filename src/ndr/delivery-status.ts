@@ -3,7 +3,7 @@
  * then one blank-line-separated group of per-recipient fields per listed recipient. 7-bit text,
  * CRLF line ends, built as one array join (it can hold tens of thousands of recipients).
  */
-import type { Envelope } from '../spool/envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import { fieldText, foldedField, recipientFieldValue } from './dsn-field-text.js';
 import type { RecipientOutcome } from './recipient-outcome.js';
 import { recipientOf } from './report-policy.js';
