@@ -156,13 +156,13 @@ async function storeOf(n) {
 async function openDelta(dir) {
   // the code is loaded first (the relay loads it in every mode): the figure is the open store's
   const { MessageStore } = await import(path.join(ROOT, 'dist/store/message-store.js'));
-  global.gc();
+  globalThis.gc();
   const before = process.memoryUsage().rss;
   const store = await MessageStore.open(dir, {
     retention: { messages: 0, ageMs: undefined, bytes: undefined },
   });
   await sleep(1500);
-  global.gc();
+  globalThis.gc();
   const after = process.memoryUsage().rss;
   await store.close();
   console.log(JSON.stringify({ before, after }));
