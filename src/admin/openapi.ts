@@ -298,7 +298,7 @@ export const OPENAPI = {
     '/api/v1/mail/{id}/raw': {
       get: {
         summary:
-          'the message file (message/rfc822): Return-Path and Delivered-To lines, then the message as received',
+          'the message file (message/rfc822): Return-Path (and for a single recipient X-Original-To and Delivered-To) lines, then the message as received',
         parameters: [mailId],
         responses: { ...ok('the message'), ...noMail },
       },

@@ -1,6 +1,7 @@
 /**
  * What the index holds of one captured message, worked out from the message file alone (so that
- * `store reindex` can rebuild the index from the files): envelope from the trace lines, subject,
+ * `store reindex` can rebuild the index from the files): envelope from the delivery lines and the
+ * envelope sidecar (see message-file.ts), subject,
  * From:, Date:, whether it is a delivery report and its per-recipient statuses, and the text the
  * full-text index covers.
  */
@@ -90,9 +91,13 @@ export async function recordOf(
   file: Buffer,
   capturedAt: number,
   tagsOf: (headers: Map<string, unknown>, recipients: readonly string[]) => string[] = () => [],
+  /** The capture's envelope sidecar, when it has one. */
+  sidecar?: Buffer,
 ): Promise<RecordResult> {
-  const trace = readTraceHeader(file);
+  const trace = readTraceHeader(file, sidecar);
   if (!trace) return { ok: false, reason: 'the file does not start with a Return-Path: line' };
+  if (trace.recipients.length === 0)
+    return { ok: false, reason: 'neither the file nor an envelope sidecar names a recipient' };
   const message = file.subarray(trace.messageStart);
   let parsed;
   try {

@@ -40,7 +40,7 @@ const mail = (subject: string, body = 'plain body', extra = '') =>
   );
 
 describe('MessageStore', () => {
-  it('keeps a message once, with Return-Path and a Delivered-To line per recipient, and indexes every recipient', async () => {
+  it('keeps a message once, with Return-Path and its recipients in an envelope sidecar, and indexes every recipient', async () => {
     const dir = tempStore();
     const s = await openStore(dir);
     const result = await s.capture({
@@ -51,11 +51,9 @@ describe('MessageStore', () => {
     });
     expect(result.ok).toBe(true);
     const file = fs.readFileSync(s.fileOf(`${Q1}.1`), 'utf8');
-    expect(file).toBe(
-      'Return-Path: <sender@example.test>\r\nDelivered-To: A@example.test\r\nDelivered-To: b@example.test\r\n' +
-        mail('hello').toString(),
-    );
+    expect(file).toBe('Return-Path: <sender@example.test>\r\n' + mail('hello').toString());
     expect(fs.readdirSync(path.join(dir, 'messages'))).toEqual([`${Q1}.1.eml`]);
+    expect(fs.readFileSync(s.envelopeOf(`${Q1}.1`), 'utf8')).toBe('A@example.test\nb@example.test\n');
     expect(s.list({ to: 'a@EXAMPLE.test' }, 10).rows.map((r) => r.id)).toEqual([`${Q1}.1`]);
     expect(s.index.mailboxes()).toEqual([
       { mailbox: 'a@example.test', messages: 1 },
@@ -156,6 +154,58 @@ describe('MessageStore', () => {
     const report = await s.reindex();
     expect(report).toMatchObject({ indexed: 2, dropped: 0, rebuilt: true });
     expect(s.list({ q: 'three' }, 10).total).toBe(1);
+  });
+
+  it('writes X-Original-To and Delivered-To for one recipient, a sidecar for several, reads files of the earlier format, and drops orphan sidecars', async () => {
+    const dir = tempStore();
+    const Q4 = '1A23B726A26-00000-0004';
+    let s = await openStore(dir);
+    // each message starts with a Delivered-To of its own (from an earlier hop): never an envelope recipient
+    const relayed = (subject: string) =>
+      Buffer.from(`Delivered-To: hop@elsewhere.test\r\n${mail(subject).toString()}`);
+    await s.capture({
+      queueId: Q1,
+      sender: 's@x.test',
+      recipients: ['a@x.test', 'B@x.test'],
+      message: relayed('many'),
+    });
+    await s.capture({ queueId: Q2, sender: 's@x.test', recipients: ['c@x.test'], message: relayed('one') });
+    expect(fs.readFileSync(s.fileOf(`${Q2}.1`), 'utf8')).toBe(
+      'Return-Path: <s@x.test>\r\nX-Original-To: c@x.test\r\nDelivered-To: c@x.test\r\n' +
+        relayed('one').toString(),
+    );
+    expect(fs.existsSync(s.envelopeOf(`${Q2}.1`))).toBe(false);
+    await s.close();
+    // a file of the earlier format (one Delivered-To line per recipient, no sidecar), and a sidecar without its file
+    fs.writeFileSync(
+      path.join(dir, 'messages', `${Q3}.1.eml`),
+      'Return-Path: <old@x.test>\r\nDelivered-To: d@x.test\r\nDelivered-To: e@x.test\r\n' +
+        mail('legacy').toString(),
+    );
+    fs.writeFileSync(path.join(dir, 'envelopes', `${Q4}.1.rcpt`), 'f@x.test\n');
+    for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('index.sqlite')))
+      fs.rmSync(path.join(dir, f));
+    s = await openStore(dir);
+    const recipientsOf = (id: string) => s.index.recipients(s.get(id)!.seq, 0, 10);
+    expect(recipientsOf(`${Q1}.1`)).toEqual(['a@x.test', 'B@x.test']);
+    expect(recipientsOf(`${Q2}.1`)).toEqual(['c@x.test']);
+    expect(recipientsOf(`${Q3}.1`)).toEqual(['d@x.test', 'e@x.test']);
+    expect(s.get(`${Q3}.1`)).toMatchObject({ sender: 'old@x.test', subject: 'legacy' });
+    expect(fs.readdirSync(path.join(dir, 'envelopes'))).toEqual([`${Q1}.1.rcpt`]);
+    expect(s.list({ to: 'hop@elsewhere.test' }, 10).total).toBe(0);
+    // mailboxes answer the same before and after the recipient rows are merged into mailbox_index
+    const mailboxOf = (a: string) => s.list({ to: a }, 10).rows.map((r) => r.id);
+    expect(s.index.unmergedRecipients()).toBe(5);
+    expect(mailboxOf('b@X.test')).toEqual([`${Q1}.1`]);
+    while (s.index.mergeMailboxes() > 0);
+    expect(s.index.unmergedRecipients()).toBe(0);
+    expect(mailboxOf('b@X.test')).toEqual([`${Q1}.1`]);
+    expect(mailboxOf('e@x.test')).toEqual([`${Q3}.1`]);
+    // deleting a message deletes its sidecar and its mailbox rows too
+    await s.delete([`${Q1}.1`]);
+    expect(fs.readdirSync(path.join(dir, 'envelopes'))).toEqual([]);
+    expect(mailboxOf('b@X.test')).toEqual([]);
+    expect(s.index.db.prepare('SELECT count(*) AS n FROM mailbox_index').get()).toEqual({ n: 3 });
   });
 
   it('filters by recipient, sender, subject, full text, tag, time and report, newest first with a cursor', async () => {
