@@ -178,6 +178,40 @@ describe('SMTP-stage rules, seen from nodemailer', () => {
     expect(err.response).toBe('554 5.7.1 No SMTP service here');
   });
 
+  it('each applied rule is marked in the session transcript, at the step it acted on (a marked RCPT is not folded into its run)', async () => {
+    const relay = await relayWithRules([
+      'mail:boss@example.test=delay 100ms',
+      'rcpt:*@nouser.test=550 5.1.1 User unknown',
+      'eod:#2=disconnect',
+    ]);
+    const to = ['a@example.test', 'b@example.test', 'ghost@nouser.test', 'c@example.test', 'd@example.test'];
+    await transportTo(relay.port).sendMail(message(to, 'boss@example.test'));
+    await sendFails(transportTo(relay.port).sendMail(message('two@example.test')));
+    const ended = async () => {
+      for (let i = 0; i < 100; i++) {
+        const list = relay.transcripts.list().filter((t) => t.endedAt);
+        if (list.length === 2) return list.reverse();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('two ended transcripts did not come');
+    };
+    const [first, second] = await ended();
+    const steps = (t: typeof first) =>
+      t!.steps
+        .filter((x) => x.command !== undefined)
+        .map((x) => [x.command!.split(':')[0], x.count, x.replies[0]?.slice(0, 3), x.rule]);
+    expect(steps(first)).toEqual([
+      ['EHLO [127.0.0.1]', 1, '250', undefined],
+      ['MAIL FROM', 1, '250', 'mail:boss@example.test=delay 100ms'],
+      ['RCPT TO', 2, '250', undefined],
+      ['RCPT TO', 1, '550', 'rcpt:*@nouser.test=550 5.1.1 User unknown'],
+      ['RCPT TO', 2, '250', undefined],
+      ['DATA', 1, '354', undefined],
+    ]);
+    // the second message's final dot closed the connection: the DATA step carries the rule
+    expect(steps(second).find((x) => x[0] === 'DATA')).toEqual(['DATA', 1, '354', 'eod:#2=disconnect']);
+  });
+
   it('mail=delay waits, then answers as usual (the event says so); MAIL rules see the sender', async () => {
     const relay = await relayWithRules([
       'mail:boss@example.test=delay 200ms',

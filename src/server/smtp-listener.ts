@@ -27,7 +27,7 @@ import { PasswordVerifier } from './user-store.js';
 import type { SessionTranscripts } from './session-transcripts.js';
 import { commandAvailability, smtpServerOptions } from './smtp-server-options.js';
 import type { SmtpStage } from '../config/smtp-stage-rule.js';
-import { SmtpStageRules, carryOut, type StageSubject } from './smtp-stage-rules.js';
+import { SmtpStageRules, carryOut, type StageDecision, type StageSubject } from './smtp-stage-rules.js';
 import { acceptableAuthName, authTagField } from './any-auth.js';
 
 export interface ListenerSecurity {
@@ -277,7 +277,7 @@ export class SmtpListener {
     if (settings.proxyProtocolFrom?.length)
       this.server.proxyGate = new ProxyGate(settings.proxyProtocolFrom, settings.hostname);
     this.server.beforeData = (connection, proceed, done) =>
-      carryOut(this.stageRules.decide('data', this.subjectOf(connection.session, {})), {
+      carryOut(this.decide('data', connection.session, {}), {
         proceed,
         reply: (code, text) => {
           connection.send(code, text);
@@ -364,6 +364,17 @@ export class SmtpListener {
     };
   }
 
+  /** The SMTP-stage rule for this moment, if one matches; the session's transcript notes it. */
+  private decide(
+    stage: SmtpStage,
+    session: SMTPServerSession,
+    more: Partial<StageSubject>,
+  ): StageDecision | undefined {
+    const decision = this.stageRules.decide(stage, this.subjectOf(session, more));
+    if (decision) this.server.connectionsBySession.get(session)?.transcript?.rule(decision.rule.source);
+    return decision;
+  }
+
   /** Applies the SMTP-stage rule for this moment, if one matches; otherwise calls `proceed`. */
   private atStage(
     stage: SmtpStage,
@@ -372,7 +383,7 @@ export class SmtpListener {
     callback: (err?: Error | null) => void,
     proceed: () => void,
   ): void {
-    carryOut(this.stageRules.decide(stage, this.subjectOf(session, more)), {
+    carryOut(this.decide(stage, session, more), {
       proceed,
       reply: (code, text) => callback(Object.assign(new Error(text), { responseCode: code })),
       disconnect: () => this.server.connectionsBySession.get(session)?.close(),
@@ -380,7 +391,7 @@ export class SmtpListener {
   }
 
   private onData(stream: SMTPServerDataStream, session: SMTPServerSession, original: DataCallback): void {
-    const decision = this.stageRules.decide('eod', this.subjectOf(session, {}));
+    const decision = this.decide('eod', session, {});
     if (decision && (decision.reply || decision.disconnect)) {
       // the rule answers the final dot: the message is read to its end and not stored
       stream.once('end', () => {
