@@ -107,6 +107,8 @@ function loadSecurity(
           }
         : {}),
       allowInsecureAuth: config.allowInsecureAuth,
+      acceptAnyAuth: config.acceptAnyAuth,
+      tagAuthUser: config.mode === 'capture',
       policy: new RelayPolicy({
         mode: config.mode,
         localDomains: config.localDomains,

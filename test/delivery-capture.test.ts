@@ -37,12 +37,13 @@ describe('capture mode', () => {
       expect(path.basename(files[0]!)).toBe(`${queueId}.1.eml`);
       seen.add(files[0]!);
       const raw = fs.readFileSync(files[0]!);
-      // the final delivery's trace: envelope sender and each recipient as given
-      expect(raw.toString().split('\r\n').slice(0, 3)).toEqual([
-        'Return-Path: <app@example.test>',
-        'Delivered-To: Alice@example.test', // nodemailer writes domains in lower case
-        'Delivered-To: bob@example.test',
-      ]);
+      // the final delivery's trace: the envelope sender; the two recipients (as given) are in the
+      // envelope sidecar, since Delivered-To: names one recipient
+      expect(raw.toString().split('\r\n')[0]).toBe('Return-Path: <app@example.test>');
+      expect(raw.toString().split('\r\n')[1]).toMatch(/^Received: from /);
+      expect(
+        fs.readFileSync(path.join(relay.config.spool, 'store', 'envelopes', `${queueId}.1.rcpt`), 'utf8'),
+      ).toBe('Alice@example.test\nbob@example.test\n'); // nodemailer writes domains in lower case
       const parsed = await simpleParser(raw);
       expect(parsed.subject).toBe('captured');
       expect(parsed.text?.trim()).toBe('hello mailbox');
@@ -90,6 +91,14 @@ describe('capture mode', () => {
       () => captured(relay!, 'sender@example.test')[0],
     );
     expect(captured(relay, 'ok@example.test')).toHaveLength(1);
+    // a single recipient: X-Original-To and Delivered-To in the file, as Postfix's local delivery adds
+    expect(
+      fs.readFileSync(captured(relay, 'ok@example.test')[0]!, 'latin1').split('\r\n').slice(0, 3),
+    ).toEqual([
+      'Return-Path: <sender@example.test>',
+      'X-Original-To: ok@example.test',
+      'Delivered-To: ok@example.test',
+    ]);
     expect(captured(relay, 'gone@bounce.test')).toEqual([]);
     const ndr = await simpleParser(fs.readFileSync(ndrFile), { keepDeliveryStatus: true });
     expect(ndr.subject).toBe('Undeliverable: half bounces');

@@ -8,6 +8,7 @@ beforeAll(async () => {
   relay = await startRelay({
     maxRecipients: 100,
     smtpRule: ['rcpt:*@nouser.test=550 5.1.1 User unknown'],
+    acceptAnyAuth: true, // AUTH with any name: each test sends as its own
   });
 });
 afterAll(() => relay.stop());
@@ -30,6 +31,17 @@ test('sendAll gets 250 recipients through a cap of 100 and reports the unknown o
   ]);
   await relay.waitForMessage((m) => m.recipients.includes('user249@example.test'));
   expect(await relay.messages({ tag: 'newsletter-test' })).toHaveLength(3);
+});
+
+test('tags: tests sharing one relay send as their own AUTH name and see only their own mail', async () => {
+  const sendAs = (user: string) =>
+    nodemailer
+      .createTransport({ ...smtp(), auth: { user, pass: 'any' } })
+      .sendMail({ from: 'app@example.test', to: 'shared@example.test', subject: user, text: 'x' });
+  await Promise.all([sendAs('test-a'), sendAs('test-b')]);
+  await Promise.all(['test-a', 'test-b'].map((s) => relay.waitForMessage((m) => m.subject === s)));
+  expect((await relay.messages({ tag: 'test-a' })).map((m) => m.subject)).toEqual(['test-a']);
+  expect(await relay.deleteMessages({ tag: 'test-a' })).toBe(1); // test-b's mail stays
 });
 
 test('SMTP-stage rules: a greylisting server, as seen by nodemailer', async () => {

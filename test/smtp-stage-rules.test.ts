@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sendAll } from '../src/client/index.js';
 import { resolveConfig } from '../src/config/relay-config.js';
 import { startRelay } from '../src/index.js';
+import { SmtpSession } from './helpers/smtp-session.js';
 import { startTestRelay, tempDir, type TestRelay } from './helpers/test-relay.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -114,6 +115,34 @@ describe('SMTP-stage rules, seen from nodemailer', () => {
     expect(result.transactions.map((t) => t.accepted.length)).toEqual([2, 2, 1]);
   });
 
+  it('rcpt:#N counts the recipients accepted so far (a refused RCPT is not one); past the cap the cap answers first', async () => {
+    const relay = await relayWithRules(
+      ['rcpt:*@nouser.test=550 5.1.1 User unknown', 'rcpt:#3+=452 4.5.3 Too many recipients'],
+      { maxRecipients: '4' },
+    );
+    const s = await SmtpSession.ready(relay.port);
+    cleanups.push(() => s.close());
+    await s.cmd('MAIL FROM:<app@example.test>');
+    const replies = [];
+    for (const r of ['a@example.test', 'ghost@nouser.test', 'b@example.test', 'c@example.test'])
+      replies.push(await s.cmd(`RCPT TO:<${r}>`));
+    // the 4th RCPT would be the 3rd recipient: the rule's 452, not the cap's (4)
+    expect(replies).toEqual([
+      '250 OK - Recipient <a@example.test>',
+      '550 5.1.1 User unknown',
+      '250 OK - Recipient <b@example.test>',
+      '452 4.5.3 Too many recipients',
+    ]);
+    // a rule for the Nth RCPT past the cap never applies: the cap's own 452 comes first (as from an IMS)
+    const capped = await relayWithRules(['rcpt:#4+=452 4.5.3 Too many recipients'], { maxRecipients: '2' });
+    const t = await SmtpSession.ready(capped.port);
+    cleanups.push(() => t.close());
+    await t.cmd('MAIL FROM:<app@example.test>');
+    const past = [];
+    for (const n of [1, 2, 3, 4, 5]) past.push(await t.cmd(`RCPT TO:<u${n}@example.test>`));
+    expect(past.slice(2)).toEqual(Array(3).fill('452 Requested action not taken: Exceed Recipient Limit'));
+  });
+
   it('eod:#2=disconnect drops the connection at the second final dot; the second message is not stored', async () => {
     const relay = await relayWithRules(['eod:#2=disconnect']);
     await transportTo(relay.port).sendMail(message('one@example.test'));
@@ -147,6 +176,40 @@ describe('SMTP-stage rules, seen from nodemailer', () => {
     const err = await sendFails(transportTo(relay.port).sendMail(message('a@example.test')));
     expect(err.responseCode).toBe(554);
     expect(err.response).toBe('554 5.7.1 No SMTP service here');
+  });
+
+  it('each applied rule is marked in the session transcript, at the step it acted on (a marked RCPT is not folded into its run)', async () => {
+    const relay = await relayWithRules([
+      'mail:boss@example.test=delay 100ms',
+      'rcpt:*@nouser.test=550 5.1.1 User unknown',
+      'eod:#2=disconnect',
+    ]);
+    const to = ['a@example.test', 'b@example.test', 'ghost@nouser.test', 'c@example.test', 'd@example.test'];
+    await transportTo(relay.port).sendMail(message(to, 'boss@example.test'));
+    await sendFails(transportTo(relay.port).sendMail(message('two@example.test')));
+    const ended = async () => {
+      for (let i = 0; i < 100; i++) {
+        const list = relay.transcripts.list().filter((t) => t.endedAt);
+        if (list.length === 2) return list.reverse();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('two ended transcripts did not come');
+    };
+    const [first, second] = await ended();
+    const steps = (t: typeof first) =>
+      t!.steps
+        .filter((x) => x.command !== undefined)
+        .map((x) => [x.command!.split(':')[0], x.count, x.replies[0]?.slice(0, 3), x.rule]);
+    expect(steps(first)).toEqual([
+      ['EHLO [127.0.0.1]', 1, '250', undefined],
+      ['MAIL FROM', 1, '250', 'mail:boss@example.test=delay 100ms'],
+      ['RCPT TO', 2, '250', undefined],
+      ['RCPT TO', 1, '550', 'rcpt:*@nouser.test=550 5.1.1 User unknown'],
+      ['RCPT TO', 2, '250', undefined],
+      ['DATA', 1, '354', undefined],
+    ]);
+    // the second message's final dot closed the connection: the DATA step carries the rule
+    expect(steps(second).find((x) => x[0] === 'DATA')).toEqual(['DATA', 1, '354', 'eod:#2=disconnect']);
   });
 
   it('mail=delay waits, then answers as usual (the event says so); MAIL rules see the sender', async () => {

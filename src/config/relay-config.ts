@@ -41,6 +41,7 @@ export interface RelayConfig {
   tlsKey: string | undefined;
   users: string | undefined;
   allowInsecureAuth: boolean;
+  acceptAnyAuth: boolean;
   authFailureDelay: number;
   authMaxFailures: number;
   authMaxFailuresPerIp: number;
@@ -215,6 +216,12 @@ export function resolveConfig(sources: ConfigSources = {}): ConfigResult {
   for (const key of ['tlsCert', 'tlsKey', 'users'] as const) {
     const unreadable = serveChecks ? unreadableFile(key, v[key], cwd) : undefined;
     if (unreadable) return { ok: false, message: unreadable };
+  }
+  if (v.users && v.acceptAnyAuth) {
+    return {
+      ok: false,
+      message: `invalid setting acceptAnyAuth (--accept-any-auth, ${envName('acceptAnyAuth')}): it accepts any password, so it cannot go with --users; give one of them`,
+    };
   }
   if (serveChecks && v.users && !v.tlsCert && !v.allowInsecureAuth) {
     return {

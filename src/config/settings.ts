@@ -388,6 +388,13 @@ export const SETTINGS = [
     schema: boolean,
   },
   {
+    key: 'acceptAnyAuth',
+    description:
+      'for tests: offer AUTH (PLAIN, LOGIN) without TLS and accept any user name with any password; the name tags captured mail; it gives no relay permission (only --relay-networks does); not with --users',
+    defaultText: 'false',
+    schema: boolean,
+  },
+  {
     key: 'authFailureDelay',
     valueName: 'DURATION',
     description: 'wait before answering a failed AUTH (Postfix smtpd_error_sleep_time)',

@@ -4,6 +4,7 @@
  * `Delivered-To:` lines, one hard-linked file per capture). A message's recipients are captured in
  * one batch (one file per message), recorded when the store and the Maildir links are durable.
  */
+import { traceHeader } from '../store/message-file.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { RecipientAttempt } from './delivery-result.js';
 import type { MaildirStore } from './maildir-store.js';
@@ -80,12 +81,12 @@ export class StoreTarget implements Target {
     const exported = new Map<string, RecipientAttempt>();
     let n = 0;
     for (const [id, group] of byCapture) {
-      const bytes = result.stored?.id === id ? result.stored.file : (this.store.read(id) ?? Buffer.alloc(0));
+      const bytes = Buffer.from(traceHeader(d.sender, group.addresses, '\n'), 'utf8');
       const last = ++n === byCapture.size;
       const done = await this.maildir.deliver(
         id,
         new Date(group.capturedAt),
-        toLf(bytes),
+        Buffer.concat([bytes, toLf(d.message)]),
         group.addresses,
         last ? beforeDurableWait : undefined,
         maildirName(group.capturedAt, id, this.hostname),

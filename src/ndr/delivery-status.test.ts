@@ -38,6 +38,7 @@ describe('deliveryStatusText', () => {
       [
         'Reporting-MTA: dns; relay.example.net',
         'Original-Envelope-Id: id with break',
+        'X-Ims-Relay-Queue-ID: Q1',
         '',
         'Original-Recipient: rfc822;carol@example.com',
         'Final-Recipient: rfc822; carol@example.com',

@@ -19,6 +19,8 @@ export interface TranscriptStep {
   /** A folded run's last command and the reply to it (`replies` holds the first one's). */
   lastCommand?: string;
   lastReply?: string;
+  /** The SMTP-stage rule that acted at this step (its text as set): a step with one is never folded. */
+  rule?: string;
 }
 
 export interface SessionTranscript {
@@ -58,8 +60,16 @@ export class TranscriptRecorder {
   /** The last step's fold key (`code text-up-to-the-address`), when it is an answered RCPT. */
   private lastKey: string | undefined;
   private challenged = false;
+  /** An SMTP-stage rule that acted: it marks the step its reply (or the close) lands in. */
+  private pendingRule: string | undefined;
 
   constructor(readonly transcript: SessionTranscript) {}
+
+  /** An SMTP-stage rule acts now (it replies, delays or disconnects at the step under way). */
+  rule(source: string): void {
+    if (this.dropped || this.transcript.omitted > 0) return;
+    this.pendingRule = source;
+  }
 
   command(line: Buffer): void {
     if (this.dropped) return;
@@ -90,14 +100,16 @@ export class TranscriptRecorder {
       const key = `${code} ${cut < 0 ? text : text.slice(0, cut)}`;
       const rendered = `${code} ${text}`;
       const last = steps[steps.length - 1];
-      if (last && key === this.lastKey) {
+      if (last && key === this.lastKey && this.pendingRule === undefined) {
         last.count++;
         last.lastCommand = command;
         last.lastReply = rendered;
         return;
       }
+      const ruled = this.pendingRule !== undefined;
       this.push({ command, replies: [rendered], count: 1 });
-      this.lastKey = key;
+      // a run does not continue past a rule's step
+      this.lastKey = ruled ? undefined : key;
       return;
     }
     this.flushRcpt();
@@ -105,7 +117,10 @@ export class TranscriptRecorder {
     const rendered = lines.map((l, i) => `${code}${i < lines.length - 1 ? '-' : ' '}${l}`).join('\n');
     const step = steps[steps.length - 1];
     const open = step?.command !== undefined && (step.replies.length === 0 || /^DATA\b/i.test(step.command));
-    if (step && open) step.replies.push(rendered);
+    if (step && open) {
+      step.replies.push(rendered);
+      this.markRule(step);
+    }
     // a reply to no command (the greeting, a 421 at timeout) is a step of its own
     else this.push({ replies: [rendered], count: 1 });
   }
@@ -117,7 +132,16 @@ export class TranscriptRecorder {
 
   end(): void {
     this.flushRcpt();
+    // a rule that closed the connection: it marks the last step
+    const last = this.transcript.steps[this.transcript.steps.length - 1];
+    if (last && this.transcript.omitted === 0) this.markRule(last);
     this.transcript.endedAt ??= new Date().toISOString();
+  }
+
+  private markRule(step: TranscriptStep): void {
+    if (this.pendingRule === undefined) return;
+    step.rule = this.pendingRule;
+    this.pendingRule = undefined;
   }
 
   /** An RCPT that got no reply of its own (the connection closed) is still a step. */
@@ -136,6 +160,7 @@ export class TranscriptRecorder {
       return;
     }
     steps.push(step);
+    this.markRule(step);
   }
 }
 

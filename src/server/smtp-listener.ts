@@ -27,7 +27,8 @@ import { PasswordVerifier } from './user-store.js';
 import type { SessionTranscripts } from './session-transcripts.js';
 import { commandAvailability, smtpServerOptions } from './smtp-server-options.js';
 import type { SmtpStage } from '../config/smtp-stage-rule.js';
-import { SmtpStageRules, carryOut, type StageSubject } from './smtp-stage-rules.js';
+import { SmtpStageRules, carryOut, type StageDecision, type StageSubject } from './smtp-stage-rules.js';
+import { acceptableAuthName, authTagField } from './any-auth.js';
 
 export interface ListenerSecurity {
   /** Certificate and key: STARTTLS is offered (or, with implicitTls, the whole connection is TLS). */
@@ -40,6 +41,10 @@ export interface ListenerSecurity {
   policy?: RelayPolicy;
   /** AUTH checking and throttling (auth-throttle.ts); made from `users` with defaults when absent. */
   auth?: AuthThrottle;
+  /** `--accept-any-auth` (any-auth.ts): any name, any password, no relay permission; TLS not needed. */
+  acceptAnyAuth?: boolean;
+  /** Put `X-Ims-Relay-Tag: <AUTH name>` on mail from authenticated clients (capture mode). */
+  tagAuthUser?: boolean;
 }
 
 export interface ListenerSettings extends ConnectionSettings, ConnectionLimitSettings {
@@ -182,6 +187,7 @@ export class SmtpListener {
     });
     const profile = settings.profile;
     const { policy } = security;
+    const anyAuth = Boolean(security.acceptAnyAuth);
     const commands = commandAvailability(security);
     this.server = new ImsSmtpServer({
       ...smtpServerOptions(settings, security, commands),
@@ -196,6 +202,10 @@ export class SmtpListener {
         callback();
       },
       onAuth: (attempt, session, callback) => {
+        if (anyAuth)
+          return acceptableAuthName(attempt.username ?? '')
+            ? callback(null, { user: attempt.username })
+            : callback(replyError(profile, REPLIES.authFailed));
         if (!auth) return callback(replyError(profile, REPLIES.authFailed));
         const user = attempt.username ?? '';
         auth
@@ -240,7 +250,8 @@ export class SmtpListener {
           policy &&
           !policy.allows(address.address, {
             address: session.remoteAddress,
-            authenticated: Boolean(session.user),
+            // a name taken by --accept-any-auth proves nothing: no relay permission from it
+            authenticated: Boolean(session.user) && !anyAuth,
           })
         ) {
           return callback(replyError(profile, REPLIES.relayDenied));
@@ -266,7 +277,7 @@ export class SmtpListener {
     if (settings.proxyProtocolFrom?.length)
       this.server.proxyGate = new ProxyGate(settings.proxyProtocolFrom, settings.hostname);
     this.server.beforeData = (connection, proceed, done) =>
-      carryOut(this.stageRules.decide('data', this.subjectOf(connection.session, {})), {
+      carryOut(this.decide('data', connection.session, {}), {
         proceed,
         reply: (code, text) => {
           connection.send(code, text);
@@ -353,6 +364,17 @@ export class SmtpListener {
     };
   }
 
+  /** The SMTP-stage rule for this moment, if one matches; the session's transcript notes it. */
+  private decide(
+    stage: SmtpStage,
+    session: SMTPServerSession,
+    more: Partial<StageSubject>,
+  ): StageDecision | undefined {
+    const decision = this.stageRules.decide(stage, this.subjectOf(session, more));
+    if (decision) this.server.connectionsBySession.get(session)?.transcript?.rule(decision.rule.source);
+    return decision;
+  }
+
   /** Applies the SMTP-stage rule for this moment, if one matches; otherwise calls `proceed`. */
   private atStage(
     stage: SmtpStage,
@@ -361,7 +383,7 @@ export class SmtpListener {
     callback: (err?: Error | null) => void,
     proceed: () => void,
   ): void {
-    carryOut(this.stageRules.decide(stage, this.subjectOf(session, more)), {
+    carryOut(this.decide(stage, session, more), {
       proceed,
       reply: (code, text) => callback(Object.assign(new Error(text), { responseCode: code })),
       disconnect: () => this.server.connectionsBySession.get(session)?.close(),
@@ -369,7 +391,7 @@ export class SmtpListener {
   }
 
   private onData(stream: SMTPServerDataStream, session: SMTPServerSession, original: DataCallback): void {
-    const decision = this.stageRules.decide('eod', this.subjectOf(session, {}));
+    const decision = this.decide('eod', session, {});
     if (decision && (decision.reply || decision.disconnect)) {
       // the rule answers the final dot: the message is read to its end and not stored
       stream.once('end', () => {
@@ -432,6 +454,8 @@ export class SmtpListener {
         date: new Date(envelope.arrivedAt),
       }),
     );
+    const tagField = this.security.tagAuthUser && session.user ? authTagField(session.user) : undefined;
+    if (tagField) writer.write(tagField);
 
     const ended = await new Promise<boolean>((resolve) => {
       stream.on('data', (chunk: Buffer) => {

@@ -23,6 +23,8 @@ export interface SmtpServerSecurity {
   implicitTls?: boolean;
   users?: Map<string, string>;
   allowInsecureAuth: boolean;
+  /** `--accept-any-auth` (any-auth.ts): AUTH without users, and before TLS too. */
+  acceptAnyAuth?: boolean;
 }
 
 /** Which commands a session may use. */
@@ -35,12 +37,17 @@ export interface CommandAvailability {
   authAfterTls: boolean;
 }
 
-/** AUTH only with a users file, and before TLS only with allowInsecureAuth. */
+/** Whether AUTH may come before TLS: with allowInsecureAuth, or acceptAnyAuth (no password matters). */
+const insecureAuth = (security: SmtpServerSecurity): boolean =>
+  security.allowInsecureAuth || Boolean(security.acceptAnyAuth);
+
+/** AUTH only with a users file (or acceptAnyAuth), and before TLS only with insecureAuth. */
 export function commandAvailability(security: SmtpServerSecurity): CommandAvailability {
   const { tls, users } = security;
-  const authAvailable = Boolean(users) && (Boolean(tls) || security.allowInsecureAuth);
+  const authAvailable =
+    Boolean(security.acceptAnyAuth) || (Boolean(users) && (Boolean(tls) || insecureAuth(security)));
   const disabled = [...(tls ? [] : ['STARTTLS']), ...(authAvailable ? [] : ['AUTH'])];
-  const authAfterTls = authAvailable && !security.allowInsecureAuth;
+  const authAfterTls = authAvailable && !insecureAuth(security);
   return { disabled, beforeTls: authAfterTls ? [...disabled, 'AUTH'] : disabled, authAfterTls };
 }
 
@@ -61,7 +68,7 @@ export function smtpServerOptions(
     ...(tls ? { key: tls.key, cert: tls.cert } : {}),
     authOptional: true,
     authMethods: ['PLAIN', 'LOGIN'],
-    allowInsecureAuth: security.allowInsecureAuth,
+    allowInsecureAuth: insecureAuth(security),
     disabledCommands: commands.disabled,
     hideSTARTTLS: !tls,
     // the IMS had no enhanced status codes; the rfc profile has them

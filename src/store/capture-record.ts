@@ -1,12 +1,13 @@
 /**
  * What the index holds of one captured message, worked out from the message file alone (so that
- * `store reindex` can rebuild the index from the files): envelope from the trace lines, subject,
+ * `store reindex` can rebuild the index from the files): envelope from the delivery lines and the
+ * envelope sidecar (see message-file.ts), subject,
  * From:, Date:, whether it is a delivery report and its per-recipient statuses, and the text the
  * full-text index covers.
  */
 import { parseMail } from '../message/parse-mail.js';
 import { readTraceHeader } from './message-file.js';
-import { parseReportStatuses, type ReportStatus } from './report-statuses.js';
+import { parseReportedQueueId, parseReportStatuses, type ReportStatus } from './report-statuses.js';
 
 export interface CaptureRecord {
   id: string;
@@ -23,6 +24,8 @@ export interface CaptureRecord {
   headerDate: string | undefined;
   report: boolean;
   reportStatuses: ReportStatus[];
+  /** For a report of ours: the queue ID of the message it reports on (its X-Ims-Relay-Queue-ID field). */
+  reportedQueueId: string | undefined;
   attachments: number;
   tags: string[];
   /** Body text for the full-text index (cut at FULL_TEXT_LIMIT characters). */
@@ -88,9 +91,13 @@ export async function recordOf(
   file: Buffer,
   capturedAt: number,
   tagsOf: (headers: Map<string, unknown>, recipients: readonly string[]) => string[] = () => [],
+  /** The capture's envelope sidecar, when it has one. */
+  sidecar?: Buffer,
 ): Promise<RecordResult> {
-  const trace = readTraceHeader(file);
+  const trace = readTraceHeader(file, sidecar);
   if (!trace) return { ok: false, reason: 'the file does not start with a Return-Path: line' };
+  if (trace.recipients.length === 0)
+    return { ok: false, reason: 'neither the file nor an envelope sidecar names a recipient' };
   const message = file.subarray(trace.messageStart);
   let parsed;
   try {
@@ -123,6 +130,7 @@ export async function recordOf(
       headerDate: date,
       report,
       reportStatuses: statusPart ? parseReportStatuses(statusPart) : [],
+      reportedQueueId: statusPart ? parseReportedQueueId(statusPart) : undefined,
       attachments: parsed.attachments.length,
       tags: tagsOf(parsed.headers as Map<string, unknown>, trace.recipients),
       text: (parsed.text ?? '').slice(0, FULL_TEXT_LIMIT),

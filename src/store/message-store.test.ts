@@ -40,7 +40,7 @@ const mail = (subject: string, body = 'plain body', extra = '') =>
   );
 
 describe('MessageStore', () => {
-  it('keeps a message once, with Return-Path and a Delivered-To line per recipient, and indexes every recipient', async () => {
+  it('keeps a message once, with Return-Path and its recipients in an envelope sidecar, and indexes every recipient', async () => {
     const dir = tempStore();
     const s = await openStore(dir);
     const result = await s.capture({
@@ -51,11 +51,9 @@ describe('MessageStore', () => {
     });
     expect(result.ok).toBe(true);
     const file = fs.readFileSync(s.fileOf(`${Q1}.1`), 'utf8');
-    expect(file).toBe(
-      'Return-Path: <sender@example.test>\r\nDelivered-To: A@example.test\r\nDelivered-To: b@example.test\r\n' +
-        mail('hello').toString(),
-    );
+    expect(file).toBe('Return-Path: <sender@example.test>\r\n' + mail('hello').toString());
     expect(fs.readdirSync(path.join(dir, 'messages'))).toEqual([`${Q1}.1.eml`]);
+    expect(fs.readFileSync(s.envelopeOf(`${Q1}.1`), 'utf8')).toBe('A@example.test\nb@example.test\n');
     expect(s.list({ to: 'a@EXAMPLE.test' }, 10).rows.map((r) => r.id)).toEqual([`${Q1}.1`]);
     expect(s.index.mailboxes()).toEqual([
       { mailbox: 'a@example.test', messages: 1 },
@@ -158,6 +156,58 @@ describe('MessageStore', () => {
     expect(s.list({ q: 'three' }, 10).total).toBe(1);
   });
 
+  it('writes X-Original-To and Delivered-To for one recipient, a sidecar for several, reads files of the earlier format, and drops orphan sidecars', async () => {
+    const dir = tempStore();
+    const Q4 = '1A23B726A26-00000-0004';
+    let s = await openStore(dir);
+    // each message starts with a Delivered-To of its own (from an earlier hop): never an envelope recipient
+    const relayed = (subject: string) =>
+      Buffer.from(`Delivered-To: hop@elsewhere.test\r\n${mail(subject).toString()}`);
+    await s.capture({
+      queueId: Q1,
+      sender: 's@x.test',
+      recipients: ['a@x.test', 'B@x.test'],
+      message: relayed('many'),
+    });
+    await s.capture({ queueId: Q2, sender: 's@x.test', recipients: ['c@x.test'], message: relayed('one') });
+    expect(fs.readFileSync(s.fileOf(`${Q2}.1`), 'utf8')).toBe(
+      'Return-Path: <s@x.test>\r\nX-Original-To: c@x.test\r\nDelivered-To: c@x.test\r\n' +
+        relayed('one').toString(),
+    );
+    expect(fs.existsSync(s.envelopeOf(`${Q2}.1`))).toBe(false);
+    await s.close();
+    // a file of the earlier format (one Delivered-To line per recipient, no sidecar), and a sidecar without its file
+    fs.writeFileSync(
+      path.join(dir, 'messages', `${Q3}.1.eml`),
+      'Return-Path: <old@x.test>\r\nDelivered-To: d@x.test\r\nDelivered-To: e@x.test\r\n' +
+        mail('legacy').toString(),
+    );
+    fs.writeFileSync(path.join(dir, 'envelopes', `${Q4}.1.rcpt`), 'f@x.test\n');
+    for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('index.sqlite')))
+      fs.rmSync(path.join(dir, f));
+    s = await openStore(dir);
+    const recipientsOf = (id: string) => s.index.recipients(s.get(id)!.seq, 0, 10);
+    expect(recipientsOf(`${Q1}.1`)).toEqual(['a@x.test', 'B@x.test']);
+    expect(recipientsOf(`${Q2}.1`)).toEqual(['c@x.test']);
+    expect(recipientsOf(`${Q3}.1`)).toEqual(['d@x.test', 'e@x.test']);
+    expect(s.get(`${Q3}.1`)).toMatchObject({ sender: 'old@x.test', subject: 'legacy' });
+    expect(fs.readdirSync(path.join(dir, 'envelopes'))).toEqual([`${Q1}.1.rcpt`]);
+    expect(s.list({ to: 'hop@elsewhere.test' }, 10).total).toBe(0);
+    // mailboxes answer the same before and after the recipient rows are merged into mailbox_index
+    const mailboxOf = (a: string) => s.list({ to: a }, 10).rows.map((r) => r.id);
+    expect(s.index.unmergedRecipients()).toBe(5);
+    expect(mailboxOf('b@X.test')).toEqual([`${Q1}.1`]);
+    while (s.index.mergeMailboxes() > 0);
+    expect(s.index.unmergedRecipients()).toBe(0);
+    expect(mailboxOf('b@X.test')).toEqual([`${Q1}.1`]);
+    expect(mailboxOf('e@x.test')).toEqual([`${Q3}.1`]);
+    // deleting a message deletes its sidecar and its mailbox rows too
+    await s.delete([`${Q1}.1`]);
+    expect(fs.readdirSync(path.join(dir, 'envelopes'))).toEqual([]);
+    expect(mailboxOf('b@X.test')).toEqual([]);
+    expect(s.index.db.prepare('SELECT count(*) AS n FROM mailbox_index').get()).toEqual({ n: 3 });
+  });
+
   it('filters by recipient, sender, subject, full text, tag, time and report, newest first with a cursor', async () => {
     const s = await openStore(tempStore());
     const ids = ['1A23B726A26-00000-1000', '1A23B726A26-00000-1001', '1A23B726A26-00000-1002'];
@@ -224,6 +274,40 @@ describe('MessageStore', () => {
       { recipient: 'slow@example.test', action: 'delayed', status: '4.4.1', diagnostic: undefined },
     ]);
     expect(fs.readFileSync(s.fileOf(row.id), 'utf8').startsWith('Return-Path: <>\r\n')).toBe(true);
+  });
+
+  it('links a report of ours to the message it reports on (X-Ims-Relay-Queue-ID), and filters by queue ID', async () => {
+    const s = await openStore(tempStore());
+    // the original (queue ID Q2), captured; its report has its own queue ID (Q3) and names Q2
+    await s.capture({
+      queueId: Q2,
+      sender: 'sender@example.test',
+      recipients: ['a@x.test'],
+      message: mail('orig'),
+    });
+    const report = Buffer.from(
+      'From: MAILER-DAEMON@relay.test\r\nSubject: Undeliverable: orig\r\nMIME-Version: 1.0\r\n' +
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n' +
+        '--b\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n' +
+        `--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; relay.test\r\nX-Ims-Relay-Queue-ID: ${Q2}\r\n\r\n` +
+        'Final-Recipient: rfc822; gone@bounce.test\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n',
+    );
+    await s.capture({ queueId: Q3, sender: '', recipients: ['sender@example.test'], message: report });
+    await s.capture({ queueId: Q1, sender: 's@x.test', recipients: ['b@x.test'], message: mail('other') });
+    const check = () => {
+      const rows = s.list({ queueId: Q2 }, 10).rows;
+      expect(rows.map((r) => [r.queueId, r.report, r.reportedQueueId])).toEqual([
+        [Q3, true, Q2],
+        [Q2, false, undefined],
+      ]);
+      expect(s.list({ queueId: Q2, report: false }, 10).rows.map((r) => r.subject)).toEqual(['orig']);
+      expect(s.list({ queueId: Q3 }, 10).rows.map((r) => r.subject)).toEqual(['Undeliverable: orig']);
+      expect(s.list({ queueId: 'nothing' }, 10).total).toBe(0);
+    };
+    check();
+    // the link is read from the file, so a rebuilt index has it too
+    await s.reindex();
+    check();
   });
 
   it('applies the retention limits (count, age, bytes) with event 1132', async () => {

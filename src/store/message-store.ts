@@ -1,8 +1,10 @@
 /**
  * The message store of capture mode, under `<spool>/store/`: each captured message is one file in
- * `messages/` (written to `tmp/`, fsynced, renamed, its folder fsynced), and indexed in SQLite
- * (`index.sqlite`, see StoreIndex). Captures that arrive together share one folder fsync and one
- * SQLite transaction. A capture is durable when `capture()` resolves, which is before the spool's
+ * `messages/` (written to `tmp/`, fsynced, renamed, its folder fsynced), with its envelope
+ * recipients in a sidecar in `envelopes/` when it has more than one (see message-file.ts), and
+ * indexed in SQLite (`index.sqlite`, see StoreIndex). A sidecar is durable before its message
+ * file is renamed into `messages/`, so every file there is a complete capture. Captures that
+ * arrive together share the folder fsyncs and one SQLite transaction. A capture is durable when `capture()` resolves, which is before the spool's
  * journal says "delivered"; a delivery repeated after a crash finds its recipients captured already
  * (by queue ID and address) and captures nothing twice. At open, files the index does not know are
  * indexed and rows whose file is gone are dropped; an index that cannot be opened is rebuilt.
@@ -16,10 +18,12 @@ import { recordOf, type CaptureRecord } from './capture-record.js';
 import {
   captureId,
   CAPTURE_ID,
+  deliveryHeader,
+  envelopeFile,
   isCaptureId,
+  needsEnvelopeFile,
   queueIdOf,
   readMessageFile,
-  traceHeader,
   writeFileDurably,
 } from './message-file.js';
 import type { MailFilter } from './mail-filter.js';
@@ -42,7 +46,7 @@ export type CaptureResult =
       /** The capture holding each recipient (by address in lower case), this one or an earlier one. */
       captures: Map<string, { id: string; capturedAt: number }>;
       /** Set when this call stored a new message file. */
-      stored?: { id: string; capturedAt: number; file: Buffer };
+      stored?: { id: string; capturedAt: number };
     }
   | { ok: false; error: Error };
 
@@ -71,13 +75,22 @@ export interface RepairReport {
   dropped: number;
   rebuilt: boolean;
   reason: string | undefined;
+  /** Files that could not be indexed (not a message file of the store), with the reason. */
+  unreadable?: { id: string; reason: string }[];
 }
 
 const INDEX_FILE = 'index.sqlite';
 const REBUILD_BATCH = 500;
+/** Unmerged recipient rows that start a merge at once (fewer wait for MERGE_IDLE_MS). */
+const MERGE_AT = 50_000;
+const MERGE_IDLE_MS = 1000;
 
 interface Pending {
   record: CaptureRecord;
+  /** The message file in tmp/, renamed into messages/ by the flush. */
+  temporary: string;
+  /** Whether the capture has a sidecar in envelopes/ (which the flush makes durable first). */
+  sidecar: boolean;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -89,7 +102,11 @@ export class MessageStore {
   private readonly listeners = new Set<(records: CaptureRecord[]) => void>();
   private readonly deleteListeners = new Set<(ids: string[]) => void>();
   private readonly folderSync: DirectorySync;
+  private readonly envelopeSync: DirectorySync;
   private retentionTimer: NodeJS.Timeout | undefined;
+  /** Recipient rows not yet in the index's mailbox_index, and the merge waiting to run. */
+  private unmerged = 0;
+  private mergeTimer: NodeJS.Timeout | undefined;
   private pruning: Promise<number> | undefined;
   private closed = false;
 
@@ -99,14 +116,24 @@ export class MessageStore {
     private readonly options: StoreOptions,
   ) {
     this.folderSync = new DirectorySync(this.messagesDir);
+    this.envelopeSync = new DirectorySync(this.envelopesDir);
   }
 
   get messagesDir(): string {
     return path.join(this.dir, 'messages');
   }
 
+  get envelopesDir(): string {
+    return path.join(this.dir, 'envelopes');
+  }
+
   fileOf(id: string): string {
     return path.join(this.messagesDir, `${id}.eml`);
+  }
+
+  /** The envelope sidecar of a capture with several recipients. */
+  envelopeOf(id: string): string {
+    return path.join(this.envelopesDir, `${id}.rcpt`);
   }
 
   /**
@@ -114,7 +141,7 @@ export class MessageStore {
    * retention. `repaired` says what the repair did, when it did anything.
    */
   static async open(dir: string, options: StoreOptions = {}): Promise<MessageStore> {
-    for (const sub of ['messages', 'tmp'])
+    for (const sub of ['messages', 'envelopes', 'tmp'])
       await fsp.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
     // leftovers of captures a crash interrupted (not while a relay may be writing them)
     if (options.repair !== false)
@@ -141,12 +168,14 @@ export class MessageStore {
     if (options.repair === false && reason === undefined) return store;
     const report = await store.repair(reason !== undefined);
     if (reason !== undefined) report.reason = reason;
-    if (report.indexed + report.dropped > 0 || report.rebuilt) {
+    if (report.indexed + report.dropped > 0 || report.rebuilt || report.unreadable?.length) {
       options.events?.emit('storeRepaired', {
-        detail: `${report.indexed} file(s) indexed, ${report.dropped} row(s) dropped${report.rebuilt ? ', index rebuilt' : ''}${report.reason ? ` (${report.reason})` : ''}.`,
+        detail: `${report.indexed} file(s) indexed, ${report.dropped} row(s) dropped${report.rebuilt ? ', index rebuilt' : ''}${report.unreadable?.length ? `, ${report.unreadable.length} file(s) not readable` : ''}${report.reason ? ` (${report.reason})` : ''}.`,
         data: { ...report },
       });
     }
+    store.unmerged = store.index.unmergedRecipients();
+    store.scheduleMerge();
     store.startRetention();
     return store;
   }
@@ -158,25 +187,49 @@ export class MessageStore {
    */
   async repair(rebuild = false): Promise<RepairReport> {
     if (rebuild) this.index.setMeta('complete', 'building');
-    const files = (await fsp.readdir(this.messagesDir))
-      .filter((n) => n.endsWith('.eml'))
-      .map((n) => n.slice(0, -4))
-      .filter(isCaptureId);
-    const known = this.index.allIds();
-    const onDisk = new Set(files);
-    const gone = [...known].filter((id) => !onDisk.has(id));
+    // the files and the index's IDs, both in order, walked side by side: no set of 100,000 IDs
+    // is built (the memory it took stayed with the process after the start)
+    const files: string[] = [];
+    for (const name of await fsp.readdir(this.messagesDir)) {
+      const id = name.slice(0, -4);
+      if (name.endsWith('.eml') && isCaptureId(id)) files.push(id);
+    }
+    files.sort(); // code-unit order, as SQLite's BINARY order for these ASCII IDs
+    const gone: string[] = [];
+    const missing: string[] = [];
+    let next = 0;
+    for (const id of this.index.idsInOrder()) {
+      while (next < files.length && files[next]! < id) missing.push(files[next++]!);
+      if (files[next] === id) next++;
+      else gone.push(id);
+    }
+    while (next < files.length) missing.push(files[next++]!);
     if (gone.length > 0) this.index.delete(gone);
-    const missing = files.filter((id) => !known.has(id)).sort(compareIds);
+    // sidecars whose message file never made it into messages/ (or was deleted by hand)
+    for (const name of await fsp.readdir(this.envelopesDir))
+      if (!name.endsWith('.rcpt') || !inSorted(files, name.slice(0, -5)))
+        await fsp.rm(path.join(this.envelopesDir, name), { force: true });
+    missing.sort(compareIds);
     let indexed = 0;
+    const unreadable: { id: string; reason: string }[] = [];
     for (let i = 0; i < missing.length; i += REBUILD_BATCH) {
       const records: CaptureRecord[] = [];
       for (const id of missing.slice(i, i + REBUILD_BATCH)) {
-        const file = path.join(this.messagesDir, `${id}.eml`);
+        const file = this.fileOf(id);
         const bytes = readMessageFile(file);
         if (!bytes) continue;
         const mtime = fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
-        const result = await recordOf(id, queueIdOf(id), bytes, Math.floor(mtime), this.options.tagsOf);
+        const sidecar = readMessageFile(this.envelopeOf(id));
+        const result = await recordOf(
+          id,
+          queueIdOf(id),
+          bytes,
+          Math.floor(mtime),
+          this.options.tagsOf,
+          sidecar,
+        );
         if (result.ok) records.push(result.record);
+        else unreadable.push({ id, reason: result.reason });
       }
       this.index.insert(records);
       indexed += records.length;
@@ -184,13 +237,19 @@ export class MessageStore {
     if (this.index.meta('schema') !== String(SCHEMA_VERSION))
       this.index.setMeta('schema', String(SCHEMA_VERSION));
     if (this.index.meta('complete') !== 'yes') this.index.setMeta('complete', 'yes');
-    return { indexed, dropped: gone.length, rebuilt: rebuild, reason: undefined };
+    return {
+      indexed,
+      dropped: gone.length,
+      rebuilt: rebuild,
+      reason: undefined,
+      ...(unreadable.length > 0 ? { unreadable } : {}),
+    };
   }
 
   /** Drops the whole index and builds it again from the message files. */
   async reindex(): Promise<RepairReport> {
     this.index.db.exec(
-      'DELETE FROM recipients; DELETE FROM report_statuses; DELETE FROM tags; DELETE FROM message_text; DELETE FROM messages;',
+      "DELETE FROM recipients; DELETE FROM mailbox_index; DELETE FROM meta WHERE key = 'merged'; DELETE FROM report_statuses; DELETE FROM tags; DELETE FROM message_text; DELETE FROM messages;",
     );
     return this.repair(true);
   }
@@ -237,30 +296,45 @@ export class MessageStore {
     const id = captureId(req.queueId, n);
     const file = this.fileOf(id);
     const temporary = path.join(this.dir, 'tmp', `${id}.${process.pid}`);
-    const head = Buffer.from(traceHeader(req.sender, fresh), 'utf8');
-    const bytes = Buffer.concat([head, req.message]);
+    const sidecar = needsEnvelopeFile(fresh) ? envelopeFile(fresh) : undefined;
+    const sidecarTemporary = `${temporary}.rcpt`;
+    const head = Buffer.from(deliveryHeader(req.sender, fresh), 'utf8');
     const capturedAt = req.capturedAt ?? Date.now();
     try {
-      const [, parsed] = await Promise.all([
-        writeFileDurably(temporary, [bytes]).then(() => fsp.rename(temporary, file)),
-        recordOf(id, req.queueId, bytes, capturedAt, this.options.tagsOf),
+      const [, , parsed] = await Promise.all([
+        writeFileDurably(temporary, [head, req.message]),
+        sidecar &&
+          writeFileDurably(sidecarTemporary, [sidecar]).then(() =>
+            fsp.rename(sidecarTemporary, this.envelopeOf(id)),
+          ),
+        recordOf(
+          id,
+          req.queueId,
+          Buffer.concat([head, req.message]),
+          capturedAt,
+          this.options.tagsOf,
+          sidecar,
+        ),
       ]);
       if (!parsed.ok) throw new Error(parsed.reason);
-      await this.commit(parsed.record);
+      await this.commit(parsed.record, temporary, sidecar !== undefined);
     } catch (err) {
       // the clean-up may fail the same way (a folder that is not one): the outcome stays a value
-      await fsp.rm(temporary, { force: true }).catch(() => undefined);
-      await fsp.rm(file, { force: true }).catch(() => undefined);
+      await Promise.all(
+        [temporary, sidecarTemporary, file, this.envelopeOf(id)].map((f) =>
+          fsp.rm(f, { force: true }).catch(() => undefined),
+        ),
+      );
       return { ok: false, error: err as Error };
     }
     for (const r of fresh) captures.set(r.toLowerCase(), { id, capturedAt });
-    return { ok: true, captures, stored: { id, capturedAt, file: bytes } };
+    return { ok: true, captures, stored: { id, capturedAt } };
   }
 
   /** Waits until the record's file is durable in its folder and the record is in a committed transaction. */
-  private commit(record: CaptureRecord): Promise<void> {
+  private commit(record: CaptureRecord, temporary: string, sidecar: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ record, resolve, reject });
+      this.queue.push({ record, temporary, sidecar, resolve, reject });
       this.schedule();
     });
   }
@@ -281,6 +355,9 @@ export class MessageStore {
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0);
     try {
+      // the sidecars first: a message file in messages/ always has its envelope
+      if (batch.some((b) => b.sidecar)) await this.envelopeSync.sync();
+      await Promise.all(batch.map((b) => fsp.rename(b.temporary, this.fileOf(b.record.id))));
       await this.folderSync.sync();
       this.index.insert(batch.map((b) => b.record));
     } catch (err) {
@@ -295,8 +372,39 @@ export class MessageStore {
         data: { id: r.id, recipients: r.recipients.length, size: r.size, report: r.report },
       });
     for (const l of this.listeners) l(records);
+    for (const r of records) this.unmerged += r.recipients.length;
+    this.scheduleMerge();
     if (this.options.retention?.messages && this.index.totals().messages > this.options.retention.messages)
       void this.prune();
+  }
+
+  /**
+   * Merges new recipient rows into the index's mailbox_index off the capture path: at once when
+   * many are waiting, else after a quiet second (queries search unmerged rows directly meanwhile).
+   * A merge is one transaction of up to 50,000 rows; the loop yields between them.
+   */
+  private scheduleMerge(): void {
+    if (this.closed || this.unmerged === 0) return;
+    const soon = this.unmerged >= MERGE_AT;
+    if (this.mergeTimer && !soon) return;
+    clearTimeout(this.mergeTimer);
+    this.mergeTimer = setTimeout(() => this.mergeNow(), soon ? 0 : MERGE_IDLE_MS);
+    this.mergeTimer.unref();
+  }
+
+  private mergeNow(): void {
+    this.mergeTimer = undefined;
+    if (this.closed) return;
+    try {
+      if (this.index.mergeMailboxes() === 0) {
+        this.unmerged = 0;
+        return;
+      }
+      this.unmerged = this.index.unmergedRecipients();
+    } catch {
+      // a busy or full disk: the rows stay searchable unmerged; try again later
+    }
+    this.scheduleMerge();
   }
 
   list(filter: MailFilter, limit: number, cursor?: number): Page {
@@ -318,7 +426,11 @@ export class MessageStore {
    */
   private async remove(ids: readonly string[]): Promise<string[]> {
     const valid = ids.filter(isCaptureId);
-    for (const id of valid) await fsp.rm(this.fileOf(id), { force: true });
+    for (const id of valid) {
+      const several = (this.index.get(id)?.recipientCount ?? 2) > 1;
+      await fsp.rm(this.fileOf(id), { force: true });
+      if (several) await fsp.rm(this.envelopeOf(id), { force: true });
+    }
     if (valid.length > 0) await this.folderSync.sync();
     const gone = this.index.delete(valid);
     if (gone.length > 0) for (const l of this.deleteListeners) l(gone);
@@ -402,13 +514,27 @@ export class MessageStore {
   async close(): Promise<void> {
     this.closed = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    clearTimeout(this.mergeTimer);
     while (this.flushing || this.scheduled || this.queue.length > 0) {
       if (this.flushing) await this.flushing;
       else await new Promise((resolve) => setImmediate(resolve));
     }
     await this.pruning;
+    await Promise.all([this.folderSync.close(), this.envelopeSync.close()]);
     this.index.close();
   }
+}
+
+/** Whether `sorted` (in code-unit order) holds `id`. */
+function inSorted(sorted: readonly string[], id: string): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return sorted[lo] === id;
 }
 
 /** Capture IDs in capture order: by queue ID, then by n. */

@@ -2,6 +2,12 @@
  * The SQLite index of the message store (better-sqlite3, WAL journal): one row per message, one
  * row per envelope recipient (a mailbox is a query on these), the per-recipient statuses of delivery reports, tags, and an FTS5 index over
  * subject, addresses and text body. Everything in it can be rebuilt from the message files.
+ *
+ * Recipient rows are kept in message order (appended, so a capture writes a few pages however
+ * many recipients it has), and found by address through `mailbox_index`, which is filled from them
+ * in the background (`mergeMailboxes`: many messages at once, in address order, instead of one
+ * random insert per recipient per capture, which rewrote most of the address index at every
+ * commit). Rows not merged yet (seq above the `merged` mark in `meta`) are searched directly.
  */
 import Database from 'better-sqlite3';
 import type { CaptureRecord } from './capture-record.js';
@@ -9,7 +15,7 @@ import { fullTextQuery, type MailFilter } from './mail-filter.js';
 import type { ReportStatus } from './report-statuses.js';
 
 /** Bumped when the schema changes; an index of another version is rebuilt from the files. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -25,18 +31,24 @@ CREATE TABLE IF NOT EXISTS messages (
   size INTEGER NOT NULL,
   recipient_count INTEGER NOT NULL,
   report INTEGER NOT NULL,
-  attachments INTEGER NOT NULL
+  attachments INTEGER NOT NULL,
+  reported_queue_id TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_queue_id ON messages (queue_id);
+CREATE INDEX IF NOT EXISTS messages_reported_queue_id ON messages (reported_queue_id) WHERE reported_queue_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_captured_at ON messages (captured_at);
 CREATE TABLE IF NOT EXISTS recipients (
-  address TEXT NOT NULL,
   seq INTEGER NOT NULL,
   position INTEGER NOT NULL,
-  given TEXT NOT NULL,
+  address TEXT NOT NULL,
+  given TEXT,
+  PRIMARY KEY (seq, position)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS mailbox_index (
+  address TEXT NOT NULL,
+  seq INTEGER NOT NULL,
   PRIMARY KEY (address, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS recipients_by_message ON recipients (seq, position);
 CREATE TABLE IF NOT EXISTS report_statuses (
   seq INTEGER NOT NULL,
   position INTEGER NOT NULL,
@@ -70,6 +82,8 @@ export interface MessageRow {
   recipientCount: number;
   report: boolean;
   attachments: number;
+  /** For a delivery report: the queue ID of the message it reports on. */
+  reportedQueueId: string | undefined;
 }
 
 interface RawRow {
@@ -85,6 +99,7 @@ interface RawRow {
   recipient_count: number;
   report: number;
   attachments: number;
+  reported_queue_id: string | null;
 }
 
 const toRow = (r: RawRow): MessageRow => ({
@@ -100,6 +115,7 @@ const toRow = (r: RawRow): MessageRow => ({
   recipientCount: r.recipient_count,
   report: r.report === 1,
   attachments: r.attachments,
+  reportedQueueId: r.reported_queue_id ?? undefined,
 });
 
 export interface Page {
@@ -112,10 +128,18 @@ export interface Page {
 /** `LIKE` pattern for "contains", with the wildcards of the input escaped. */
 const contains = (s: string) => '%' + s.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c) + '%';
 
+/** The highest seq whose recipients are in mailbox_index (read inside each query). */
+const MERGED = "(SELECT coalesce(CAST(value AS INTEGER), 0) FROM meta WHERE key = 'merged')";
+/** Messages whose recipients are (or may be) both unmerged and of this address. */
+const BY_ADDRESS = `(SELECT seq FROM mailbox_index WHERE address = ? UNION ALL SELECT seq FROM recipients WHERE seq > coalesce(${MERGED}, 0) AND address = ?)`;
+/** Recipient rows merged per transaction (whole messages; one message may have more). */
+const MERGE_ROWS = 50_000;
+
 export class StoreIndex {
   readonly db: Database.Database;
   private readonly insertMessage: Database.Statement;
-  private readonly insertRecipient: Database.Statement;
+  private readonly insertRecipients: Database.Statement;
+  private readonly insertRecipientPairs: Database.Statement;
   private readonly insertStatus: Database.Statement;
   private readonly insertTag: Database.Statement;
   private readonly insertText: Database.Statement;
@@ -132,11 +156,14 @@ export class StoreIndex {
       this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);
       this.insertMessage = this.db.prepare(
-        `INSERT INTO messages (id, queue_id, sender, from_header, subject, header_date, captured_at, size, recipient_count, report, attachments)
-         VALUES (@id, @queueId, @sender, @from, @subject, @headerDate, @capturedAt, @size, @recipientCount, @report, @attachments)`,
+        `INSERT INTO messages (id, queue_id, sender, from_header, subject, header_date, captured_at, size, recipient_count, report, attachments, reported_queue_id)
+         VALUES (@id, @queueId, @sender, @from, @subject, @headerDate, @capturedAt, @size, @recipientCount, @report, @attachments, @reportedQueueId)`,
       );
-      this.insertRecipient = this.db.prepare(
-        'INSERT OR IGNORE INTO recipients (address, seq, position, given) VALUES (?, ?, ?, ?)',
+      this.insertRecipients = this.db.prepare(
+        'INSERT INTO recipients (seq, position, address, given) SELECT ?, key, value, NULL FROM json_each(?)',
+      );
+      this.insertRecipientPairs = this.db.prepare(
+        'INSERT INTO recipients (seq, position, address, given) SELECT ?, key, value ->> 0, value ->> 1 FROM json_each(?)',
       );
       this.insertStatus = this.db.prepare(
         'INSERT INTO report_statuses (seq, position, recipient, action, status, diagnostic) VALUES (?, ?, ?, ?, ?, ?)',
@@ -167,6 +194,12 @@ export class StoreIndex {
     this.db.transaction(() => {
       for (const r of records) {
         if (exists.get(r.id)) continue;
+        // one row per address (lower case), with the address as given where it differs
+        const keys = new Map<string, string>();
+        for (const address of r.recipients) {
+          const key = address.toLowerCase();
+          if (!keys.has(key)) keys.set(key, address);
+        }
         const seq = Number(
           this.insertMessage.run({
             id: r.id,
@@ -177,14 +210,20 @@ export class StoreIndex {
             headerDate: r.headerDate ?? null,
             capturedAt: r.capturedAt,
             size: r.size,
-            recipientCount: r.recipients.length,
+            recipientCount: keys.size,
             report: r.report ? 1 : 0,
             attachments: r.attachments,
+            reportedQueueId: r.reportedQueueId ?? null,
           }).lastInsertRowid,
         );
-        r.recipients.forEach((address, i) =>
-          this.insertRecipient.run(address.toLowerCase(), seq, i, address),
-        );
+        // one statement per message (json_each), not one per recipient: 32,766 run() calls cost twice as much
+        const lower = [...keys.keys()];
+        if (lower.every((k) => keys.get(k) === k)) this.insertRecipients.run(seq, JSON.stringify(lower));
+        else
+          this.insertRecipientPairs.run(
+            seq,
+            JSON.stringify(lower.map((k) => (keys.get(k) === k ? [k, null] : [k, keys.get(k)]))),
+          );
         r.reportStatuses.forEach((s, i) =>
           this.insertStatus.run(seq, i, s.recipient, s.action, s.status, s.diagnostic ?? null),
         );
@@ -216,8 +255,8 @@ export class StoreIndex {
     const clauses: string[] = [];
     const params: unknown[] = [];
     if (filter.to !== undefined) {
-      clauses.push('seq IN (SELECT seq FROM recipients WHERE address = ?)');
-      params.push(filter.to.toLowerCase());
+      clauses.push(`seq IN ${BY_ADDRESS}`);
+      params.push(filter.to.toLowerCase(), filter.to.toLowerCase());
     }
     if (filter.from !== undefined) {
       clauses.push("(lower(sender) LIKE ? ESCAPE '\\' OR lower(from_header) LIKE ? ESCAPE '\\')");
@@ -233,6 +272,10 @@ export class StoreIndex {
         clauses.push('seq IN (SELECT rowid FROM message_text WHERE message_text MATCH ?)');
         params.push(match);
       }
+    }
+    if (filter.queueId !== undefined) {
+      clauses.push('(queue_id = ? OR reported_queue_id = ?)');
+      params.push(filter.queueId, filter.queueId);
     }
     if (filter.tag !== undefined) {
       clauses.push('seq IN (SELECT seq FROM tags WHERE tag = ?)');
@@ -302,7 +345,9 @@ export class StoreIndex {
   recipients(seq: number, offset: number, limit: number): string[] {
     return (
       this.db
-        .prepare('SELECT given FROM recipients WHERE seq = ? ORDER BY position LIMIT ? OFFSET ?')
+        .prepare(
+          'SELECT coalesce(given, address) AS given FROM recipients WHERE seq = ? ORDER BY position LIMIT ? OFFSET ?',
+        )
         .all(seq, limit, offset) as { given: string }[]
     ).map((r) => r.given);
   }
@@ -346,18 +391,19 @@ export class StoreIndex {
   delete(ids: readonly string[]): string[] {
     const find = this.db.prepare('SELECT seq FROM messages WHERE id = ?');
     const statements = [
-      'DELETE FROM recipients WHERE seq = ?',
-      'DELETE FROM report_statuses WHERE seq = ?',
-      'DELETE FROM tags WHERE seq = ?',
-      'DELETE FROM message_text WHERE rowid = ?',
-      'DELETE FROM messages WHERE seq = ?',
+      'DELETE FROM mailbox_index WHERE seq = @seq AND address IN (SELECT address FROM recipients WHERE seq = @seq)',
+      'DELETE FROM recipients WHERE seq = @seq',
+      'DELETE FROM report_statuses WHERE seq = @seq',
+      'DELETE FROM tags WHERE seq = @seq',
+      'DELETE FROM message_text WHERE rowid = @seq',
+      'DELETE FROM messages WHERE seq = @seq',
     ].map((s) => this.db.prepare(s));
     const gone: string[] = [];
     this.db.transaction(() => {
       for (const id of ids) {
         const row = find.get(id) as { seq: number } | undefined;
         if (!row) continue;
-        for (const s of statements) s.run(row.seq);
+        for (const s of statements) s.run({ seq: row.seq });
         gone.push(id);
       }
     })();
@@ -384,6 +430,59 @@ export class StoreIndex {
     return this.db
       .prepare('SELECT id, size, captured_at AS capturedAt FROM messages ORDER BY seq ASC LIMIT ?')
       .all(limit) as { id: string; size: number; capturedAt: number }[];
+  }
+
+  /** The highest seq whose recipients are in mailbox_index. */
+  mergedUpTo(): number {
+    return Number(this.meta('merged') ?? 0);
+  }
+
+  /** Recipient rows not in mailbox_index yet. */
+  unmergedRecipients(): number {
+    return (
+      this.db.prepare(`SELECT count(*) AS n FROM recipients WHERE seq > ?`).get(this.mergedUpTo()) as {
+        n: number;
+      }
+    ).n;
+  }
+
+  /**
+   * Moves the recipients of up to MERGE_ROWS rows' worth of messages (at least one message) into
+   * mailbox_index, in address order, in one transaction. Returns how many messages it merged (0:
+   * nothing left).
+   */
+  mergeMailboxes(): number {
+    const from = this.mergedUpTo();
+    const counts = this.db
+      .prepare('SELECT seq, recipient_count AS n FROM messages WHERE seq > ? ORDER BY seq LIMIT 1000')
+      .all(from) as { seq: number; n: number }[];
+    if (counts.length === 0) return 0;
+    let to = counts[0]!.seq;
+    let rows = 0;
+    let merged = 0;
+    for (const c of counts) {
+      if (merged > 0 && rows + c.n > MERGE_ROWS) break;
+      rows += c.n;
+      to = c.seq;
+      merged++;
+    }
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          'INSERT OR IGNORE INTO mailbox_index (address, seq) SELECT address, seq FROM recipients WHERE seq > ? AND seq <= ? ORDER BY address, seq',
+        )
+        .run(from, to);
+      this.setMeta('merged', String(to));
+    })();
+    return merged;
+  }
+
+  /** Every message ID, in order (BINARY collation), one at a time. */
+  idsInOrder(): IterableIterator<string> {
+    return this.db
+      .prepare('SELECT id FROM messages ORDER BY id')
+      .pluck()
+      .iterate() as IterableIterator<string>;
   }
 
   allIds(): Set<string> {

@@ -15,6 +15,8 @@ interface Step {
   count: number;
   lastCommand?: string;
   lastReply?: string;
+  /** The SMTP-stage rule that acted at this step. */
+  rule?: string;
 }
 
 interface Session {
@@ -74,6 +76,11 @@ function Transcript(props: { session: Session }) {
                   ))}
                 </div>
               ))}
+              {step.rule !== undefined ? (
+                <div class="meta rule">
+                  rule: <code>{step.rule}</code>
+                </div>
+              ) : null}
             </li>
           ),
         )}

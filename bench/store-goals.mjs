@@ -1,0 +1,332 @@
+#!/usr/bin/env node
+// The message store's goals of docs/performance.md ("The message store"), each on a fresh relay
+// (`ims-relay serve`, default settings, capture mode) with its own temporary spool:
+//   - idle: what the store adds to memory, two ways: in one process, RSS (after a GC) before and
+//     after opening (code loaded already) a store of --store-messages messages (default 100,000; made once, straight
+//     into the files and the index); and the RSS of an idle relay (capture mode, settled 1.5 s)
+//     over that store against one over an empty spool, medians of --idle-runs (default 3) each;
+//   - big: one message to 32,766 recipients over SMTP (pipelined), captured: event 1100 (queued)
+//     -> event 1101 (delivered, i.e. the capture durable and journaled), and the file size against
+//     the message size;
+//   - pickup: one pickup file to 100,000 recipients that all succeed: event 1110 (picked up)
+//     -> event 1101.
+// Usage: node bench/store-goals.mjs [--only idle,big,pickup] [--idle-runs N] [--store-messages N]
+//        [--pickup-rcpts N]
+// Needs a build (npm run build). Prints one line per figure and a JSON summary at the end.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'bin/ims-relay.js');
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const only = opt('--only', 'idle,big,pickup').split(',');
+const IDLE_RUNS = Number(opt('--idle-runs', '3'));
+const STORE_MESSAGES = Number(opt('--store-messages', '100000'));
+const PICKUP_RCPTS = Number(opt('--pickup-rcpts', '100000'));
+const BIG_RCPTS = 32_766;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const summary = {};
+
+function cleanEnv() {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('IMS_RELAY_')) delete env[k];
+  return env;
+}
+
+async function startRelay(mode, extra = [], given = undefined) {
+  const spool = given ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ims-store-goals-'));
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.STORE_GOALS_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      BIN,
+      'serve',
+      '--smtp',
+      '127.0.0.1:0',
+      '--http',
+      '127.0.0.1:0',
+      '--spool',
+      spool,
+      '--mode',
+      mode,
+      '--log-level',
+      'warn',
+      ...extra,
+    ],
+    { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const deadline = Date.now() + 30_000;
+  let port;
+  while (!(port = /SMTP on [^\s,]+:(\d+),/.exec(out)?.[1])) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`relay did not start: ${out}`);
+    await sleep(20);
+  }
+  return {
+    spool,
+    port: Number(port),
+    pid: child.pid,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      if (!given) fs.rmSync(spool, { recursive: true, force: true });
+    },
+  };
+}
+
+const rssKB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+
+function events(spool) {
+  const file = path.join(spool, 'log', 'events.jsonl');
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+async function waitEvent(spool, pred, what, timeoutMs = 300_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const e = events(spool).find(pred);
+    if (e) return e;
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}
+
+/** A spool whose store holds `n` small captured messages (files and index written directly). */
+async function storeOf(n) {
+  const { StoreIndex, SCHEMA_VERSION } = await import(path.join(ROOT, 'dist/store/store-index.js'));
+  const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'ims-store-goals-'));
+  const dir = path.join(spool, 'store');
+  for (const sub of ['messages', 'envelopes', 'tmp']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+  const index = new StoreIndex(path.join(dir, 'index.sqlite'));
+  const start = Date.now() - n;
+  for (let i = 0; i < n; i += 1000) {
+    const records = [];
+    for (let k = i; k < Math.min(n, i + 1000); k++) {
+      const queueId = `1A23B726A26-${String(k % 100000).padStart(5, '0')}-${(Math.floor(k / 100000) + 1).toString(16).toUpperCase().padStart(4, '0')}`;
+      const id = `${queueId}.1`;
+      const to = `user${k % 1000}@example.test`;
+      const text = `Message ${k} for ${to}.`;
+      const file = `Return-Path: <app@example.test>\r\nX-Original-To: ${to}\r\nDelivered-To: ${to}\r\nFrom: <app@example.test>\r\nTo: <${to}>\r\nSubject: message ${k}\r\n\r\n${text}\r\n`;
+      fs.writeFileSync(path.join(dir, 'messages', `${id}.eml`), file);
+      records.push({
+        id,
+        queueId,
+        sender: 'app@example.test',
+        recipients: [to],
+        capturedAt: start + k,
+        size: file.length,
+        from: '<app@example.test>',
+        subject: `message ${k}`,
+        headerDate: undefined,
+        report: false,
+        reportStatuses: [],
+        attachments: 0,
+        tags: [],
+        text,
+      });
+    }
+    index.insert(records);
+  }
+  while (index.mergeMailboxes?.() > 0); // (versions before mailbox_index have no merge)
+  index.setMeta('schema', String(SCHEMA_VERSION));
+  index.setMeta('complete', 'yes');
+  index.setMeta('maildirImported', new Date().toISOString());
+  index.close();
+  return spool;
+}
+
+/** In a child process: RSS after a GC, before and after opening the store in `dir`. */
+async function openDelta(dir) {
+  // the code is loaded first (the relay loads it in every mode): the figure is the open store's
+  const { MessageStore } = await import(path.join(ROOT, 'dist/store/message-store.js'));
+  globalThis.gc();
+  const before = process.memoryUsage().rss;
+  const store = await MessageStore.open(dir, {
+    retention: { messages: 0, ageMs: undefined, bytes: undefined },
+  });
+  await sleep(1500);
+  globalThis.gc();
+  const after = process.memoryUsage().rss;
+  await store.close();
+  console.log(JSON.stringify({ before, after }));
+}
+
+async function idle() {
+  const t0 = Date.now();
+  const full = await storeOf(STORE_MESSAGES);
+  console.log(`(a store of ${STORE_MESSAGES} messages made in ${Date.now() - t0} ms)`);
+  try {
+    const { spawnSync } = await import('node:child_process');
+    const child = spawnSync(
+      process.execPath,
+      ['--expose-gc', fileURLToPath(import.meta.url), '--child-open', path.join(full, 'store')],
+      { encoding: 'utf8' },
+    );
+    const delta = JSON.parse(child.stdout.trim().split('\n').pop());
+    const rss = { empty: [], full: [] };
+    for (let i = 0; i < IDLE_RUNS; i++)
+      for (const which of ['empty', 'full']) {
+        // --retain-messages 0: the default (10,000) would start pruning the 100,000 at once
+        const r = await startRelay(
+          'capture',
+          ['--retain-messages', '0'],
+          which === 'full' ? full : undefined,
+        );
+        await sleep(1500); // settled, as the bench's idle sample
+        rss[which].push(rssKB(r.pid));
+        await r.stop();
+      }
+    const empty = median(rss.empty) / 1000;
+    const withStore = median(rss.full) / 1000;
+    summary.idle = {
+      messages: STORE_MESSAGES,
+      openAddsMB: (delta.after - delta.before) / 1e6,
+      relayEmptyMB: empty,
+      relayFullMB: withStore,
+      runs: IDLE_RUNS,
+    };
+    console.log(
+      `store of ${STORE_MESSAGES} messages: opening it adds ${((delta.after - delta.before) / 1e6).toFixed(1)} MB RSS in one process ` +
+        `(${(delta.before / 1e6).toFixed(1)} -> ${(delta.after / 1e6).toFixed(1)} MB); idle relay ${withStore.toFixed(1)} MB over it, ` +
+        `${empty.toFixed(1)} MB over an empty spool: +${(withStore - empty).toFixed(1)} MB (goal <= 10 MB; medians of ${IDLE_RUNS})`,
+    );
+  } finally {
+    fs.rmSync(full, { recursive: true, force: true });
+  }
+}
+
+/** One transaction, pipelined: MAIL, N RCPT, DATA, the message; resolves at the 250 after it. */
+function sendBig(port, recipients, message) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let buf = '';
+    let replies = 0;
+    const expected = recipients.length + 2; // MAIL, RCPTs, DATA's 354 (after the greeting and EHLO)
+    let stage = 0;
+    s.setEncoding('latin1');
+    s.on('error', reject);
+    s.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\r\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (line[3] === '-') continue;
+        if (stage === 0) {
+          stage = 1;
+          s.write('EHLO bench.test\r\n');
+        } else if (stage === 1) {
+          stage = 2;
+          const lines = [
+            'MAIL FROM:<bench@example.test>',
+            ...recipients.map((r) => `RCPT TO:<${r}>`),
+            'DATA',
+          ];
+          s.write(lines.join('\r\n') + '\r\n');
+        } else if (stage === 2) {
+          if (++replies === expected) {
+            if (!line.startsWith('354')) return reject(new Error(`DATA: ${line}`));
+            stage = 3;
+            s.write(message + '\r\n.\r\n');
+          }
+        } else if (stage === 3) {
+          s.end('QUIT\r\n');
+          if (!line.startsWith('250')) return reject(new Error(`end of data: ${line}`));
+          resolve(line.split(' ').pop());
+        }
+      }
+    });
+  });
+}
+
+async function big() {
+  const r = await startRelay('capture');
+  try {
+    const recipients = Array.from({ length: BIG_RCPTS }, (_, i) => `user${i + 1}@example.test`);
+    const message = [
+      'From: <bench@example.test>',
+      `To: ${recipients.join(',\r\n ')}`,
+      'Subject: one message to 32,766 recipients',
+      `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
+      '',
+      'Hello, all of you.',
+    ].join('\r\n');
+    const queueId = await sendBig(r.port, recipients, message);
+    const queued = await waitEvent(r.spool, (e) => e.id === 1100 && e.queueId === queueId, 'event 1100');
+    const done = await waitEvent(r.spool, (e) => e.id === 1101 && e.queueId === queueId, 'event 1101');
+    const ms = Date.parse(done.time) - Date.parse(queued.time);
+    const store = path.join(r.spool, 'store');
+    const file = fs.statSync(path.join(store, 'messages', `${queueId}.1.eml`)).size;
+    // the envelope sidecar (versions before it wrote a Delivered-To line per recipient into the file)
+    const sidecar =
+      fs.statSync(path.join(store, 'envelopes', `${queueId}.1.rcpt`), { throwIfNoEntry: false })?.size ?? 0;
+    const indexBytes = fs
+      .readdirSync(store)
+      .filter((n) => n.startsWith('index.sqlite'))
+      .reduce((sum, n) => sum + fs.statSync(path.join(store, n)).size, 0);
+    const messageBytes = Buffer.byteLength(message) + 2; // as the relay stores it, without its Received: line
+    summary.big = { ms, fileBytes: file, messageBytes, sidecarBytes: sidecar, indexBytes, rss: rssKB(r.pid) };
+    console.log(
+      `32,766 recipients: queued -> captured ${ms} ms (goal <= 1000 ms); file ${file} B for a message of ${messageBytes} B ` +
+        `(${(file / messageBytes).toFixed(2)} x; goal <= 2 x), sidecar ${sidecar} B, index ${indexBytes} B`,
+    );
+  } finally {
+    await r.stop();
+  }
+}
+
+async function pickup() {
+  const r = await startRelay('capture');
+  try {
+    const lines = ['X-Sender: <bench@example.test>'];
+    for (let i = 1; i <= PICKUP_RCPTS; i++) lines.push(`X-Receiver: <user${i}@example.test>`);
+    lines.push(
+      'From: <bench@example.test>',
+      'To: undisclosed-recipients:;',
+      'Subject: pickup',
+      '',
+      'Hello.',
+      '',
+    );
+    const dir = path.join(r.spool, 'pickup');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'big.eml.part'), lines.join('\r\n'));
+    fs.renameSync(path.join(dir, 'big.eml.part'), path.join(dir, 'big.eml'));
+    const picked = await waitEvent(r.spool, (e) => e.id === 1110 && e.data?.file === 'big.eml', 'event 1110');
+    const done = await waitEvent(r.spool, (e) => e.id === 1101 && e.queueId === picked.queueId, 'event 1101');
+    const delivered = done.data?.delivered;
+    const ms = Date.parse(done.time) - Date.parse(picked.time);
+    summary.pickup = { rcpts: PICKUP_RCPTS, ms, delivered, rss: rssKB(r.pid) };
+    console.log(
+      `pickup file to ${PICKUP_RCPTS} recipients: picked up -> captured ${ms} ms (goal <= 3000 ms at 100,000), delivered ${delivered}`,
+    );
+  } finally {
+    await r.stop();
+  }
+}
+
+if (args[0] === '--child-open') {
+  await openDelta(args[1]);
+  process.exit(0);
+}
+if (only.includes('idle')) await idle();
+if (only.includes('big')) await big();
+if (only.includes('pickup')) await pickup();
+console.log(JSON.stringify(summary));
