@@ -6,7 +6,6 @@
  * and the message parser only: the scheduler is whatever has the three methods below (the
  * delivery queue, in the relay).
  */
-import { parseMail } from '../message/parse-mail.js';
 import {
   deleteEntry,
   findEntry,
@@ -241,6 +240,8 @@ function busy(queueId: string): OperationResult {
 
 /** The parsed headers and text of a message, for `show`. */
 async function parsedSummary(message: Buffer): Promise<MessageDetail['parsed']> {
+  // the parser (mailparser and its encodings) is loaded by the first `show`, not by every command
+  const { parseMail } = await import('../message/parse-mail.js');
   const mail = await parseMail(message, { skipHtmlToText: true, skipTextLinks: true });
   return {
     ...(mail.subject ? { subject: mail.subject } : {}),
