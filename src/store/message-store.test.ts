@@ -86,6 +86,34 @@ describe('MessageStore', () => {
     expect(s.index.mailboxes().map((m) => m.messages)).toEqual([1, 1]);
   });
 
+  it('an index that lost its last commits (a power loss: they are not fsynced) is repaired from the files before a delivery is repeated: no second copy', async () => {
+    const dir = tempStore();
+    let s = await openStore(dir);
+    const req = { queueId: Q1, sender: 's@example.test', recipients: ['a@example.test'], message: mail('x') };
+    await s.capture({ ...req, queueId: Q2 });
+    await s.close();
+    // the index as it was on disk before Q1's commit
+    const saved = path.join(dir, '..', 'saved');
+    fs.mkdirSync(saved);
+    for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('index.sqlite')))
+      fs.copyFileSync(path.join(dir, f), path.join(saved, f));
+    s = await openStore(dir);
+    expect(s.index.synchronous()).toBe('normal');
+    const first = await s.capture(req);
+    expect(first.ok && first.stored?.id).toBe(`${Q1}.1`);
+    await s.close();
+    // the power loss: the file (fsynced) survived, the commit did not
+    for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('index.sqlite')))
+      fs.rmSync(path.join(dir, f));
+    for (const f of fs.readdirSync(saved)) fs.copyFileSync(path.join(saved, f), path.join(dir, f));
+    s = await openStore(dir);
+    const again = await s.capture(req);
+    expect(again.ok && again.stored).toBeUndefined();
+    expect(again.ok && again.captures.get('a@example.test')?.id).toBe(`${Q1}.1`);
+    expect(fs.readdirSync(path.join(dir, 'messages')).sort()).toEqual([`${Q1}.1.eml`, `${Q2}.1.eml`]);
+    expect(s.index.totals().messages).toBe(2);
+  });
+
   it('repairs the index at open: indexes files it lacks, drops rows whose file is gone, rebuilds an unreadable index', async () => {
     const dir = tempStore();
     const seen: RelayEvent[] = [];

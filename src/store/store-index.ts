@@ -1,7 +1,6 @@
 /**
- * The SQLite index of the message store (better-sqlite3, WAL, synchronous=FULL so a committed
- * transaction is durable): one row per message, one row per envelope recipient (a mailbox is a
- * query on these), the per-recipient statuses of delivery reports, tags, and an FTS5 index over
+ * The SQLite index of the message store (better-sqlite3, WAL journal): one row per message, one
+ * row per envelope recipient (a mailbox is a query on these), the per-recipient statuses of delivery reports, tags, and an FTS5 index over
  * subject, addresses and text body. Everything in it can be rebuilt from the message files.
  */
 import Database from 'better-sqlite3';
@@ -126,7 +125,11 @@ export class StoreIndex {
     this.db = new Database(file, { fileMustExist: options.readonly === true, timeout: 10_000 });
     try {
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+      // NORMAL, not FULL: a commit is not fsynced (a process crash keeps it; a power loss may drop
+      // the last ones). The message files are durable before their commit and the store indexes
+      // any file the index lacks at open, before a delivery can be repeated: nothing is lost or
+      // captured twice, and no commit blocks the event loop on an fsync (2.5 ms a capture).
+      this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);
       this.insertMessage = this.db.prepare(
         `INSERT INTO messages (id, queue_id, sender, from_header, subject, header_date, captured_at, size, recipient_count, report, attachments)
@@ -362,6 +365,12 @@ export class StoreIndex {
   }
 
   /** Message count and total size of the files. */
+  /** The synchronous mode in force (`normal` or `full`). */
+  synchronous(): string {
+    const mode = this.db.pragma('synchronous', { simple: true });
+    return ['off', 'normal', 'full', 'extra'][Number(mode)] ?? String(mode);
+  }
+
   totals(): { messages: number; bytes: number } {
     const r = this.db.prepare('SELECT count(*) AS n, coalesce(sum(size), 0) AS b FROM messages').get() as {
       n: number;
