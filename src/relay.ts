@@ -1,7 +1,10 @@
 /**
- * The wiring module: builds the relay from a resolved configuration — spool (locked, recovered),
- * event log, SMTP listener, pickup folder, delivery — and takes it down again. It neither reads
- * the environment nor exits the process; the CLI does that.
+ * The wiring module: builds the relay from a resolved configuration as a list of parts — spool
+ * (locked), event log, recovery, message store, delivery target and queue, SMTP listeners, the
+ * backlog, the pickup timer, the admin API, the runtime info — each started in order and each
+ * knowing how to stop (relay-parts.ts). A part that cannot start stops the ones before it in
+ * reverse order; stop() is the same path. It neither reads the environment nor exits the process;
+ * the CLI does that.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,7 +12,7 @@ import type { RelayConfig } from './config/relay-config.js';
 import { formatHostPort, type HostPort } from './config/host-port.js';
 import { DeliveryAgent, type Target } from './delivery/delivery-agent.js';
 import { DeliveryQueue } from './delivery/delivery-queue.js';
-import type { FailureRule } from './delivery/failure-rules.js';
+import type { FailureRule } from './config/failure-rules.js';
 import { StoreTarget } from './delivery/local-target.js';
 import { MaildirStore } from './delivery/maildir-store.js';
 import { importOldMaildirs } from './store/maildir-import.js';
@@ -23,7 +26,8 @@ import { AuthThrottle } from './server/auth-throttle.js';
 import { ConnectionLimits } from './server/connection-limits.js';
 import { loadUsers, PasswordVerifier } from './server/user-store.js';
 import { SessionTranscripts } from './server/session-transcripts.js';
-import { SmtpStageRules, type SmtpStageRule } from './server/smtp-stage-rules.js';
+import type { SmtpStageRule } from './config/smtp-stage-rule.js';
+import { SmtpStageRules } from './server/smtp-stage-rules.js';
 import { messageTags } from './store/message-tags.js';
 import { PickupFolder } from './spool/pickup-folder.js';
 import { IMS_HEADER_WARNING_BYTES } from './message/message-intake.js';
@@ -33,8 +37,9 @@ import { listenAdmin, type AdminListener } from './admin/lazy-admin-listener.js'
 import { QueueService } from './queue/queue-service.js';
 import { allowedHostNames } from './admin/request-guard.js';
 import { RelayMetrics } from './admin/relay-metrics.js';
-import { acquireSpoolLock } from './spool/spool-lock.js';
+import { acquireSpoolLock, type LockResult } from './spool/spool-lock.js';
 import { removeRuntimeInfo, writeRuntimeInfo } from './spool/runtime-info.js';
+import { startParts, type RelayPart } from './relay-parts.js';
 
 export interface RunningRelay {
   config: RelayConfig;
@@ -118,200 +123,311 @@ export async function runRelay(
   /** Test-only hooks, set by the CLI from the environment of a test run. */
   testHooks: { crashOn?: string } = {},
 ): Promise<StartResult> {
-  let spool: Spool;
-  try {
-    spool = Spool.open(config.spool);
-  } catch (err) {
-    return { ok: false, message: `cannot create the spool ${config.spool}: ${(err as Error).message}` };
-  }
-  const lock = acquireSpoolLock(config.spool);
-  if (!lock.ok) return lock;
+  const relay = new Relay(config, logging, testHooks);
+  const started = await startParts(relay.parts());
+  if (!started.ok) return started;
+  return { ok: true, relay: relay.running(() => started.stop(config.shutdownTimeoutMs)) };
+}
 
-  const events = new EventLog({ file: config.events, logLevel: config.logLevel, ...logging });
-  const pickup = new PickupFolder(spool, {
-    maxHeaderBytes: config.maxHeaderBytes,
-    maxMessageSize: config.maxMessageSize,
-  });
-  const recovery = await spool.recover();
-  const claims = await pickup.recoverClaims();
-  if (
-    recovery.removed.length +
-      recovery.journalsRepaired.length +
-      claims.returned.length +
-      claims.completed.length >
-    0
+/** The relay's parts and what they make, for the parts after them and for the running relay. */
+class Relay {
+  spool!: Spool;
+  lock!: Extract<LockResult, { ok: true }>;
+  events!: EventLog;
+  pickup!: PickupFolder;
+  store!: MessageStore;
+  upstream: UpstreamClient | undefined;
+  maildir: MaildirStore | undefined;
+  target!: Target;
+  delivery: DeliveryQueue | undefined;
+  listeners: SmtpListener[] = [];
+  smtp!: HostPort;
+  smtps: HostPort | undefined;
+  backlog: { listed: number; scanned: Promise<number> } | undefined;
+  pickupTimer: NodeJS.Timeout | undefined;
+  scanning: Promise<void> | undefined;
+  admin: AdminListener | undefined;
+  http: HostPort | undefined;
+  /** serviceStarted was emitted: serviceStopped is owed. */
+  announced = false;
+  rules: FailureRule[];
+  readonly stageRules: SmtpStageRules;
+  readonly transcripts: SessionTranscripts;
+  /** One set of bounds for both listeners (SMTP and SMTPS). */
+  readonly limits: ConnectionLimits;
+
+  constructor(
+    private readonly config: RelayConfig,
+    private readonly logging: Pick<EventLogOptions, 'destination' | 'stderr'>,
+    private readonly testHooks: { crashOn?: string },
   ) {
-    events.emit('spoolRecovered', {
-      detail: `${recovery.removed.length} incomplete file(s) removed from tmp/.`,
-      data: { removed: recovery.removed, journalsRepaired: recovery.journalsRepaired, pickupClaims: claims },
-    });
+    this.rules = config.fail;
+    // every applied rule is an event (a hook for the session transcript, too: subject.sessionId)
+    this.stageRules = new SmtpStageRules(config.smtpRule, (decision, subject) =>
+      this.events.emit('smtpRuleApplied', {
+        detail: `${decision.rule.source} (client ${subject.clientAddress}).`,
+        data: {
+          rule: decision.rule.source,
+          stage: decision.rule.stage,
+          action: decision.disconnect
+            ? 'disconnect'
+            : decision.reply
+              ? `${decision.reply.code} ${decision.reply.text}`
+              : 'proceed',
+          delayMs: decision.delayMs,
+          client: subject.clientAddress,
+          ...(subject.sessionId ? { session: subject.sessionId } : {}),
+          ...(subject.sender !== undefined ? { sender: subject.sender } : {}),
+          ...(subject.recipient !== undefined ? { recipient: subject.recipient } : {}),
+        },
+      }),
+    );
+    this.transcripts = new SessionTranscripts(config.sessionTranscripts);
+    this.limits = new ConnectionLimits(config, (limit, client, value) =>
+      this.events.emit('clientLimited', { data: { limit, client, value } }),
+    );
   }
 
-  let rules = config.fail;
-  const mailboxes = config.maildir;
-  let store: MessageStore;
-  try {
-    store = await MessageStore.open(path.join(config.spool, 'store'), {
-      events,
-      retention: { messages: config.retainMessages, ageMs: config.retainAge, bytes: config.retainBytes },
-      tagsOf: (headers, recipients) =>
-        messageTags(headers, recipients, { plusAddress: config.tagPlusAddress }),
+  /** Started in this order; stopped in reverse, by a failed start as by stop(). */
+  parts(): RelayPart[] {
+    return [
+      { name: 'spool', start: () => this.openSpool(), stop: () => this.closeSpool() },
+      { name: 'event log', start: () => this.openEventLog(), stop: () => this.closeEventLog() },
+      { name: 'spool recovery', start: () => this.recover() },
+      { name: 'message store', start: () => this.openStore(), stop: () => this.store.close() },
+      { name: 'delivery target', start: () => this.openTarget(), stop: () => this.closeTarget() },
+      {
+        name: 'delivery queue',
+        start: () => this.createDelivery(),
+        stop: (graceMs) => this.delivery?.stop(graceMs),
+      },
+      // a pickup scan in progress is waited for once SMTP has closed, before delivery stops
+      { name: 'pickup scan', stop: () => this.scanning },
+      { name: 'SMTP listeners', start: () => this.listen(), stop: (graceMs) => this.closeListeners(graceMs) },
+      { name: 'delivery backlog', start: () => this.startBacklog() },
+      {
+        name: 'pickup timer',
+        start: () => this.startPickupTimer(),
+        stop: () => clearInterval(this.pickupTimer),
+      },
+      { name: 'admin API', start: () => this.listenAdmin(), stop: () => this.admin?.close() },
+      {
+        name: 'runtime info',
+        start: () => this.announce(),
+        stop: () => removeRuntimeInfo(this.config.spool),
+      },
+    ];
+  }
+
+  private openSpool(): string | undefined {
+    const config = this.config;
+    try {
+      this.spool = Spool.open(config.spool);
+    } catch (err) {
+      return `cannot create the spool ${config.spool}: ${(err as Error).message}`;
+    }
+    const lock = acquireSpoolLock(config.spool);
+    if (!lock.ok) return lock.message;
+    this.lock = lock;
+    return undefined;
+  }
+
+  private async closeSpool(): Promise<void> {
+    await this.spool.close();
+    this.lock.release();
+  }
+
+  private openEventLog(): void {
+    this.events = new EventLog({ file: this.config.events, logLevel: this.config.logLevel, ...this.logging });
+  }
+
+  private async closeEventLog(): Promise<void> {
+    if (this.announced) this.events.emit('serviceStopped');
+    await this.events.close();
+  }
+
+  private async recover(): Promise<void> {
+    const { config, spool, events } = this;
+    this.pickup = new PickupFolder(spool, {
+      maxHeaderBytes: config.maxHeaderBytes,
+      maxMessageSize: config.maxMessageSize,
     });
+    const recovery = await spool.recover();
+    const claims = await this.pickup.recoverClaims();
+    if (
+      recovery.removed.length +
+        recovery.journalsRepaired.length +
+        claims.returned.length +
+        claims.completed.length >
+      0
+    ) {
+      events.emit('spoolRecovered', {
+        detail: `${recovery.removed.length} incomplete file(s) removed from tmp/.`,
+        data: {
+          removed: recovery.removed,
+          journalsRepaired: recovery.journalsRepaired,
+          pickupClaims: claims,
+        },
+      });
+    }
+  }
+
+  private async openStore(): Promise<string | undefined> {
+    const { config, events } = this;
+    try {
+      this.store = await MessageStore.open(path.join(config.spool, 'store'), {
+        events,
+        retention: { messages: config.retainMessages, ageMs: config.retainAge, bytes: config.retainBytes },
+        tagsOf: (headers, recipients) =>
+          messageTags(headers, recipients, { plusAddress: config.tagPlusAddress }),
+      });
+    } catch (err) {
+      return `cannot open the message store: ${(err as Error).message}`;
+    }
     // Maildirs of an earlier version (capture mode wrote <spool>/mailboxes/): imported once
-    await importOldMaildirs(path.join(config.spool, 'mailboxes'), store, events).catch((err: Error) =>
+    await importOldMaildirs(path.join(config.spool, 'mailboxes'), this.store, events).catch((err: Error) =>
       events.emit('unexpectedError', { data: { where: 'maildir import', error: err.message } }),
     );
-  } catch (err) {
-    await spool.close();
-    await events.close();
-    lock.release();
-    return { ok: false, message: `cannot open the message store: ${(err as Error).message}` };
-  }
-  let upstream: UpstreamClient | undefined;
-  let maildir: MaildirStore | undefined;
-  let target: Target;
-  if (config.mode === 'relay' && config.upstream) {
-    upstream = new UpstreamClient({
-      url: config.upstream,
-      maxRecipients: config.upstreamMaxRecipients,
-      tlsVerify: config.upstreamTlsVerify,
-      hostname: config.hostname,
-      maxConnections: Math.min(config.deliveryConcurrency, 8),
-      timeoutMs: config.upstreamTimeout,
-    });
-    const host = upstream.address;
-    const outage = new OutageTracker(
-      () =>
-        events.emit('nextHopUnreachable', {
-          detail: `Upstream ${host} cannot be reached.`,
-          data: { upstream: host },
-        }),
-      () => events.emit('nextHopReachable', { data: { upstream: host } }),
-    );
-    target = { kind: 'upstream', client: upstream, outage };
-  } else {
-    if (mailboxes) maildir = await MaildirStore.open(mailboxes, config.hostname);
-    target = { kind: 'local', target: new StoreTarget(store, maildir, config.hostname) };
+    return undefined;
   }
 
-  // the queue is created below; the agent reaches it through this function
-  const queueRef: { current?: DeliveryQueue } = {};
-  const agent = new DeliveryAgent(
-    spool,
-    events,
-    {
-      hostname: config.hostname,
-      retry: { initial: config.retryInitial, max: config.retryMax, lifetime: config.lifetime },
-      maxProcessingFailures: config.maxProcessingFailures,
-      archive: config.archive,
-      ndr: {
-        maxRecipients: config.ndrMaxRecipients,
-        overflow: config.ndrOverflow,
-        maxOriginalBytes: config.ndrMaxOriginalBytes,
-      },
-      failureRules: () => rules,
-      ...(testHooks.crashOn ? { crashOn: testHooks.crashOn } : {}),
-    },
-    target,
-    (reportId) => queueRef.current?.enqueue('out', reportId),
-  );
-  const delivery =
-    config.mode === 'hold' ? undefined : new DeliveryQueue(spool, agent, events, config.deliveryConcurrency);
-  queueRef.current = delivery;
-
-  const security = loadSecurity(config);
-  const abort = async (message: string): Promise<StartResult> => {
-    await delivery?.stop(0);
-    upstream?.close();
-    await store.close();
-    await spool.close();
-    await events.close();
-    lock.release();
-    return { ok: false, message };
-  };
-  if (!security.ok) return abort(security.message);
-  const onCommitted = (queueId: string) => delivery?.enqueue('in', queueId);
-  // every applied rule is an event (a hook for the session transcript, too: subject.sessionId)
-  const stageRules = new SmtpStageRules(config.smtpRule, (decision, subject) =>
-    events.emit('smtpRuleApplied', {
-      detail: `${decision.rule.source} (client ${subject.clientAddress}).`,
-      data: {
-        rule: decision.rule.source,
-        stage: decision.rule.stage,
-        action: decision.disconnect
-          ? 'disconnect'
-          : decision.reply
-            ? `${decision.reply.code} ${decision.reply.text}`
-            : 'proceed',
-        delayMs: decision.delayMs,
-        client: subject.clientAddress,
-        ...(subject.sessionId ? { session: subject.sessionId } : {}),
-        ...(subject.sender !== undefined ? { sender: subject.sender } : {}),
-        ...(subject.recipient !== undefined ? { recipient: subject.recipient } : {}),
-      },
-    }),
-  );
-  const transcripts = new SessionTranscripts(config.sessionTranscripts);
-  // one set of bounds for both listeners (SMTP and SMTPS)
-  const limits = new ConnectionLimits(config, (limit, client, value) =>
-    events.emit('clientLimited', { data: { limit, client, value } }),
-  );
-  const listener = new SmtpListener(
-    config,
-    spool,
-    events,
-    onCommitted,
-    security.value,
-    limits,
-    transcripts,
-    stageRules,
-  );
-  const listeners = [listener];
-  let smtp: HostPort;
-  let smtps: HostPort | undefined;
-  try {
-    smtp = await listener.listen();
-    if (config.smtps) {
-      const implicit = new SmtpListener(
-        { ...config, smtp: config.smtps },
-        spool,
-        events,
-        onCommitted,
-        {
-          ...security.value,
-          implicitTls: true,
-        },
-        limits,
-        transcripts,
-        stageRules,
-      );
-      listeners.push(implicit);
-      smtps = await implicit.listen();
-    }
-  } catch (err) {
-    await Promise.all(listeners.map((l) => l.close(0)));
-    return abort((err as Error).message);
-  }
-
-  // the backlog is listed now and its journals read behind SMTP, which is served already
-  // after an unclean stop, nothing is delivered until the scan has found every message that was
-  // in flight: those go first, one at a time (poison-isolation.ts)
-  const backlog = await delivery?.start({ holdUntilScanned: lock.uncleanPid !== undefined });
-  if (lock.uncleanPid !== undefined) {
-    const previousPid = lock.uncleanPid;
-    const report = (suspects: number) =>
-      events.emit('uncleanStop', {
-        detail: `PID ${previousPid} left the spool locked; ${suspects} message(s) in flight are retried one at a time.`,
-        data: { previousPid, suspects },
+  private async openTarget(): Promise<void> {
+    const { config, events } = this;
+    if (config.mode === 'relay' && config.upstream) {
+      const upstream = new UpstreamClient({
+        url: config.upstream,
+        maxRecipients: config.upstreamMaxRecipients,
+        tlsVerify: config.upstreamTlsVerify,
+        hostname: config.hostname,
+        maxConnections: Math.min(config.deliveryConcurrency, 8),
+        timeoutMs: config.upstreamTimeout,
       });
-    if (backlog) void backlog.scanned.then(() => report(delivery?.suspects ?? 0));
-    else report(0);
+      this.upstream = upstream;
+      const host = upstream.address;
+      const outage = new OutageTracker(
+        () =>
+          events.emit('nextHopUnreachable', {
+            detail: `Upstream ${host} cannot be reached.`,
+            data: { upstream: host },
+          }),
+        () => events.emit('nextHopReachable', { data: { upstream: host } }),
+      );
+      this.target = { kind: 'upstream', client: upstream, outage };
+    } else {
+      if (config.maildir) this.maildir = await MaildirStore.open(config.maildir, config.hostname);
+      this.target = { kind: 'local', target: new StoreTarget(this.store, this.maildir, config.hostname) };
+    }
   }
 
-  // the pickup folder: one scan at a time, every pickupInterval
-  let scanning: Promise<void> | undefined;
-  const scanPickup = () =>
-    (scanning ??= (async () => {
+  private async closeTarget(): Promise<void> {
+    this.upstream?.close();
+    await this.maildir?.close();
+  }
+
+  private createDelivery(): void {
+    const config = this.config;
+    const agent = new DeliveryAgent(
+      this.spool,
+      this.events,
+      {
+        hostname: config.hostname,
+        retry: { initial: config.retryInitial, max: config.retryMax, lifetime: config.lifetime },
+        maxProcessingFailures: config.maxProcessingFailures,
+        archive: config.archive,
+        ndr: {
+          maxRecipients: config.ndrMaxRecipients,
+          overflow: config.ndrOverflow,
+          maxOriginalBytes: config.ndrMaxOriginalBytes,
+        },
+        failureRules: () => this.rules,
+        ...(this.testHooks.crashOn ? { crashOn: this.testHooks.crashOn } : {}),
+      },
+      this.target,
+      (reportId) => this.delivery?.enqueue('out', reportId),
+    );
+    this.delivery =
+      config.mode === 'hold'
+        ? undefined
+        : new DeliveryQueue(this.spool, agent, this.events, config.deliveryConcurrency);
+  }
+
+  private async listen(): Promise<string | undefined> {
+    const { config, spool, events, limits, transcripts, stageRules } = this;
+    const security = loadSecurity(config);
+    if (!security.ok) return security.message;
+    const onCommitted = (queueId: string) => this.delivery?.enqueue('in', queueId);
+    const listener = new SmtpListener(
+      config,
+      spool,
+      events,
+      onCommitted,
+      security.value,
+      limits,
+      transcripts,
+      stageRules,
+    );
+    this.listeners = [listener];
+    try {
+      this.smtp = await listener.listen();
+      if (config.smtps) {
+        const implicit = new SmtpListener(
+          { ...config, smtp: config.smtps },
+          spool,
+          events,
+          onCommitted,
+          {
+            ...security.value,
+            implicitTls: true,
+          },
+          limits,
+          transcripts,
+          stageRules,
+        );
+        this.listeners.push(implicit);
+        this.smtps = await implicit.listen();
+      }
+    } catch (err) {
+      await this.closeListeners(0);
+      return (err as Error).message;
+    }
+    return undefined;
+  }
+
+  private async closeListeners(graceMs: number): Promise<void> {
+    await Promise.all(this.listeners.map((l) => l.close(graceMs)));
+  }
+
+  /**
+   * The backlog is listed now and its journals read behind SMTP, which is served already. After an
+   * unclean stop, nothing is delivered until the scan has found every message that was in flight:
+   * those go first, one at a time (poison-isolation.ts).
+   */
+  private async startBacklog(): Promise<void> {
+    const { lock, events, delivery } = this;
+    const backlog = await delivery?.start({ holdUntilScanned: lock.uncleanPid !== undefined });
+    this.backlog = backlog;
+    if (lock.uncleanPid !== undefined) {
+      const previousPid = lock.uncleanPid;
+      const report = (suspects: number) =>
+        events.emit('uncleanStop', {
+          detail: `PID ${previousPid} left the spool locked; ${suspects} message(s) in flight are retried one at a time.`,
+          data: { previousPid, suspects },
+        });
+      if (backlog) void backlog.scanned.then(() => report(delivery?.suspects ?? 0));
+      else report(0);
+    }
+  }
+
+  /** The pickup folder: one scan at a time, every pickupInterval. */
+  private startPickupTimer(): void {
+    this.pickupTimer = setInterval(() => void this.scanPickup(), this.config.pickupInterval);
+    this.pickupTimer.unref();
+    void this.scanPickup();
+  }
+
+  readonly scanPickup = (): Promise<void> =>
+    (this.scanning ??= (async () => {
+      const { pickup, events } = this;
       try {
         await pickup.recoverClaims();
         for (const name of await pickup.waiting()) {
@@ -331,7 +447,7 @@ export async function runRelay(
                 queueId: result.queueId,
                 data: { headerBytes: result.headerBytes, source: 'pickup', file: name },
               });
-            delivery?.enqueue('in', result.queueId);
+            this.delivery?.enqueue('in', result.queueId);
           } else {
             events.emit('messageQuarantined', {
               detail: `Pickup file ${name}: ${result.reason}.`,
@@ -342,17 +458,13 @@ export async function runRelay(
       } catch (err) {
         events.emit('unexpectedError', { data: { where: 'pickup', error: (err as Error).message } });
       } finally {
-        scanning = undefined;
+        this.scanning = undefined;
       }
     })());
-  const pickupTimer = setInterval(() => void scanPickup(), config.pickupInterval);
-  pickupTimer.unref();
-  void scanPickup();
 
-  // the admin API
-  let admin: AdminListener | undefined;
-  let http: HostPort | undefined;
-  if (config.http) {
+  private async listenAdmin(): Promise<string | undefined> {
+    const { config, spool, events, delivery } = this;
+    if (!config.http) return undefined;
     const metrics = new RelayMetrics(spool, events, delivery);
     const queueService = new QueueService(spool, delivery);
     const context: AdminContext = {
@@ -360,12 +472,12 @@ export async function runRelay(
       events,
       eventsFile: config.events,
       metrics,
-      store,
-      failureRules: () => rules,
+      store: this.store,
+      failureRules: () => this.rules,
       setFailureRules: (next) => {
-        rules = next;
+        this.rules = next;
       },
-      smtpRules: stageRules,
+      smtpRules: this.stageRules,
       notReady: async () => {
         const free = await spool.freeBytes().catch(() => Infinity);
         return free < config.minFreeDisk
@@ -374,88 +486,66 @@ export async function runRelay(
       },
       token: config.adminToken,
       allowedHosts: allowedHostNames(config.adminHosts),
-      transcripts,
+      transcripts: this.transcripts,
       config,
     };
     // fastify is loaded with the first request
     const load = async () => (await import('./admin/admin-server.js')).buildAdminServer(context);
     try {
-      admin = await listenAdmin(config.http, load);
-      http = admin.address;
+      this.admin = await listenAdmin(config.http, load);
+      this.http = this.admin.address;
     } catch (err) {
-      clearInterval(pickupTimer);
-      await Promise.all(listeners.map((l) => l.close(0)));
-      await delivery?.stop(0);
-      upstream?.close();
-      await store.close();
-      await spool.close();
-      await events.close();
-      lock.release();
-      return {
-        ok: false,
-        message: `cannot start the admin API on ${formatHostPort(config.http)}: ${(err as Error).message} (--http off disables it)`,
-      };
+      return `cannot start the admin API on ${formatHostPort(config.http)}: ${(err as Error).message} (--http off disables it)`;
     }
+    return undefined;
   }
 
-  writeRuntimeInfo(config.spool, {
-    pid: process.pid,
-    smtp: formatHostPort(smtp),
-    http: http ? formatHostPort(http) : null,
-    startedAt: new Date().toISOString(),
-  });
-  events.emit('serviceStarted', {
-    detail: `SMTP on ${formatHostPort(smtp)}, spool ${config.spool}, ${config.mode} mode${http ? `, admin API on http://${formatHostPort(http)}` : ''}.`,
-    data: {
+  /** Where the relay can be reached (for the CLI tools), and the event that opens its run. */
+  private announce(): void {
+    const { config, smtp, http } = this;
+    writeRuntimeInfo(config.spool, {
+      pid: process.pid,
       smtp: formatHostPort(smtp),
-      spool: config.spool,
-      profile: config.profile,
-      maxRecipients: config.maxRecipients,
-      mode: config.mode,
-      ...(upstream ? { upstream: upstream.address } : {}),
-      ...(backlog ? { backlog: backlog.listed } : {}),
-    },
-  });
-
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      clearInterval(pickupTimer);
-      await admin?.close();
-      await Promise.all(listeners.map((l) => l.close(config.shutdownTimeoutMs)));
-      await scanning;
-      await delivery?.stop(config.shutdownTimeoutMs);
-      upstream?.close();
-      await maildir?.close();
-      await store.close();
-      await spool.close();
-      removeRuntimeInfo(config.spool);
-      events.emit('serviceStopped');
-      await events.close();
-      lock.release();
-    })());
-
-  return {
-    ok: true,
-    relay: {
-      config,
-      smtp,
-      smtps,
-      http,
-      spool,
-      events,
-      delivery,
-      store,
-      mailboxes,
-      failureRules: () => rules,
-      setFailureRules: (next) => {
-        rules = next;
+      http: http ? formatHostPort(http) : null,
+      startedAt: new Date().toISOString(),
+    });
+    this.events.emit('serviceStarted', {
+      detail: `SMTP on ${formatHostPort(smtp)}, spool ${config.spool}, ${config.mode} mode${http ? `, admin API on http://${formatHostPort(http)}` : ''}.`,
+      data: {
+        smtp: formatHostPort(smtp),
+        spool: config.spool,
+        profile: config.profile,
+        maxRecipients: config.maxRecipients,
+        mode: config.mode,
+        ...(this.upstream ? { upstream: this.upstream.address } : {}),
+        ...(this.backlog ? { backlog: this.backlog.listed } : {}),
       },
-      transcripts,
+    });
+    this.announced = true;
+  }
+
+  /** What the caller gets once every part has started. */
+  running(stop: () => Promise<void>): RunningRelay {
+    const stageRules = this.stageRules;
+    return {
+      config: this.config,
+      smtp: this.smtp,
+      smtps: this.smtps,
+      http: this.http,
+      spool: this.spool,
+      events: this.events,
+      delivery: this.delivery,
+      store: this.store,
+      mailboxes: this.config.maildir,
+      failureRules: () => this.rules,
+      setFailureRules: (next) => {
+        this.rules = next;
+      },
+      transcripts: this.transcripts,
       smtpRules: () => stageRules.list(),
       setSmtpRules: (next) => stageRules.set(next),
-      scanPickup,
+      scanPickup: this.scanPickup,
       stop,
-    },
-  };
+    };
+  }
 }

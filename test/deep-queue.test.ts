@@ -3,7 +3,7 @@ import { capturedFiles, capturedMailboxes } from './helpers/captured.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeEntry } from '../src/spool/entry-format.js';
-import type { Envelope } from '../src/spool/envelope.js';
+import type { Envelope } from '../src/message/envelope.js';
 import { QueueIdGenerator } from '../src/spool/queue-id.js';
 import { arrivalOf } from '../src/spool/queue-listing.js';
 import { Spool } from '../src/spool/spool.js';

@@ -3,9 +3,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { capturedFiles, capturedMailboxes } from './helpers/captured.js';
 import { encodeEntry } from '../src/spool/entry-format.js';
-import type { Envelope } from '../src/spool/envelope.js';
+import type { Envelope } from '../src/message/envelope.js';
 import { QueueIdGenerator } from '../src/spool/queue-id.js';
 import { startRelayProcess } from './helpers/relay-process.js';
+import { SlowUpstream } from './helpers/slow-upstream.js';
 import { SmtpSession } from './helpers/smtp-session.js';
 import { startTestRelay, tempDir, type TestRelay } from './helpers/test-relay.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -206,6 +207,61 @@ describe('stopping during a large delivery', () => {
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;
+    }
+  }, 90_000);
+});
+
+describe('stopping during a large delivery to a real upstream (relay mode)', () => {
+  it('SIGTERM while the upstream holds a batch: the relay stops after that batch, the rest stays queued and is delivered after the restart exactly once', async () => {
+    // a next hop that holds each message 500 ms before its 250; the relay sends 1,000 recipients
+    // per transaction (the default --upstream-max-recipients), so 5,000 take five transactions
+    const sink = new SlowUpstream(500);
+    await sink.start();
+    const spool = tempDir();
+    const args = ['--spool', spool, '--mode', 'relay', '--upstream', `smtp://127.0.0.1:${sink.port}`];
+    try {
+      const first = await startRelayProcess(args);
+      const s = await SmtpSession.ready(first.port);
+      const total = 5000;
+      const lines = ['MAIL FROM:<bulk@example.test>'];
+      for (let i = 0; i < total; i++) lines.push(`RCPT TO:<t${i}@example.test>`);
+      lines.push('DATA');
+      s.write(lines.join('\r\n') + '\r\n');
+      for (let i = 0; i < total + 2; i++) await s.reply();
+      const reply = await s.cmd('Subject: stop in the middle\r\n\r\nbody\r\n.');
+      expect(reply).toMatch(/^250 /);
+      const queueId = reply.split(' ').pop()!;
+      s.close();
+      await waitFor('the first batch held by the upstream', () => sink.held === 1);
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      // the batch in flight was finished (its 250 awaited and journaled), no further one started
+      expect(sink.heldTotal).toBe(1);
+      expect(sink.dropped).toBe(0);
+      expect(sink.accepted.map((m) => m.to.length)).toEqual([1000]);
+      // still queued, with the first batch's outcomes in its journal: nothing lost
+      expect(fs.existsSync(path.join(spool, 'in', `${queueId}.imsr`))).toBe(true);
+      const journal = fs.readFileSync(path.join(spool, 'in', `${queueId}.journal`), 'utf8');
+      expect(journal.match(/"t":"done"/g)).toHaveLength(1000);
+
+      const second = await startRelayProcess(args);
+      try {
+        await waitFor(
+          'the rest delivered',
+          () => !fs.existsSync(path.join(spool, 'in', `${queueId}.imsr`)),
+          60_000,
+        );
+      } finally {
+        second.child.kill('SIGTERM');
+        expect(await second.exited).toBe(0);
+      }
+      const copies = sink.copies(queueId);
+      expect(copies.size).toBe(total);
+      expect([...copies.values()].every((n) => n === 1)).toBe(true);
+      expect(sink.accepted.map((m) => m.to.length)).toEqual([1000, 1000, 1000, 1000, 1000]);
+      expect(fs.readdirSync(path.join(spool, 'bad'))).toEqual([]);
+    } finally {
+      await sink.stop();
     }
   }, 90_000);
 });

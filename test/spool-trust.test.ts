@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QueueService } from '../src/queue/queue-service.js';
 import { encodeEntry } from '../src/spool/entry-format.js';
-import type { Envelope } from '../src/spool/envelope.js';
+import type { Envelope } from '../src/message/envelope.js';
 import { QueueIdGenerator } from '../src/spool/queue-id.js';
 import { startTestRelay, tempDir, type TestRelay } from './helpers/test-relay.js';
 import { waitFor } from './helpers/wait-for.js';

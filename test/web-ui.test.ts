@@ -35,6 +35,8 @@ afterEach(async () => {
 async function open(r: TestRelay, path = '/'): Promise<Page> {
   page = await browser!.context.newPage();
   errors = watchErrors(page);
+  // a step that waits longer fails and names itself, well inside the test's own time
+  page.setDefaultTimeout(30_000);
   await page.goto(`http://127.0.0.1:${r.httpPort}${path}`);
   return page;
 }
@@ -74,7 +76,9 @@ async function bulkTransaction(port: number, total: number): Promise<void> {
   socket.destroy();
 }
 
-describe.skipIf(!hasChromium)('web page (chromium)', () => {
+// 60 s a test (the 40,000-recipient one: 180 s): opening the first tab of a run (which also loads
+// the admin API, fastify, on its first request) took 5–11 s on a loaded machine; 30 s was tight
+describe.skipIf(!hasChromium)('web page (chromium)', { timeout: 60_000 }, () => {
   it('asks for the admin token, keeps it in the tab, and opens with it', async () => {
     relay = await startRelay({ adminToken: 'sesame-1234' });
     const p = await open(relay);
@@ -201,6 +205,84 @@ describe.skipIf(!hasChromium)('web page (chromium)', () => {
     await p.getByRole('cell', { name: /The total number of recipients exceeds 32766/ }).waitFor();
   }, 180_000);
 
+  it('reports: a report links to the message it reports on by queue ID (X-Ims-Relay-Queue-ID)', async () => {
+    relay = await startRelay({ fail: ['*@fail.test=550 5.1.1 User unknown'] });
+    const info = await send(relay, {
+      from: 'app@example.test',
+      to: ['ok@example.test', 'gone@fail.test'],
+      subject: 'half delivered',
+      text: 'one of two',
+    });
+    const queueId = /queued as (\S+)/.exec(info.response)![1]!;
+    const p = await open(relay, '/#/reports');
+    await p.locator('a.row', { hasText: 'half delivered' }).click();
+    await p.getByRole('heading', { name: 'Non-delivery report' }).waitFor();
+    const original = p.locator('dl.envelope').last();
+    await original.getByText(queueId).waitFor();
+    // the report's own queue ID is another one: the link comes from the field in the report
+    const report = (await (
+      await fetch(`http://127.0.0.1:${relay.httpPort}/api/v1/mail?report=true`)
+    ).json()) as { messages: { queueId: string; reportedQueueId: string }[] };
+    expect(report.messages).toEqual([expect.objectContaining({ reportedQueueId: queueId })]);
+    expect(report.messages[0]!.queueId).not.toBe(queueId);
+    await original.getByRole('link', { name: 'original message' }).click();
+    await p.getByRole('heading', { name: 'half delivered', exact: true }).waitFor();
+    expect(await p.locator('dl.envelope').first().innerText()).toContain('ok@example.test');
+    // from the original, the reports about it (the list filtered by its queue ID)
+    await p.getByRole('link', { name: 'reports about it' }).click();
+    await p.waitForURL(/#\/reports\?queueId=/);
+    await p.getByText('1 report (filtered)').waitFor();
+    await p.getByRole('list', { name: 'filters in force' }).getByText(queueId).waitFor();
+    // the Events view: the queue ID links to the entry, and to the mail with that queue ID
+    await p.goto(`http://127.0.0.1:${relay.httpPort}/#/events?queueId=${queueId}`);
+    const accepted = p.locator('tr', { has: p.getByRole('cell', { name: '1100', exact: true }) });
+    await accepted.waitFor();
+    expect(await accepted.getByRole('link', { name: queueId }).getAttribute('href')).toBe(
+      `#/queue/${queueId}`,
+    );
+    await accepted.getByRole('link', { name: 'mail', exact: true }).click();
+    await p.waitForURL(new RegExp(`#/mail\\?queueId=${queueId}$`));
+    await p.getByText('2 messages (filtered)').waitFor();
+    expect(await p.locator('a.row .subject').allInnerTexts()).toEqual([
+      expect.stringMatching(/^report\s*Undeliverable: half delivered$/),
+      'half delivered',
+    ]);
+  });
+
+  it('mail: the tag filter (X-Ims-Relay-Tag) narrows the list; a tag on a message links to its list', async () => {
+    relay = await startRelay();
+    await send(relay, {
+      from: 'a@example.test',
+      to: 'x@example.test',
+      subject: 'signup mail',
+      text: 'welcome',
+      headers: { 'X-Ims-Relay-Tag': 'signup, run-7' },
+    });
+    await send(relay, { from: 'a@example.test', to: 'y@example.test', subject: 'untagged mail', text: 'hi' });
+    const p = await open(relay);
+    await p.getByRole('link', { name: /untagged mail/ }).waitFor();
+    await p.getByRole('button', { name: 'Filters' }).click();
+    await p.getByLabel('Tag', { exact: true }).fill('run-7');
+    await p.getByLabel('Tag', { exact: true }).press('Enter');
+    await p.waitForURL(/#\/mail\?tag=run-7$/);
+    await p.getByText('1 message (filtered)').waitFor();
+    expect(await p.locator('a.row .subject').allInnerTexts()).toEqual(['signup mail']);
+    const chips = p.getByRole('list', { name: 'filters in force' });
+    expect(await chips.innerText()).toMatch(/^tag: run-7\s*×$/);
+    // a tag no message has: none
+    await p.getByLabel('Tag', { exact: true }).fill('nothing-has-this');
+    await p.getByRole('button', { name: 'Apply' }).click();
+    await p.getByText('0 messages (filtered)').waitFor();
+    // dropping the filter shows all again; a message's tag links to the list of that tag
+    await chips.getByRole('button', { name: 'remove the tag filter' }).click();
+    await p.getByText('2 messages').waitFor();
+    await p.getByRole('link', { name: /signup mail/ }).click();
+    await p.locator('dl.envelope').getByRole('link', { name: 'signup' }).click();
+    await p.waitForURL(/#\/mail\?tag=signup$/);
+    await p.getByText('1 message (filtered)').waitFor();
+    await screenshot(p, 'mail-tag-filter');
+  });
+
   it('queue: lists in/ with counts, holds and releases an entry', async () => {
     relay = await startRelay({ mode: 'hold' });
     const info = await send(relay, {
@@ -232,36 +314,81 @@ describe.skipIf(!hasChromium)('web page (chromium)', () => {
     expect((await api()).item.held).toBe(false);
   });
 
-  // retried: it timed out now and then after the merge of the week's branches (cause not found yet)
-  it(
-    'events: a new event appears live, with its IMS ID, and the filter by ID works',
-    { retry: 2 },
-    async () => {
-      relay = await startRelay({ mode: 'hold' });
-      const p = await open(relay, '/#/events');
+  it('events: a new event appears live, with its IMS ID, and the filter by ID works', async () => {
+    relay = await startRelay({ mode: 'hold' });
+    const p = await open(relay, '/#/events');
+    await p.getByText('● live').waitFor();
+    await p.getByRole('cell', { name: 'The relay has started and accepts mail.' }).waitFor();
+    const info = await send(relay, {
+      from: 'a@example.test',
+      to: 'b@example.test',
+      subject: 'x',
+      text: 'y',
+    });
+    const queueId = /queued as (\S+)/.exec(info.response)![1]!;
+    const row = p.locator('tr', { hasText: queueId });
+    await row.getByRole('cell', { name: '1100', exact: true }).waitFor();
+    await screenshot(p, 'events');
+    await p.getByLabel('Event ID').fill('1000');
+    await p.getByLabel('Event ID').press('Enter');
+    await p.waitForURL(/id=1000/);
+    expect(await p.locator('tbody tr').count()).toBe(1);
+    // the queue ID links to the entry
+    await p.getByLabel('Event ID').fill('');
+    await p.getByLabel('Event ID').press('Enter');
+    await p.getByRole('link', { name: queueId }).first().click();
+    await p.waitForURL(new RegExp(`#/queue/${queueId}`));
+  });
+
+  it('events: after a gap in the event stream the view reads the log again, so the gap loses nothing', async () => {
+    relay = await startRelay({ mode: 'hold' });
+    // the browser reaches the admin API through a proxy that can cut its connections
+    const sockets = new Set<net.Socket>();
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(relay!.httpPort, '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => sockets.delete(s));
+      }
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as net.AddressInfo).port;
+    try {
+      page = await browser!.context.newPage();
+      errors = watchErrors(page);
+      const p = page;
+      await p.goto(`http://127.0.0.1:${port}/#/events`);
       await p.getByText('● live').waitFor();
       await p.getByRole('cell', { name: 'The relay has started and accepts mail.' }).waitFor();
+      for (const s of sockets) s.destroy();
+      await p.getByText('○ reconnecting').waitFor();
+      // accepted while the page has no stream: event 1100 is never sent to it
       const info = await send(relay, {
         from: 'a@example.test',
         to: 'b@example.test',
-        subject: 'x',
+        subject: 'gap',
         text: 'y',
       });
       const queueId = /queued as (\S+)/.exec(info.response)![1]!;
+      await p.getByText('● live').waitFor();
       const row = p.locator('tr', { hasText: queueId });
       await row.getByRole('cell', { name: '1100', exact: true }).waitFor();
-      await screenshot(p, 'events');
-      await p.getByLabel('Event ID').fill('1000');
-      await p.getByLabel('Event ID').press('Enter');
-      await p.waitForURL(/id=1000/);
-      expect(await p.locator('tbody tr').count()).toBe(1);
-      // the queue ID links to the entry
-      await p.getByLabel('Event ID').fill('');
-      await p.getByLabel('Event ID').press('Enter');
-      await p.getByRole('link', { name: queueId }).first().click();
-      await p.waitForURL(new RegExp(`#/queue/${queueId}`));
-    },
-  );
+      // the cut stream is the one failed request (chromium reports it twice), and it was retried
+      expect(errors).toEqual([
+        expect.stringMatching(
+          /^request failed: .*\/api\/v1\/events\/stream net::ERR_INCOMPLETE_CHUNKED_ENCODING$/,
+        ),
+        expect.stringMatching(/^console: .*ERR_INCOMPLETE_CHUNKED_ENCODING .*\/api\/v1\/events\/stream$/),
+      ]);
+      errors.length = 0;
+    } finally {
+      await page?.close();
+      page = undefined;
+      proxy.close();
+    }
+  });
 
   it('SMTP sessions: a transcript shows the 32,766 accepted and the folded 452 run', async () => {
     relay = await startRelay();

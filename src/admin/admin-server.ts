@@ -8,8 +8,9 @@
 import crypto from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { summarizeMail } from '../message/parse-mail.js';
-import { parseFailureRule, type FailureRule } from '../delivery/failure-rules.js';
-import { parseSmtpStageRules, type SmtpStageRules } from '../server/smtp-stage-rules.js';
+import { parseFailureRule, type FailureRule } from '../config/failure-rules.js';
+import { parseSmtpStageRules } from '../config/smtp-stage-rule.js';
+import type { SmtpStageRules } from '../server/smtp-stage-rules.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { EventLog } from '../events/event-log.js';
 import { matches, readEvents, type EventFilter } from '../events/event-reader.js';

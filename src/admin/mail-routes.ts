@@ -35,6 +35,7 @@ export function summaryOf(store: MessageStore, row: MessageRow) {
     recipients: store.index.recipients(row.seq, 0, LISTED_RECIPIENTS),
     tags: store.index.tags(row.seq),
     report: row.report,
+    ...(row.reportedQueueId ? { reportedQueueId: row.reportedQueueId } : {}),
     attachments: row.attachments,
   };
 }

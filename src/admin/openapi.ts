@@ -42,7 +42,19 @@ const mailFilters = [
       'full text over subject, addresses and text body: every word must match; `word*` is a prefix',
     schema: { type: 'string' },
   },
-  { name: 'tag', in: 'query', schema: { type: 'string' } },
+  {
+    name: 'tag',
+    in: 'query',
+    description: 'a tag (X-Ims-Relay-Tag header, or +tag of the recipient when tags from addresses are on)',
+    schema: { type: 'string' },
+  },
+  {
+    name: 'queueId',
+    in: 'query',
+    description:
+      'the captures of this queue entry and the delivery reports about it (their X-Ims-Relay-Queue-ID field)',
+    schema: { type: 'string' },
+  },
   {
     name: 'since',
     in: 'query',
@@ -58,7 +70,7 @@ const mailFilters = [
   },
 ];
 const mailSummary =
-  '{ id, queueId, from, sender, subject, date (captured), headerDate, size, recipientCount, recipients (first 5), tags, report, attachments (count) }';
+  '{ id, queueId, from, sender, subject, date (captured), headerDate, size, recipientCount, recipients (first 5), tags, report, reportedQueueId? (a report: the queue ID of the message it reports on), attachments (count) }';
 const noMail = { '404': { description: 'no such captured message' }, '401': errors['401'] };
 const action = (summary: string) => ({
   post: {

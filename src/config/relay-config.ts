@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import YAML from 'yaml';
 import type { HostPort } from './host-port.js';
-import type { FailureRule } from '../delivery/failure-rules.js';
-import type { SmtpStageRule } from '../server/smtp-stage-rules.js';
+import type { FailureRule } from './failure-rules.js';
+import type { SmtpStageRule } from './smtp-stage-rule.js';
 import { SETTINGS, envName, flagName, type SettingKey } from './settings.js';
 
 export function isLoopback(host: string): boolean {

@@ -8,9 +8,9 @@ import { z } from 'zod';
 import { parseByteSize } from './byte-size.js';
 import { parseHostPort, type HostPort } from './host-port.js';
 import { isBareNumber, parseDuration } from './duration.js';
-import { parseFailureRule, type FailureRule } from '../delivery/failure-rules.js';
-import { parseCidr } from '../server/relay-policy.js';
-import { parseSmtpStageRule, type SmtpStageRule } from '../server/smtp-stage-rules.js';
+import { parseFailureRule, type FailureRule } from './failure-rules.js';
+import { parseCidr } from './cidr.js';
+import { parseSmtpStageRule, type SmtpStageRule } from './smtp-stage-rule.js';
 
 const byteSize = (what: string) =>
   z.union([z.string(), z.number()]).transform((value, ctx) => {

@@ -15,11 +15,11 @@ import {
   type RecipientOutcome,
   type ReportSet,
 } from '../ndr/index.js';
-import type { Envelope } from '../spool/envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import type { JournalRecord, JournalState, JournalWriter } from '../spool/recipient-journal.js';
 import type { QueueFolder, Spool } from '../spool/spool.js';
 import type { RecipientAttempt } from './delivery-result.js';
-import { matchFailureRule, type FailureRule } from './failure-rules.js';
+import { matchFailureRule, type FailureRule } from '../config/failure-rules.js';
 import type { LocalTarget } from './local-target.js';
 import type { OutageTracker } from './outage-tracker.js';
 import { failuresAlone, judgeAttempt, poisonReason } from './poison-isolation.js';

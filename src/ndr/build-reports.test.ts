@@ -1,6 +1,6 @@
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { describe, expect, it } from 'vitest';
-import type { Envelope, EnvelopeRecipient } from '../spool/envelope.js';
+import type { Envelope, EnvelopeRecipient } from '../message/envelope.js';
 import { buildReports, type BuiltReport, type ReportOptions } from './build-reports.js';
 import type { RecipientOutcome } from './recipient-outcome.js';
 
@@ -151,6 +151,8 @@ describe('buildReports', () => {
       'reporting-mta': 'dns; relay.example.net',
       'original-envelope-id': 'QQ314159',
       'arrival-date': 'Tue, 02 Jan 2024 03:04:05 +0000',
+      // the queue ID of the reported message (our extension field), so a report links to it
+      'x-ims-relay-queue-id': 'Q19A8F3C2B7E',
     });
     expect(perRecipient.map((g) => Object.fromEntries(g))).toEqual([
       {
@@ -178,7 +180,7 @@ describe('buildReports', () => {
     const envelope = makeEnvelope([{ address: 'bob@example.com' }]);
     const set = await buildReports('failure', envelope, ORIGINAL, [failed(0)], makeOptions());
     const { perMessage, perRecipient } = await parseReport(set.reports[0]!);
-    expect([...perMessage.keys()]).toEqual(['reporting-mta', 'arrival-date']);
+    expect([...perMessage.keys()]).toEqual(['reporting-mta', 'arrival-date', 'x-ims-relay-queue-id']);
     expect(perRecipient[0]!.has('original-recipient')).toBe(false);
     expect(perRecipient[0]!.has('remote-mta')).toBe(false);
     expect(perRecipient[0]!.has('last-attempt-date')).toBe(false);

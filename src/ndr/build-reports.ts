@@ -2,7 +2,7 @@
  * buildReports: the delivery status notifications (RFC 3464 inside RFC 6522) for one message and
  * one kind of outcome, capped at maxRecipients listed per report (Q272672, event 3041).
  */
-import type { Envelope } from '../spool/envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import { deliveryStatusText } from './delivery-status.js';
 import { humanReadableText, type ReportKind } from './human-readable.js';
 import { originalSubject } from './original-headers.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Envelope } from '../spool/envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import { deliveryStatusText, statusOf } from './delivery-status.js';
 
 const envelope: Envelope = {
@@ -38,6 +38,7 @@ describe('deliveryStatusText', () => {
       [
         'Reporting-MTA: dns; relay.example.net',
         'Original-Envelope-Id: id with break',
+        'X-Ims-Relay-Queue-ID: Q1',
         '',
         'Original-Recipient: rfc822;carol@example.com',
         'Final-Recipient: rfc822; carol@example.com',

@@ -3,11 +3,14 @@
  * then one blank-line-separated group of per-recipient fields per listed recipient. 7-bit text,
  * CRLF line ends, built as one array join (it can hold tens of thousands of recipients).
  */
-import type { Envelope } from '../spool/envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import { fieldText, foldedField, recipientFieldValue } from './dsn-field-text.js';
 import type { RecipientOutcome } from './recipient-outcome.js';
 import { recipientOf } from './report-policy.js';
 import { formatRfc5322Date } from './rfc5322-date.js';
+
+/** The per-message field naming the queue ID of the message a report is about. */
+export const ORIGINAL_QUEUE_ID_FIELD = 'X-Ims-Relay-Queue-ID';
 
 const STATUS = /^[245]\.\d{1,3}\.\d{1,3}$/;
 /**
@@ -66,6 +69,9 @@ export function deliveryStatusText(
   if (envelope.dsn.envid) lines.push(foldedField('Original-Envelope-Id', fieldText(envelope.dsn.envid)));
   const arrived = new Date(envelope.arrivedAt);
   if (validDate(arrived)) lines.push(`Arrival-Date: ${formatRfc5322Date(arrived)}`);
+  // an extension field (RFC 3464 §2.2 "extension-field", X- for a private one, as Postfix writes
+  // X-Postfix-Queue-ID): the queue ID of the message reported on, so a report links to it
+  if (envelope.queueId) lines.push(foldedField(ORIGINAL_QUEUE_ID_FIELD, fieldText(envelope.queueId)));
   for (const outcome of outcomes) {
     const recipient = recipientOf(envelope, outcome);
     lines.push('');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Envelope } from '../spool/envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import { humanReadableText, MAX_LISTED, type HumanReadableInput } from './human-readable.js';
 import type { RecipientOutcome } from './recipient-outcome.js';
 

@@ -2,7 +2,7 @@
  * The first part of a report (RFC 6522 §3): a text/plain explanation for people. Bounded in size:
  * at most MAX_LISTED addresses, then "... and N more"; the delivery-status part lists them all.
  */
-import type { Envelope } from '../spool/envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import { controlsToSpace } from './control-characters.js';
 import { statusOf } from './delivery-status.js';
 import type { RecipientOutcome } from './recipient-outcome.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Envelope, EnvelopeRecipient } from '../spool/envelope.js';
+import type { Envelope, EnvelopeRecipient } from '../message/envelope.js';
 import type { RecipientOutcome } from './recipient-outcome.js';
 import { outcomesToReport } from './report-policy.js';
 

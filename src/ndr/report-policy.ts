@@ -1,7 +1,7 @@
 /**
  * Which recipient outcomes are owed a report to the sender (RFC 3461 §4.1, RFC 3464, RFC 5321 §6.1).
  */
-import type { Envelope, EnvelopeRecipient } from '../spool/envelope.js';
+import type { Envelope, EnvelopeRecipient } from '../message/envelope.js';
 import type { RecipientOutcome } from './recipient-outcome.js';
 
 export interface OutcomesToReport {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Envelope } from '../spool/envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import { returnedContent, toCrlf } from './returned-content.js';
 
 const envelope = (ret?: 'FULL' | 'HDRS'): Envelope => ({

@@ -2,7 +2,7 @@
  * The third part of a report (RFC 6522 §3, RFC 3461 §4.3): the whole original as message/rfc822
  * when RET allows it and it is small enough, else its header block as text/rfc822-headers.
  */
-import type { Envelope } from '../spool/envelope.js';
+import type { Envelope } from '../message/envelope.js';
 
 export interface ReturnedContent {
   contentType: 'message/rfc822' | 'text/rfc822-headers';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeEntry } from '../spool/entry-format.js';
-import type { Envelope } from '../spool/envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import { QueueIdGenerator } from '../spool/queue-id.js';
 import { summarize, type QueueItem } from '../spool/queue-operations.js';
 import { Spool } from '../spool/spool.js';

@@ -18,7 +18,7 @@ import {
   type OperationResult,
   type QueueItem,
 } from '../spool/queue-operations.js';
-import type { Envelope } from '../spool/envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import {
   ListingSnapshots,
   countEntries,

@@ -8,7 +8,7 @@
  * them is just an unknown command: it is never believed.
  */
 import net from 'node:net';
-import { parseCidr } from './relay-policy.js';
+import { parseCidr } from '../config/cidr.js';
 import { parseProxyHeader } from './proxy-header.js';
 
 /** How long a balancer's connection may take to send its header. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RelayPolicy, parseCidr } from './relay-policy.js';
+import { parseCidr } from '../config/cidr.js';
+import { RelayPolicy } from './relay-policy.js';
 
 describe('RelayPolicy', () => {
   const policy = new RelayPolicy({

@@ -7,6 +7,7 @@
  * relay delivers nowhere, so it accepts every recipient.
  */
 import net from 'node:net';
+import { parseCidr } from '../config/cidr.js';
 import { routedHosts, splitAddress } from './routed-address.js';
 
 export interface RelayPolicySettings {
@@ -20,20 +21,6 @@ export interface RelayPolicySettings {
    * it routes through is a local domain; `refuse` = never. Default `local`.
    */
   routedAddresses?: 'local' | 'refuse';
-}
-
-/** Parses `10.0.0.0/8` or `::1/128` (a bare address is a /32 or /128); a message when it is not. */
-export function parseCidr(
-  value: string,
-): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | string {
-  const [address = '', prefixText] = value.trim().split('/');
-  const version = net.isIP(address);
-  if (version === 0) return `"${value}" is not an address or CIDR (e.g. 10.0.0.0/8, ::1/128)`;
-  const max = version === 4 ? 32 : 128;
-  const prefix = prefixText === undefined ? max : Number(prefixText);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max)
-    return `"${value}": the prefix length must be 0 to ${max}`;
-  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
 export class RelayPolicy {

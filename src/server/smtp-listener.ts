@@ -6,7 +6,7 @@
 import type net from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { EventLog } from '../events/event-log.js';
-import type { Envelope, EnvelopeRecipient } from '../spool/envelope.js';
+import type { Envelope, EnvelopeRecipient } from '../message/envelope.js';
 import type { Spool } from '../spool/spool.js';
 import { formatHostPort, type HostPort } from '../config/host-port.js';
 import { FreeSpaceGuard } from './free-space-guard.js';
@@ -25,7 +25,9 @@ import { AuthThrottle } from './auth-throttle.js';
 import { ConnectionLimits, type ConnectionLimitSettings } from './connection-limits.js';
 import { PasswordVerifier } from './user-store.js';
 import type { SessionTranscripts } from './session-transcripts.js';
-import { SmtpStageRules, carryOut, type SmtpStage, type StageSubject } from './smtp-stage-rules.js';
+import { commandAvailability, smtpServerOptions } from './smtp-server-options.js';
+import type { SmtpStage } from '../config/smtp-stage-rule.js';
+import { SmtpStageRules, carryOut, type StageSubject } from './smtp-stage-rules.js';
 
 export interface ListenerSecurity {
   /** Certificate and key: STARTTLS is offered (or, with implicitTls, the whole connection is TLS). */
@@ -179,32 +181,18 @@ export class SmtpListener {
         }),
     });
     const profile = settings.profile;
-    const { tls, users, policy } = security;
-    // AUTH only with a users file, and before TLS only with allowInsecureAuth
-    const authAvailable = Boolean(users) && (Boolean(tls) || security.allowInsecureAuth);
-    const disabled = [...(tls ? [] : ['STARTTLS']), ...(authAvailable ? [] : ['AUTH'])];
-    const beforeTls = authAvailable && !security.allowInsecureAuth ? [...disabled, 'AUTH'] : disabled;
+    const { policy } = security;
+    const commands = commandAvailability(security);
     this.server = new ImsSmtpServer({
-      name: settings.hostname,
-      banner: 'ims-relay ready',
-      logger: false,
-      // replies to a client that half-closed still go out (ImsConnection closes after them)
-      ...({ allowHalfOpen: true } as object),
-      secure: Boolean(security.implicitTls),
-      ...(tls ? { key: tls.key, cert: tls.cert } : {}),
-      authOptional: true,
-      authMethods: ['PLAIN', 'LOGIN'],
-      allowInsecureAuth: security.allowInsecureAuth,
-      disabledCommands: disabled,
-      hideSTARTTLS: !tls,
+      ...smtpServerOptions(settings, security, commands),
       onConnect: (session, callback) => {
-        if (!security.implicitTls) session.disabledCommands = beforeTls;
+        if (!security.implicitTls) session.disabledCommands = commands.beforeTls;
         if (!this.limits.admit(session, session.remoteAddress))
           return callback(replyError(profile, REPLIES.connectionsPerIp(settings.hostname)));
         this.atStage('connect', session, {}, callback, () => callback());
       },
       onSecure: (_socket, session, callback) => {
-        session.disabledCommands = disabled;
+        session.disabledCommands = commands.disabled;
         callback();
       },
       onAuth: (attempt, session, callback) => {
@@ -236,13 +224,6 @@ export class SmtpListener {
             () => callback(replyError(profile, REPLIES.authFailed)),
           );
       },
-      hideENHANCEDSTATUSCODES: profile !== 'rfc',
-      hideDSN: false,
-      disableReverseLookup: !settings.reverseDns,
-      size: settings.maxMessageSize,
-      maxRecipients: settings.maxRecipients,
-      maxClients: settings.maxClients,
-      socketTimeout: settings.socketTimeoutMs,
       onMailFrom: (address, session, callback) =>
         this.atStage('mail', session, { sender: address.address }, callback, () =>
           this.onMailFrom(address, session, callback),
@@ -295,7 +276,7 @@ export class SmtpListener {
       });
     this.server.connectionSettings = {
       ...settings,
-      authAfterTls: authAvailable && !security.allowInsecureAuth,
+      authAfterTls: commands.authAfterTls,
     };
     this.server.observer = {
       capSummary: (connection, refused, accepted, queueId) =>

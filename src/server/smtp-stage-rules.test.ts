@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  SmtpStageRules,
-  parseSmtpStageRule,
-  parseSmtpStageRules,
-  type SmtpStageRule,
-} from './smtp-stage-rules.js';
+import { parseSmtpStageRule, parseSmtpStageRules, type SmtpStageRule } from '../config/smtp-stage-rule.js';
+import { SmtpStageRules } from './smtp-stage-rules.js';
 
 const rule = (source: string): SmtpStageRule => {
   const parsed = parseSmtpStageRule(source);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Envelope } from './envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import { decodeEntry, encodeEntry } from './entry-format.js';
 
 const address = fc

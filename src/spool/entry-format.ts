@@ -11,7 +11,7 @@
  * checksum disagrees with what precedes it, and is refused by `decodeEntry`.
  */
 import zlib from 'node:zlib';
-import type { Envelope } from './envelope.js';
+import type { Envelope } from '../message/envelope.js';
 
 export const ENTRY_MAGIC = 'IMSR/1';
 const TRAILER_TAG = '\nIMSR-END ';

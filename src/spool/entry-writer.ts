@@ -40,6 +40,10 @@ export class EntryWriter extends Writable {
     private readonly folderSync: DirectorySync,
   ) {
     super({ highWaterMark: BUFFERED_BYTES });
+    // a failed write is reported by commit(), which rejects with it; without a listener, the
+    // 'error' event of a write that failed inside end() (a full disk while a small entry such as
+    // an NDR is written whole, before commit() is called) crashed the process
+    this.on('error', () => undefined);
     this.crc = headChecksum(head);
     this.pending = [head];
     this.pendingBytes = head.length;

@@ -13,7 +13,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { MessageIntake } from '../message/message-intake.js';
-import { pickupEnvelope } from './envelope.js';
+import { pickupEnvelope } from './pickup-envelope.js';
 import { fileKind, openRegularFile, restrictMode } from './regular-file.js';
 import type { Spool } from './spool.js';
 

@@ -6,7 +6,8 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { pickupEnvelope, type Envelope } from './envelope.js';
+import type { Envelope } from '../message/envelope.js';
+import { pickupEnvelope } from './pickup-envelope.js';
 import { openRegularFile } from './regular-file.js';
 import { exists, type Spool } from './spool.js';
 

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { TRAILER_LENGTH, decodeEntryHead } from './entry-format.js';
-import type { Envelope } from './envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import { queueItem, type QueueItem } from './queue-operations.js';
 import { emptyJournal, replayJournal, type JournalState } from './recipient-journal.js';
 import { ENTRY_SUFFIX, JOURNAL_SUFFIX, type QueueFolder, type Spool } from './spool.js';

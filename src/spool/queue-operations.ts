@@ -13,7 +13,7 @@ import {
   returnToPickup,
   type QuarantinedPickup,
 } from './quarantined-pickup.js';
-import type { Envelope } from './envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import type { JournalRecord, JournalState } from './recipient-journal.js';
 import { QUEUE_FOLDERS, type QueueFolder, type Spool } from './spool.js';
 

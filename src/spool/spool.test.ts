@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeEntry } from './entry-format.js';
-import type { Envelope } from './envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import { Spool } from './spool.js';
 import { acquireSpoolLock } from './spool-lock.js';
 

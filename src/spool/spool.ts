@@ -11,7 +11,7 @@ import {
 } from './entry-format.js';
 import { JournalWriter, emptyJournal, replayJournal, type JournalState } from './recipient-journal.js';
 import { EntryWriter } from './entry-writer.js';
-import type { Envelope } from './envelope.js';
+import type { Envelope } from '../message/envelope.js';
 import { QueueIdGenerator, isQueueId } from './queue-id.js';
 import { openRegularFile, readRegularFile, restrictMode } from './regular-file.js';
 

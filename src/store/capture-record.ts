@@ -6,7 +6,7 @@
  */
 import { parseMail } from '../message/parse-mail.js';
 import { readTraceHeader } from './message-file.js';
-import { parseReportStatuses, type ReportStatus } from './report-statuses.js';
+import { parseReportedQueueId, parseReportStatuses, type ReportStatus } from './report-statuses.js';
 
 export interface CaptureRecord {
   id: string;
@@ -23,6 +23,8 @@ export interface CaptureRecord {
   headerDate: string | undefined;
   report: boolean;
   reportStatuses: ReportStatus[];
+  /** For a report of ours: the queue ID of the message it reports on (its X-Ims-Relay-Queue-ID field). */
+  reportedQueueId: string | undefined;
   attachments: number;
   tags: string[];
   /** Body text for the full-text index (cut at FULL_TEXT_LIMIT characters). */
@@ -123,6 +125,7 @@ export async function recordOf(
       headerDate: date,
       report,
       reportStatuses: statusPart ? parseReportStatuses(statusPart) : [],
+      reportedQueueId: statusPart ? parseReportedQueueId(statusPart) : undefined,
       attachments: parsed.attachments.length,
       tags: tagsOf(parsed.headers as Map<string, unknown>, trace.recipients),
       text: (parsed.text ?? '').slice(0, FULL_TEXT_LIMIT),

@@ -14,13 +14,15 @@ export interface MailFilter {
   /** Full-text query over subject, addresses and text body: words (all must match), `word*` prefixes. */
   q?: string;
   tag?: string;
+  /** Captures of this queue entry, and the delivery reports about it. */
+  queueId?: string;
   /** Captured at or after this time (ms since the epoch). */
   since?: number;
   /** Delivery reports only (true) or no reports (false). */
   report?: boolean;
 }
 
-export const FILTER_KEYS = ['to', 'from', 'subject', 'q', 'tag', 'since', 'report'] as const;
+export const FILTER_KEYS = ['to', 'from', 'subject', 'q', 'tag', 'queueId', 'since', 'report'] as const;
 
 /**
  * A filter from query-string values; a string says what is wrong. `since` is a time
@@ -28,7 +30,7 @@ export const FILTER_KEYS = ['to', 'from', 'subject', 'q', 'tag', 'since', 'repor
  */
 export function parseMailFilter(query: Record<string, unknown>, now = Date.now()): MailFilter | string {
   const filter: MailFilter = {};
-  for (const key of ['to', 'from', 'subject', 'q', 'tag'] as const) {
+  for (const key of ['to', 'from', 'subject', 'q', 'tag', 'queueId'] as const) {
     const v = query[key];
     if (v === undefined) continue;
     if (typeof v !== 'string' || v.trim() === '') return `${key} must be a non-empty text`;

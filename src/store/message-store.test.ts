@@ -226,6 +226,40 @@ describe('MessageStore', () => {
     expect(fs.readFileSync(s.fileOf(row.id), 'utf8').startsWith('Return-Path: <>\r\n')).toBe(true);
   });
 
+  it('links a report of ours to the message it reports on (X-Ims-Relay-Queue-ID), and filters by queue ID', async () => {
+    const s = await openStore(tempStore());
+    // the original (queue ID Q2), captured; its report has its own queue ID (Q3) and names Q2
+    await s.capture({
+      queueId: Q2,
+      sender: 'sender@example.test',
+      recipients: ['a@x.test'],
+      message: mail('orig'),
+    });
+    const report = Buffer.from(
+      'From: MAILER-DAEMON@relay.test\r\nSubject: Undeliverable: orig\r\nMIME-Version: 1.0\r\n' +
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n' +
+        '--b\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n' +
+        `--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; relay.test\r\nX-Ims-Relay-Queue-ID: ${Q2}\r\n\r\n` +
+        'Final-Recipient: rfc822; gone@bounce.test\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n',
+    );
+    await s.capture({ queueId: Q3, sender: '', recipients: ['sender@example.test'], message: report });
+    await s.capture({ queueId: Q1, sender: 's@x.test', recipients: ['b@x.test'], message: mail('other') });
+    const check = () => {
+      const rows = s.list({ queueId: Q2 }, 10).rows;
+      expect(rows.map((r) => [r.queueId, r.report, r.reportedQueueId])).toEqual([
+        [Q3, true, Q2],
+        [Q2, false, undefined],
+      ]);
+      expect(s.list({ queueId: Q2, report: false }, 10).rows.map((r) => r.subject)).toEqual(['orig']);
+      expect(s.list({ queueId: Q3 }, 10).rows.map((r) => r.subject)).toEqual(['Undeliverable: orig']);
+      expect(s.list({ queueId: 'nothing' }, 10).total).toBe(0);
+    };
+    check();
+    // the link is read from the file, so a rebuilt index has it too
+    await s.reindex();
+    check();
+  });
+
   it('applies the retention limits (count, age, bytes) with event 1132', async () => {
     const seen: RelayEvent[] = [];
     const s = await openStore(tempStore(), {

@@ -27,6 +27,19 @@ function fields(group: string): Map<string, string> {
   return out;
 }
 
+/**
+ * The per-message field in which ims-relay's reports name the queue ID of the message they report
+ * on (an RFC 3464 extension field, as Postfix writes X-Postfix-Queue-ID).
+ */
+const REPORTED_QUEUE_ID = 'x-ims-relay-queue-id';
+
+/** The queue ID of the message a report is about, from its per-message fields (ims-relay's reports). */
+export function parseReportedQueueId(body: string): string | undefined {
+  const first = body.split(/\r?\n[ \t]*\r?\n/).find((g) => g.trim() !== '');
+  const value = first === undefined ? undefined : fields(first).get(REPORTED_QUEUE_ID);
+  return value && /^[\x21-\x7e]{1,200}$/.test(value) ? value : undefined;
+}
+
 /** `rfc822; a@b` → `a@b` */
 const addressOf = (value: string) => value.replace(/^[^;]*;\s*/, '').trim();
 

@@ -9,7 +9,7 @@ import { fullTextQuery, type MailFilter } from './mail-filter.js';
 import type { ReportStatus } from './report-statuses.js';
 
 /** Bumped when the schema changes; an index of another version is rebuilt from the files. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -25,9 +25,11 @@ CREATE TABLE IF NOT EXISTS messages (
   size INTEGER NOT NULL,
   recipient_count INTEGER NOT NULL,
   report INTEGER NOT NULL,
-  attachments INTEGER NOT NULL
+  attachments INTEGER NOT NULL,
+  reported_queue_id TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_queue_id ON messages (queue_id);
+CREATE INDEX IF NOT EXISTS messages_reported_queue_id ON messages (reported_queue_id) WHERE reported_queue_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_captured_at ON messages (captured_at);
 CREATE TABLE IF NOT EXISTS recipients (
   address TEXT NOT NULL,
@@ -70,6 +72,8 @@ export interface MessageRow {
   recipientCount: number;
   report: boolean;
   attachments: number;
+  /** For a delivery report: the queue ID of the message it reports on. */
+  reportedQueueId: string | undefined;
 }
 
 interface RawRow {
@@ -85,6 +89,7 @@ interface RawRow {
   recipient_count: number;
   report: number;
   attachments: number;
+  reported_queue_id: string | null;
 }
 
 const toRow = (r: RawRow): MessageRow => ({
@@ -100,6 +105,7 @@ const toRow = (r: RawRow): MessageRow => ({
   recipientCount: r.recipient_count,
   report: r.report === 1,
   attachments: r.attachments,
+  reportedQueueId: r.reported_queue_id ?? undefined,
 });
 
 export interface Page {
@@ -132,8 +138,8 @@ export class StoreIndex {
       this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);
       this.insertMessage = this.db.prepare(
-        `INSERT INTO messages (id, queue_id, sender, from_header, subject, header_date, captured_at, size, recipient_count, report, attachments)
-         VALUES (@id, @queueId, @sender, @from, @subject, @headerDate, @capturedAt, @size, @recipientCount, @report, @attachments)`,
+        `INSERT INTO messages (id, queue_id, sender, from_header, subject, header_date, captured_at, size, recipient_count, report, attachments, reported_queue_id)
+         VALUES (@id, @queueId, @sender, @from, @subject, @headerDate, @capturedAt, @size, @recipientCount, @report, @attachments, @reportedQueueId)`,
       );
       this.insertRecipient = this.db.prepare(
         'INSERT OR IGNORE INTO recipients (address, seq, position, given) VALUES (?, ?, ?, ?)',
@@ -180,6 +186,7 @@ export class StoreIndex {
             recipientCount: r.recipients.length,
             report: r.report ? 1 : 0,
             attachments: r.attachments,
+            reportedQueueId: r.reportedQueueId ?? null,
           }).lastInsertRowid,
         );
         r.recipients.forEach((address, i) =>
@@ -233,6 +240,10 @@ export class StoreIndex {
         clauses.push('seq IN (SELECT rowid FROM message_text WHERE message_text MATCH ?)');
         params.push(match);
       }
+    }
+    if (filter.queueId !== undefined) {
+      clauses.push('(queue_id = ? OR reported_queue_id = ?)');
+      params.push(filter.queueId, filter.queueId);
     }
     if (filter.tag !== undefined) {
       clauses.push('seq IN (SELECT seq FROM tags WHERE tag = ?)');

@@ -12,7 +12,11 @@ export interface TestRelay extends RunningRelay {
   /** Events recorded so far (parsed from the events file). */
   eventsSeen(): RelayEvent[];
   /** Decoded entries in in/, oldest first. */
-  entries(): { queueId: string; envelope: import('../../src/spool/envelope.js').Envelope; message: string }[];
+  entries(): {
+    queueId: string;
+    envelope: import('../../src/message/envelope.js').Envelope;
+    message: string;
+  }[];
 }
 
 export function tempDir(prefix = 'ims-test-'): string {

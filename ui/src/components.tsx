@@ -1,51 +1,6 @@
-/** Small pieces the views share: a pager, a confirmation dialog, tabs, an error line. */
+/** Small pieces the views share: a confirmation dialog, tabs, an error line (the pager: pager.tsx). */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
-import { count } from './format';
-
-export function Pager(props: {
-  offset: number;
-  limit: number;
-  total: number;
-  onChange: (offset: number) => void;
-  label?: string;
-}) {
-  const { offset, limit, total, onChange } = props;
-  const last = Math.max(0, Math.floor((total - 1) / limit) * limit);
-  const page = Math.floor(offset / limit) + 1;
-  const pages = Math.max(1, Math.ceil(total / limit));
-  return (
-    <nav class="pager" aria-label={props.label ?? 'pages'}>
-      <button type="button" disabled={offset === 0} onClick={() => onChange(0)} aria-label="first page">
-        «
-      </button>
-      <button
-        type="button"
-        disabled={offset === 0}
-        onClick={() => onChange(Math.max(0, offset - limit))}
-        aria-label="previous page"
-      >
-        ‹
-      </button>
-      <span class="pager-text">
-        {total === 0
-          ? 'none'
-          : `${count(offset + 1)}–${count(Math.min(total, offset + limit))} of ${count(total)} (page ${count(page)} of ${count(pages)})`}
-      </span>
-      <button
-        type="button"
-        disabled={offset + limit >= total}
-        onClick={() => onChange(offset + limit)}
-        aria-label="next page"
-      >
-        ›
-      </button>
-      <button type="button" disabled={offset >= last} onClick={() => onChange(last)} aria-label="last page">
-        »
-      </button>
-    </nav>
-  );
-}
 
 /** A modal question (a native <dialog>: focus is trapped and Escape cancels). */
 export function Confirm(props: {

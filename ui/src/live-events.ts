@@ -1,7 +1,8 @@
 /**
  * The relay's event stream (`/api/v1/events/stream`, server-sent events), read with fetch so that
  * the admin token goes in a header (EventSource cannot send one). One stream for the whole page;
- * views subscribe to it. Reconnects after a pause when the stream ends.
+ * views subscribe to it. Reconnects after a pause when the stream ends; what happened in the gap
+ * is not replayed, so views that follow the stream read their list again on a reconnect.
  */
 import { request } from './api';
 
@@ -21,11 +22,16 @@ type StateListener = (connected: boolean) => void;
 const listeners = new Set<Listener>();
 const stateListeners = new Set<StateListener>();
 let controller: AbortController | undefined;
+const reconnectListeners = new Set<() => void>();
 let connected = false;
+let everConnected = false;
 
 function setConnected(value: boolean): void {
+  if (value === connected) return;
   connected = value;
   for (const l of stateListeners) l(value);
+  if (value && everConnected) for (const l of reconnectListeners) l();
+  if (value) everConnected = true;
 }
 
 export function isConnected(): boolean {
@@ -35,6 +41,12 @@ export function isConnected(): boolean {
 export function onEvent(listener: Listener): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
+}
+
+/** Called when the stream is back after a gap (events of the gap were missed). */
+export function onReconnect(listener: () => void): () => void {
+  reconnectListeners.add(listener);
+  return () => reconnectListeners.delete(listener);
 }
 
 export function onConnection(listener: StateListener): () => void {

@@ -9,6 +9,8 @@ export interface MailFilter {
   to?: string;
   from?: string;
   tag?: string;
+  /** The captures of a queue entry and the reports about it. */
+  queueId?: string;
   report?: boolean;
 }
 
@@ -23,6 +25,8 @@ export interface MailSummary {
   recipients: string[];
   tags: string[];
   report: boolean;
+  /** A report: the queue ID of the message it reports on. */
+  reportedQueueId?: string;
 }
 
 export interface MailPage {
@@ -85,12 +89,16 @@ function summary(m: Loose): MailSummary {
     recipients,
     tags: Array.isArray(m.tags) ? m.tags.map(String) : [],
     report: Boolean(m.report),
+    ...(str(m.reportedQueueId) ? { reportedQueueId: str(m.reportedQueueId)! } : {}),
   };
 }
 
+/** `report=true` (reports only), `report=false` (no reports) or nothing. */
+const reportParam = (f: MailFilter) => (f.report === undefined ? undefined : String(f.report));
+
 export async function listMail(filter: MailFilter, limit: number, cursor?: string): Promise<MailPage> {
   const body = await getJson<Loose>(
-    `/api/v1/mail${query({ ...filter, report: filter.report ? 'true' : undefined, limit, cursor })}`,
+    `/api/v1/mail${query({ ...filter, report: reportParam(filter), limit, cursor })}`,
   );
   const messages = Array.isArray(body.messages) ? (body.messages as Loose[]).map(summary) : [];
   const next = str(body.nextCursor) ?? str(body.cursor);
@@ -187,10 +195,7 @@ export function deleteMail(id: string): Promise<unknown> {
 }
 
 export function deleteAllMail(filter: MailFilter): Promise<unknown> {
-  return sendJson(
-    'DELETE',
-    `/api/v1/mail${query({ ...filter, report: filter.report ? 'true' : undefined })}`,
-  );
+  return sendJson('DELETE', `/api/v1/mail${query({ ...filter, report: reportParam(filter) })}`);
 }
 
 export const attachmentPath = (id: string, index: number): string =>

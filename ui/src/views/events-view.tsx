@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { getJson, query } from '../api';
 import { ErrorLine, message } from '../components';
 import { time } from '../format';
-import { onEvent, type RelayEvent } from '../live-events';
+import { onEvent, onReconnect, type RelayEvent } from '../live-events';
 import { href, navigate, type Route } from '../router';
 
 const KEEP = 2000;
@@ -22,6 +22,9 @@ export function EventsView(props: { route: Route }) {
   const [events, setEvents] = useState<RelayEvent[]>([]);
   const [paused, setPaused] = useState(false);
   const [error, setError] = useState<string>();
+  // the stream misses what happens while it reconnects: then the log is read again
+  const [reconnects, setReconnects] = useState(0);
+  useEffect(() => onReconnect(() => setReconnects((n) => n + 1)), []);
 
   useEffect(() => {
     getJson<{ events: RelayEvent[] }>(`/api/v1/events${query({ id, limit: 1000 })}`).then(
@@ -34,7 +37,7 @@ export function EventsView(props: { route: Route }) {
       },
       (e: unknown) => setError(message(e)),
     );
-  }, [id]);
+  }, [id, reconnects]);
   useEffect(() => {
     if (paused) return;
     return onEvent((e) => setEvents((list) => [e, ...list].slice(0, KEEP)));
@@ -101,17 +104,22 @@ export function EventsView(props: { route: Route }) {
               <td>
                 {e.queueId ? (
                   <>
-                    <a href={href('queue', e.queueId)}>
+                    <a href={href('queue', e.queueId)} title="its queue entry">
                       <code>{e.queueId}</code>
-                    </a>
+                    </a>{' '}
                     {e.id === MAIL_CAPTURED && typeof e.data?.id === 'string' ? (
-                      <>
-                        {' '}
-                        <a class="meta" href={href(e.data.report ? 'reports' : 'mail', e.data.id)}>
-                          message
-                        </a>
-                      </>
-                    ) : null}
+                      <a class="meta" href={href(e.data.report ? 'reports' : 'mail', e.data.id)}>
+                        message
+                      </a>
+                    ) : (
+                      <a
+                        class="meta"
+                        href={href('mail', undefined, { queueId: e.queueId })}
+                        title="its captured mail and the reports about it"
+                      >
+                        mail
+                      </a>
+                    )}
                   </>
                 ) : null}
               </td>

@@ -5,8 +5,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Confirm, ErrorLine, message } from '../components';
 import { bytes, count, time } from '../format';
-import { onEvent } from '../live-events';
+import { onEvent, onReconnect } from '../live-events';
 import { deleteAllMail, listMail, type MailFilter, type MailPage } from '../mail-api';
+import { Pager } from '../pager';
 import { href, navigate, type Route } from '../router';
 import { MessageView } from './message-view';
 
@@ -17,12 +18,51 @@ const MAIL_DELETED = 1131;
 
 function filterFrom(params: URLSearchParams, reports: boolean): MailFilter {
   const f: MailFilter = {};
-  for (const k of ['q', 'to', 'from', 'tag'] as const) {
+  for (const k of ['q', 'to', 'from', 'tag', 'queueId'] as const) {
     const v = params.get(k);
     if (v) f[k] = v;
   }
   if (reports || params.get('report') === 'true') f.report = true;
   return f;
+}
+
+const FILTER_NAMES = { to: 'to', from: 'from', tag: 'tag', queueId: 'queue ID' } as const;
+
+/** The filters in force, each with a button that drops it. */
+function FilterChips(props: { filter: MailFilter; reports: boolean; onRemove: (key: string) => void }) {
+  const keys = (Object.keys(FILTER_NAMES) as (keyof typeof FILTER_NAMES)[]).filter((k) => props.filter[k]);
+  const reportOnly = props.filter.report && !props.reports;
+  if (keys.length === 0 && !reportOnly) return null;
+  return (
+    <ul class="chips" aria-label="filters in force">
+      {keys.map((k) => (
+        <li key={k}>
+          {FILTER_NAMES[k]}: <strong>{props.filter[k]}</strong>{' '}
+          <button
+            type="button"
+            class="link"
+            aria-label={`remove the ${FILTER_NAMES[k]} filter`}
+            onClick={() => props.onRemove(k)}
+          >
+            ×
+          </button>
+        </li>
+      ))}
+      {reportOnly ? (
+        <li>
+          reports only{' '}
+          <button
+            type="button"
+            class="link"
+            aria-label="remove the reports-only filter"
+            onClick={() => props.onRemove('report')}
+          >
+            ×
+          </button>
+        </li>
+      ) : null}
+    </ul>
+  );
 }
 
 export function MailView(props: { reports: boolean; route: Route }) {
@@ -35,7 +75,9 @@ export function MailView(props: { reports: boolean; route: Route }) {
   const [error, setError] = useState<string>();
   const [confirmAll, setConfirmAll] = useState(false);
   const [search, setSearch] = useState(filter.q ?? '');
-  const [showFilters, setShowFilters] = useState(Boolean(filter.to || filter.from || filter.tag));
+  const [showFilters, setShowFilters] = useState(
+    Boolean(filter.to || filter.from || filter.tag || filter.queueId),
+  );
   const cursor = cursors[cursors.length - 1];
   const listRef = useRef<HTMLUListElement>(null);
 
@@ -56,7 +98,8 @@ export function MailView(props: { reports: boolean; route: Route }) {
     void load();
   }, [filterKey, cursor]);
 
-  // live: the first page follows new and deleted mail (at most once a second)
+  // live: the first page follows new and deleted mail (at most every 300 ms), and is read again
+  // when the event stream comes back after a gap
   useEffect(() => {
     if (cursor !== undefined) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -67,8 +110,10 @@ export function MailView(props: { reports: boolean; route: Route }) {
         void load();
       }, 300);
     });
+    const stopReconnect = onReconnect(() => void load());
     return () => {
       stop();
+      stopReconnect();
       if (timer) clearTimeout(timer);
     };
   }, [filterKey, cursor]);
@@ -117,6 +162,7 @@ export function MailView(props: { reports: boolean; route: Route }) {
         {showFilters ? (
           <form
             class="filters"
+            key={filterKey}
             onSubmit={(e) => {
               e.preventDefault();
               const data = new FormData(e.currentTarget);
@@ -125,6 +171,7 @@ export function MailView(props: { reports: boolean; route: Route }) {
                 to: v('to'),
                 from: v('from'),
                 tag: v('tag'),
+                queueId: v('queueId'),
                 report: reports ? undefined : data.get('report') ? 'true' : undefined,
               });
             }}
@@ -138,6 +185,9 @@ export function MailView(props: { reports: boolean; route: Route }) {
             <label>
               Tag <input name="tag" defaultValue={filter.tag ?? ''} />
             </label>
+            <label>
+              Queue ID <input name="queueId" size={24} defaultValue={filter.queueId ?? ''} />
+            </label>
             {reports ? null : (
               <label class="check">
                 <input type="checkbox" name="report" defaultChecked={Boolean(filter.report)} /> Reports only
@@ -149,6 +199,7 @@ export function MailView(props: { reports: boolean; route: Route }) {
             </button>
           </form>
         ) : null}
+        <FilterChips filter={filter} reports={reports} onRemove={(k) => setParams({ [k]: undefined })} />
         <div class="list-head">
           <span aria-live="polite">
             {page
@@ -200,22 +251,14 @@ export function MailView(props: { reports: boolean; route: Route }) {
               : 'No mail yet. Send some to the SMTP port.'}
           </p>
         ) : null}
-        <nav class="pager" aria-label="pages">
-          <button
-            type="button"
-            disabled={cursors.length === 1}
-            onClick={() => setCursors(cursors.slice(0, -1))}
-          >
-            ‹ Newer
-          </button>
-          <button
-            type="button"
-            disabled={!page?.nextCursor}
-            onClick={() => setCursors([...cursors, page!.nextCursor])}
-          >
-            Older ›
-          </button>
-        </nav>
+        <Pager
+          label="pages"
+          status={cursors.length > 1 ? `page ${count(cursors.length)}` : ''}
+          previous={cursors.length > 1 ? () => setCursors(cursors.slice(0, -1)) : undefined}
+          next={page?.nextCursor ? () => setCursors([...cursors, page.nextCursor]) : undefined}
+          previousText="Newer"
+          nextText="Older"
+        />
         <Confirm
           open={confirmAll}
           title={filtered || reports ? 'Delete the matching messages?' : 'Delete all captured mail?'}

@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { download } from '../api';
-import { Confirm, ErrorLine, Pager, Tabs, message } from '../components';
+import { Confirm, ErrorLine, Tabs, message } from '../components';
 import { bytes, count, time } from '../format';
 import {
   attachmentPath,
@@ -16,6 +16,7 @@ import {
   rawMail,
   type MailDetail,
 } from '../mail-api';
+import { OffsetPager } from '../pager';
 import { href, navigate } from '../router';
 import { ReportView } from './report-view';
 
@@ -76,7 +77,7 @@ function Recipients(props: { detail: MailDetail }) {
       <p>
         <strong>{count(list.total)}</strong> recipient{list.total === 1 ? '' : 's'}
       </p>
-      <Pager
+      <OffsetPager
         offset={list.offset}
         limit={limit}
         total={list.total}
@@ -179,7 +180,13 @@ export function MessageView(props: { id: string; reports: boolean; back: string;
           <>
             <dt>Queue ID</dt>
             <dd>
-              <code>{detail.queueId}</code> ·{' '}
+              <code>{detail.queueId}</code> · <a href={href('queue', detail.queueId)}>queue entry</a> ·{' '}
+              {detail.report ? null : (
+                <>
+                  <a href={href('reports', undefined, { queueId: detail.queueId })}>reports about it</a>{' '}
+                  ·{' '}
+                </>
+              )}
               <a href={href('events', undefined, { queueId: detail.queueId })}>events</a> ·{' '}
               <a href={href('sessions', undefined, { queueId: detail.queueId })}>SMTP session</a>
             </dd>
@@ -190,9 +197,14 @@ export function MessageView(props: { id: string; reports: boolean; back: string;
             <dt>Tags</dt>
             <dd>
               {detail.tags.map((t) => (
-                <span class="badge" key={t}>
+                <a
+                  class="badge"
+                  key={t}
+                  href={href('mail', undefined, { tag: t })}
+                  title={`all mail tagged ${t}`}
+                >
                   {t}
-                </span>
+                </a>
               ))}
             </dd>
           </>

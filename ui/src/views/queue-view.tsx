@@ -4,9 +4,10 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, query, sendJson } from '../api';
-import { Confirm, ErrorLine, Pager, message } from '../components';
+import { Confirm, ErrorLine, message } from '../components';
 import { bytes, count, time } from '../format';
-import { onEvent } from '../live-events';
+import { onEvent, onReconnect } from '../live-events';
+import { OffsetPager, PagedTable } from '../pager';
 import { href, navigate, type Route } from '../router';
 
 const FOLDERS = ['in', 'out', 'bad', 'archive'] as const;
@@ -52,7 +53,6 @@ function Entry(props: { id: string; onChanged: () => void }) {
   const [detail, setDetail] = useState<Detail>();
   const [error, setError] = useState<string>();
   const [notice, setNotice] = useState<string>();
-  const [offset, setOffset] = useState(0);
   const [asking, setAsking] = useState<Action>();
   const load = () =>
     getJson<Detail>(`/api/v1/messages/${encodeURIComponent(props.id)}`).then(
@@ -167,35 +167,20 @@ function Entry(props: { id: string; onChanged: () => void }) {
         </dd>
       </dl>
       <h3>Journal</h3>
-      <Pager
-        offset={offset}
-        limit={RECIPIENT_PAGE}
-        total={detail.recipients.length}
-        onChange={setOffset}
+      <PagedTable
+        items={detail.recipients}
+        pageSize={RECIPIENT_PAGE}
         label="journal pages"
+        columns={['Recipient', 'State', 'Status', 'Diagnostic']}
+        row={(r) => (
+          <>
+            <td>{r.address}</td>
+            <td class={`action ${r.state}`}>{r.state}</td>
+            <td>{r.status ?? ''}</td>
+            <td>{r.diagnostic ?? ''}</td>
+          </>
+        )}
       />
-      <table class="grid">
-        <thead>
-          <tr>
-            <th scope="col">#</th>
-            <th scope="col">Recipient</th>
-            <th scope="col">State</th>
-            <th scope="col">Status</th>
-            <th scope="col">Diagnostic</th>
-          </tr>
-        </thead>
-        <tbody>
-          {detail.recipients.slice(offset, offset + RECIPIENT_PAGE).map((r, i) => (
-            <tr key={offset + i}>
-              <td>{count(offset + i + 1)}</td>
-              <td>{r.address}</td>
-              <td class={`action ${r.state}`}>{r.state}</td>
-              <td>{r.status ?? ''}</td>
-              <td>{r.diagnostic ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
       <Confirm
         open={asking !== undefined}
         title={`${asking ?? ''} ${item.queueId}?`}
@@ -248,8 +233,10 @@ export function QueueView(props: { route: Route }) {
         void load();
       }, 500);
     });
+    const stopReconnect = onReconnect(() => void load());
     return () => {
       stop();
+      stopReconnect();
       if (timer) clearTimeout(timer);
     };
   }, [folder, offset]);
@@ -271,7 +258,13 @@ export function QueueView(props: { route: Route }) {
         <ErrorLine error={error} />
         {page ? (
           <>
-            <Pager offset={offset} limit={PAGE} total={page.total} onChange={setOffset} />
+            <OffsetPager
+              offset={offset}
+              limit={PAGE}
+              total={page.total}
+              onChange={setOffset}
+              label="queue pages"
+            />
             <table class="grid entries">
               <thead>
                 <tr>

@@ -1,7 +1,7 @@
 /**
- * The envelope of a spooled message: everything SMTP (or the pickup folder) said about it that is
- * not in the message itself. Stored as JSON in front of the message (see entry-format.ts and
- * docs/spool.md).
+ * The envelope of a message: everything SMTP (or the pickup folder) said about it that is not in
+ * the message itself. The spool stores it as JSON in front of the message (see
+ * spool/entry-format.ts and docs/spool.md); delivery, the reports (ndr/) and the tools read it.
  */
 export interface EnvelopeRecipient {
   /** The address as the client gave it in RCPT TO. */
@@ -30,24 +30,4 @@ export interface Envelope {
   source: 'smtp' | 'pickup' | 'report';
   /** The SMTP client, for mail that came over SMTP. */
   client?: { address: string; port: number; helo: string; hostname?: string };
-}
-
-/** The envelope of a message from the pickup folder: its X-Sender and X-Receiver lines. */
-export function pickupEnvelope(
-  queueId: string,
-  arrivedAt: string,
-  sender: string,
-  recipients: string[],
-): Envelope {
-  return {
-    version: 1,
-    queueId,
-    arrivedAt,
-    sender,
-    recipients: recipients.map((address) => ({ address })),
-    dsn: {},
-    bodyType: '8bitmime',
-    smtpUtf8: false,
-    source: 'pickup',
-  };
 }

@@ -4,7 +4,7 @@
  * case-insensitively) fails at delivery with exactly that reply; a 4xx code is a temporary failure
  * (retried), a 5xx code a permanent one. For people testing how their software handles failures.
  */
-import { addressPattern } from '../config/address-pattern.js';
+import { addressPattern } from './address-pattern.js';
 
 export interface FailureRule {
   /** The rule as written. */
