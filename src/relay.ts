@@ -36,7 +36,7 @@ import { IMS_HEADER_WARNING_BYTES } from './message/message-intake.js';
 import { Spool } from './spool/spool.js';
 import type { AdminContext } from './admin/admin-server.js';
 import { listenAdmin, type AdminListener } from './admin/lazy-admin-listener.js';
-import { QueueService } from './admin/queue-service.js';
+import { QueueService } from './queue/queue-service.js';
 import { allowedHostNames } from './admin/request-guard.js';
 import { RelayMetrics } from './admin/relay-metrics.js';
 import { acquireSpoolLock, type LockResult } from './spool/spool-lock.js';

@@ -10,7 +10,7 @@ import { capturedFiles } from './helpers/captured.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { QueueService } from '../src/admin/queue-service.js';
+import { QueueService } from '../src/queue/queue-service.js';
 import { encodeEntry } from '../src/spool/entry-format.js';
 import type { Envelope } from '../src/message/envelope.js';
 import { QueueIdGenerator } from '../src/spool/queue-id.js';

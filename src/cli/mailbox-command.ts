@@ -6,7 +6,11 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { acquireSpoolLock } from '../spool/spool-lock.js';
-import { MessageStore } from '../store/message-store.js';
+import type { MessageStore } from '../store/message-store.js';
+
+/** The store (and SQLite) is loaded by the mailbox commands only, not by every command. */
+const openStore = async (...args: Parameters<typeof MessageStore.open>) =>
+  (await import('../store/message-store.js')).MessageStore.open(...args);
 import type { CliIO } from './cli-io.js';
 import { resolveToolConfig } from './tool-config.js';
 
@@ -28,7 +32,7 @@ export function registerMailbox(program: Command, io: CliIO, done: (code: number
     if (!resolved.ok) return done(2);
     let store: MessageStore;
     try {
-      store = await MessageStore.open(path.join(resolved.config.spool, 'store'), { repair: false });
+      store = await openStore(path.join(resolved.config.spool, 'store'), { repair: false });
     } catch (err) {
       io.stderr.write(`ims-relay: cannot open the message store: ${(err as Error).message}\n`);
       return done(1);
@@ -112,7 +116,7 @@ export function registerMailbox(program: Command, io: CliIO, done: (code: number
         return done(1);
       }
       try {
-        const opened = await MessageStore.open(path.join(resolved.config.spool, 'store'));
+        const opened = await openStore(path.join(resolved.config.spool, 'store'));
         const report = await opened.reindex();
         await opened.close();
         io.stdout.write(`index rebuilt: ${report.indexed} message(s)\n`);

@@ -3,10 +3,9 @@
  * spool (so they are safe while it runs and it hears about them), or — when no relay runs —
  * directly on the spool files, holding the spool lock meanwhile.
  */
-import { QueueService, type DetailResult, type RawResult } from '../admin/queue-service.js';
-import { parseQueueFilter, queueFilterQuery, type QueueQuery } from '../admin/queue-query.js';
+import { QueueService, type DetailResult, type RawResult } from '../queue/queue-service.js';
+import { parseQueueFilter, queueFilterQuery, type QueueQuery } from '../queue/queue-query.js';
 import type { RelayConfig } from '../config/relay-config.js';
-import { walkFolderSync } from '../spool/queue-listing.js';
 import type { OperationResult, QueueItem } from '../spool/queue-operations.js';
 import { readRuntimeInfo } from '../spool/runtime-info.js';
 import { acquireSpoolLock } from '../spool/spool-lock.js';
@@ -47,22 +46,7 @@ class LocalBackend implements QueueBackend {
   async walk(folder: QueueFolder, query: QueueQuery, each: (items: QueueItem[]) => void) {
     const filter = parseQueueFilter(query);
     if (typeof filter === 'string') throw new Error(filter);
-    if (folder === 'bad') {
-      // with the quarantined pickup files (see QueueService.page)
-      const page = await this.service.page('bad', { limit: Number.MAX_SAFE_INTEGER, filter });
-      if (page.items.length > 0) each(page.items);
-      return page.total;
-    }
-    let batch: QueueItem[] = [];
-    const total = walkFolderSync(this.service.spool, folder, filter, (item) => {
-      batch.push(item);
-      if (batch.length === 1000) {
-        each(batch);
-        batch = [];
-      }
-    });
-    if (batch.length > 0) each(batch);
-    return total;
+    return this.service.walk(folder, filter, each);
   }
   async count(folder: QueueFolder, query: QueueQuery) {
     const filter = parseQueueFilter(query);
@@ -125,17 +109,25 @@ class HttpBackend implements QueueBackend {
   }
 
   async walk(folder: QueueFolder, query: QueueQuery, each: (items: QueueItem[]) => void) {
-    let cursor: string | undefined;
-    for (;;) {
+    type Page = { total: number; items: QueueItem[]; nextCursor?: string };
+    const fetchPage = async (cursor: string | undefined): Promise<Page> => {
       const res = await this.call(
         'GET',
         `/api/v1/messages?folder=${folder}&limit=1000${cursor ? `&cursor=${cursor}` : ''}${queueFilterQuery(query)}`,
       );
       if (!res.ok) throw new Error((await this.failure(res)).message);
-      const page = (await res.json()) as { total: number; items: QueueItem[]; nextCursor?: string };
+      return (await res.json()) as Page;
+    };
+    // the next page is asked for before this one is printed: the relay reads it meanwhile
+    let next = fetchPage(undefined);
+    for (;;) {
+      const page = await next;
+      if (page.nextCursor) {
+        next = fetchPage(page.nextCursor);
+        next.catch(() => {}); // awaited below; not an unhandled rejection if printing throws first
+      }
       if (page.items.length > 0) each(page.items);
       if (!page.nextCursor) return page.total;
-      cursor = page.nextCursor;
     }
   }
 

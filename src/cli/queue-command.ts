@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 import { QUEUE_FOLDERS, type QueueFolder } from '../spool/spool.js';
 import type { QueueItem } from '../spool/queue-operations.js';
-import type { QueueQuery } from '../admin/queue-query.js';
-import { parseQueueFilter } from '../admin/queue-query.js';
+import type { QueueQuery } from '../queue/queue-query.js';
+import { parseQueueFilter } from '../queue/queue-query.js';
 import type { CliIO } from './cli-io.js';
 import { openQueueBackend, type Operation, type QueueBackend } from './queue-backend.js';
 import { resolveToolConfig } from './tool-config.js';

@@ -5,7 +5,6 @@ import { Option, type Command } from 'commander';
 import { resolveConfig, type RawSettings } from '../config/relay-config.js';
 import { SETTINGS, envName, flagName } from '../config/settings.js';
 import { formatHostPort } from '../config/host-port.js';
-import { runRelay } from '../relay.js';
 import type { EventLog } from '../events/event-log.js';
 import type { CliIO } from './cli-io.js';
 
@@ -42,6 +41,8 @@ export async function serve(options: Record<string, unknown>, io: CliIO): Promis
   // test-only: a message containing this text kills the relay when it is processed (never documented
   // as a setting; only the test suite sets it)
   const crashOn = io.env.IMS_RELAY_TEST_CRASH_ON;
+  // the relay's modules are loaded when it is served: the other commands start without them
+  const { runRelay } = await import('../relay.js');
   const started = await runRelay(resolved.config, {}, crashOn ? { crashOn } : {});
   if (!started.ok) {
     io.stderr.write(`ims-relay: ${started.message}\n`);

@@ -78,7 +78,17 @@ function envelopeMatches(envelope: Envelope, filter: QueueFilter): boolean {
   return true;
 }
 
-/** The envelope and message size of an entry, from its first bytes; undefined if it cannot be read. */
+/**
+ * The buffer every head read goes into (reads are synchronous, one at a time): nothing of it is
+ * kept (the envelope is parsed out of it), so listing 100,000 entries allocates no 100,000 buffers.
+ */
+const headBuffer = Buffer.allocUnsafe(HEAD_READ);
+
+/**
+ * The envelope and message size of an entry, from its first bytes; undefined if it cannot be read.
+ * Three system calls for an entry smaller than HEAD_READ (open, read, close: the read's length is
+ * its size); a larger one is also measured (fstat), and a head longer than HEAD_READ read whole.
+ */
 function readHeadSync(file: string): { envelope: Envelope; messageBytes: number } | undefined {
   let fd: number;
   try {
@@ -87,10 +97,10 @@ function readHeadSync(file: string): { envelope: Envelope; messageBytes: number 
     return undefined;
   }
   try {
-    const size = fs.fstatSync(fd).size;
-    let bytes = Buffer.allocUnsafe(Math.min(size, HEAD_READ));
+    let bytes = headBuffer;
     let read = fs.readSync(fd, bytes, 0, bytes.length, 0);
-    const declared = /^IMSR\/\d+ (\d{1,12})\n/.exec(bytes.subarray(0, 64).toString('latin1'));
+    const size = read < bytes.length ? read : fs.fstatSync(fd).size;
+    const declared = /^IMSR\/\d+ (\d{1,12})\n/.exec(bytes.toString('latin1', 0, Math.min(read, 64)));
     if (declared) {
       const headLength = Number(declared[1]) + declared[0].length + 1;
       if (headLength > read && size > read) {
@@ -111,8 +121,14 @@ function readHeadSync(file: string): { envelope: Envelope; messageBytes: number 
   }
 }
 
+/**
+ * The journal of an entry; empty when there is none. Looked for first with a call that does not
+ * throw: a read that fails with ENOENT costs forty times more (the error it builds), and most
+ * entries of a deep queue have no journal.
+ */
 function readJournalSync(file: string): JournalState | undefined {
   try {
+    if (!fs.statSync(file, { throwIfNoEntry: false })) return emptyJournal();
     return replayJournal(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT' ? emptyJournal() : undefined;
@@ -129,7 +145,7 @@ export function summarizeIfMatching(
   folder: QueueFolder,
   queueId: string,
   filter: QueueFilter = {},
-  /** false when the caller knows there is no journal (it listed the folder): none is read. */
+  /** false when the caller knows there is no journal (it has just listed the folder): none is looked for. */
   hasJournal = true,
 ): QueueItem | undefined {
   const readJournal = () =>
@@ -174,9 +190,31 @@ export function itemMatches(item: QueueItem, filter: QueueFilter, now = Date.now
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
+/** Names read between two turns of the event loop when a folder is listed. */
+const NAMES_PER_TURN = 4096;
+
+/**
+ * Calls `each` with every name in a folder, without holding them: read a thousand at a time
+ * (synchronously: a fraction of a millisecond a time, about twice as fast as iterating the folder
+ * with a promise per name), with a turn of the event loop every NAMES_PER_TURN names.
+ */
+async function eachName(dirPath: string, each: (name: string) => void): Promise<void> {
+  const dir = fs.opendirSync(dirPath, { bufferSize: 1024 });
+  try {
+    let n = 0;
+    for (let dirent = dir.readSync(); dirent; dirent = dir.readSync()) {
+      each(dirent.name);
+      if (++n % NAMES_PER_TURN === 0) await nextTurn();
+    }
+  } finally {
+    dir.closeSync();
+  }
+}
+
 /**
  * One pass over a folder's names without holding them: the `take` smallest queue IDs after
- * `after` that pass the age filter (sorted), whether there are more, and the folder's entry count.
+ * `after` that pass the age filter (sorted), whether there are more, the folder's entry count,
+ * and which of the IDs after `after` have a journal (so that no journal is looked for in vain).
  */
 async function idWindow(
   spool: Spool,
@@ -185,20 +223,25 @@ async function idWindow(
   take: number,
   filter: QueueFilter,
   now: number,
-): Promise<{ ids: string[]; more: boolean; total: number }> {
+): Promise<{ ids: string[]; more: boolean; total: number; journals: Set<string> }> {
   const ids: string[] = [];
+  const journals = new Set<string>();
   let more = false;
   let total = 0;
-  const dir = await fsp.opendir(spool.folder(folder), { bufferSize: 1024 });
-  for await (const dirent of dir) {
-    const name = dirent.name;
-    if (!name.endsWith(ENTRY_SUFFIX)) continue;
+  await eachName(spool.folder(folder), (name) => {
+    if (!name.endsWith(ENTRY_SUFFIX)) {
+      if (name.endsWith(JOURNAL_SUFFIX)) {
+        const id = name.slice(0, -JOURNAL_SUFFIX.length);
+        if (after === undefined || id > after) journals.add(id);
+      }
+      return;
+    }
     total++;
     const id = name.slice(0, -ENTRY_SUFFIX.length);
-    if ((after !== undefined && id <= after) || !ageMatches(id, filter, now)) continue;
+    if ((after !== undefined && id <= after) || !ageMatches(id, filter, now)) return;
     if (ids.length === take) {
       more = true;
-      if (id >= ids[take - 1]!) continue;
+      if (id >= ids[take - 1]!) return;
       ids.pop();
     }
     // binary insertion: the window stays sorted
@@ -210,8 +253,8 @@ async function idWindow(
       else hi = mid;
     }
     ids.splice(lo, 0, id);
-  }
-  return { ids, more, total };
+  });
+  return { ids, more, total, journals };
 }
 
 /** Queue IDs have a fixed length: `TTTTTTTTTTT-SSSSS-RRRR`. */
@@ -224,18 +267,18 @@ const ID_LENGTH = 22;
  * is renewed (after `maxAgeMs`); entries gone since are skipped when their page is read.
  */
 export class ListingSnapshots {
-  private snapshot: { folder: QueueFolder; ids: Buffer; count: number; takenAt: number } | undefined;
+  private snapshot: (FolderSnapshot & { folder: QueueFolder; takenAt: number }) | undefined;
 
   constructor(private readonly maxAgeMs = 30_000) {}
 
-  async get(spool: Spool, folder: QueueFolder, now = Date.now()): Promise<{ ids: Buffer; count: number }> {
+  async get(spool: Spool, folder: QueueFolder, now = Date.now()): Promise<FolderSnapshot> {
     const s = this.snapshot;
     if (s && s.folder === folder && now - s.takenAt < this.maxAgeMs) return s;
+    this.snapshot = undefined; // the old one can go before the new one is read
     const names: string[] = [];
-    const dir = await fsp.opendir(spool.folder(folder), { bufferSize: 1024 });
-    for await (const dirent of dir)
-      if (dirent.name.length === ID_LENGTH + ENTRY_SUFFIX.length && dirent.name.endsWith(ENTRY_SUFFIX))
-        names.push(dirent.name);
+    await eachName(spool.folder(folder), (name) => {
+      if (name.length === ID_LENGTH + ENTRY_SUFFIX.length && name.endsWith(ENTRY_SUFFIX)) names.push(name);
+    });
     names.sort();
     const ids = Buffer.allocUnsafe(names.length * ID_LENGTH);
     names.forEach((n, i) => ids.write(n, i * ID_LENGTH, ID_LENGTH, 'latin1'));
@@ -244,14 +287,23 @@ export class ListingSnapshots {
   }
 }
 
-/** The `take` IDs after `after` in a snapshot that pass the age filter. */
+/** A folder's sorted queue IDs. */
+interface FolderSnapshot {
+  ids: Buffer;
+  count: number;
+}
+
+/**
+ * The `take` IDs after `after` in a snapshot that pass the age filter. Which of them have a
+ * journal is not known (journals come and go while the snapshot is kept): each is looked for.
+ */
 function snapshotWindow(
-  snap: { ids: Buffer; count: number },
+  snap: FolderSnapshot,
   after: string | undefined,
   take: number,
   filter: QueueFilter,
   now: number,
-): { ids: string[]; more: boolean; total: number } {
+): { ids: string[]; more: boolean; total: number; journals?: undefined } {
   const at = (i: number) => snap.ids.toString('latin1', i * ID_LENGTH, (i + 1) * ID_LENGTH);
   let lo = 0;
   let hi = snap.count;
@@ -299,7 +351,7 @@ export async function listPage(
       const id = found.ids[i]!;
       after = id;
       examined++;
-      const item = summarizeIfMatching(spool, folder, id, filter);
+      const item = summarizeIfMatching(spool, folder, id, filter, found.journals?.has(id) ?? true);
       if (item) items.push(item);
       const lastOfWindow = i === found.ids.length - 1 && !found.more;
       if (items.length === page.limit || (examined >= PAGE_SCAN_BUDGET && !lastOfWindow))
@@ -318,6 +370,13 @@ export async function countEntries(
 ): Promise<number> {
   const reads = needsHead(filter) || filter.held !== undefined;
   let count = 0;
+  if (!reads) {
+    await eachName(spool.folder(folder), (name) => {
+      if (name.endsWith(ENTRY_SUFFIX) && ageMatches(name.slice(0, -ENTRY_SUFFIX.length), filter, now))
+        count++;
+    });
+    return count;
+  }
   let sinceTurn = 0;
   const dir = await fsp.opendir(spool.folder(folder), { bufferSize: 1024 });
   for await (const dirent of dir) {
@@ -325,41 +384,49 @@ export async function countEntries(
     if (!name.endsWith(ENTRY_SUFFIX)) continue;
     const id = name.slice(0, -ENTRY_SUFFIX.length);
     if (!ageMatches(id, filter, now)) continue;
-    if (reads) {
-      if (++sinceTurn === SUMMARY_CHUNK) {
-        sinceTurn = 0;
-        await nextTurn();
-      }
-      if (!passesReads(spool, folder, id, filter)) continue;
+    if (++sinceTurn === SUMMARY_CHUNK) {
+      sinceTurn = 0;
+      await nextTurn();
     }
-    count++;
+    if (passesReads(spool, folder, id, filter)) count++;
   }
   return count;
 }
 
+/** Items handed over at a time by `walkFolder`. */
+const WALK_BATCH = 1000;
+
 /**
- * Every matching entry of a folder, oldest first, handed to `each` as it is read: for a process
- * that holds the spool (the CLI with no relay running), where one sorted listing of the names is
- * the fastest way. Returns the folder's entry count.
+ * Every matching entry of a folder, oldest first, handed to `each` WALK_BATCH at a time as they
+ * are read: for a process that holds the spool (the CLI with no relay running), where one sorted
+ * listing of the names is the fastest way. Only the journals that are there are read (the listing
+ * says which), and each entry's head with three system calls. Returns the folder's entry count.
  */
-export function walkFolderSync(
+export async function walkFolder(
   spool: Spool,
   folder: QueueFolder,
   filter: QueueFilter,
-  each: (item: QueueItem) => void,
+  each: (items: QueueItem[]) => void,
   now = Date.now(),
-): number {
+): Promise<number> {
   const ids: string[] = [];
   const journals = new Set<string>();
-  for (const n of fs.readdirSync(spool.folder(folder))) {
+  for (const n of await fsp.readdir(spool.folder(folder))) {
     if (n.endsWith(ENTRY_SUFFIX)) ids.push(n.slice(0, -ENTRY_SUFFIX.length));
     else if (n.endsWith(JOURNAL_SUFFIX)) journals.add(n.slice(0, -JOURNAL_SUFFIX.length));
   }
   ids.sort();
+  let batch: QueueItem[] = [];
   for (const id of ids) {
     if (!ageMatches(id, filter, now)) continue;
     const item = summarizeIfMatching(spool, folder, id, filter, journals.has(id));
-    if (item) each(item);
+    if (!item) continue;
+    batch.push(item);
+    if (batch.length === WALK_BATCH) {
+      each(batch);
+      batch = [];
+    }
   }
+  if (batch.length > 0) each(batch);
   return ids.length;
 }

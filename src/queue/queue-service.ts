@@ -1,10 +1,11 @@
 /**
- * The queue tools' operations for a spool, coordinated with the delivery queue when the relay is
- * running (so a held or deleted entry is not picked up, a retried one is delivered now). Used by
- * the admin API, and by the CLI on a spool no relay runs on.
+ * The queue operations (list, count, show, retry, hold, release, delete, replay) as one service
+ * beside the spool, coordinated with the delivery scheduler when the relay is running (so a held
+ * or deleted entry is not picked up, a retried one is delivered now). Used by the admin API inside
+ * the relay, and by the CLI on a spool no relay runs on (with no scheduler). It imports the spool
+ * and the message parser only: the scheduler is whatever has the three methods below (the
+ * delivery queue, in the relay).
  */
-import { parseMail } from '../message/parse-mail.js';
-import type { DeliveryQueue } from '../delivery/delivery-queue.js';
 import {
   deleteEntry,
   findEntry,
@@ -23,6 +24,7 @@ import {
   countEntries,
   itemMatches,
   listPage,
+  walkFolder,
   type QueueFilter,
   type QueuePage,
 } from '../spool/queue-listing.js';
@@ -77,13 +79,23 @@ function recipientStates(envelope: Envelope, journal: JournalState): MessageDeta
   });
 }
 
+/** What the service tells the relay's delivery scheduler (src/delivery/delivery-queue.ts). */
+export interface QueueScheduler {
+  /** Delivers the entry now (or when it is done with the attempt it is in). */
+  enqueue(folder: 'in' | 'out', queueId: string): void;
+  /** Forgets a waiting entry (held or deleted). */
+  cancel(queueId: string): void;
+  /** Whether the entry is being delivered right now. */
+  isActive(queueId: string): boolean;
+}
+
 export class QueueService {
   /** For clients paging through a deep folder with a cursor (one pass over its names, not one a page). */
   private readonly snapshots = new ListingSnapshots();
 
   constructor(
     readonly spool: Spool,
-    private readonly delivery?: DeliveryQueue,
+    private readonly delivery?: QueueScheduler,
   ) {}
 
   list(
@@ -110,6 +122,21 @@ export class QueueService {
       total,
       ...(matching.length > page.limit ? { nextCursor: shown.at(-1)!.queueId } : {}),
     };
+  }
+
+  /**
+   * Every matching entry of a folder, oldest first, handed to `each` a batch at a time as it is
+   * read (so that output streams); resolves with the folder's entry count. For a process that holds
+   * the spool (the CLI with no relay running); the admin API pages with `page` instead.
+   */
+  async walk(folder: QueueFolder, filter: QueueFilter, each: (items: QueueItem[]) => void): Promise<number> {
+    if (folder === 'bad') {
+      // with the quarantined pickup files (see page)
+      const page = await this.page('bad', { limit: Number.MAX_SAFE_INTEGER, filter });
+      if (page.items.length > 0) each(page.items);
+      return page.total;
+    }
+    return walkFolder(this.spool, folder, filter, each);
   }
 
   async count(folder: QueueFolder, filter: QueueFilter = {}): Promise<number> {
@@ -213,6 +240,8 @@ function busy(queueId: string): OperationResult {
 
 /** The parsed headers and text of a message, for `show`. */
 async function parsedSummary(message: Buffer): Promise<MessageDetail['parsed']> {
+  // the parser (mailparser and its encodings) is loaded by the first `show`, not by every command
+  const { parseMail } = await import('../message/parse-mail.js');
   const mail = await parseMail(message, { skipHtmlToText: true, skipTextLinks: true });
   return {
     ...(mail.subject ? { subject: mail.subject } : {}),
