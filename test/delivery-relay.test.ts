@@ -142,6 +142,8 @@ describe('relay mode', () => {
     upstream = new ScriptedUpstream();
     await upstream.start(port);
     await waitFor('both delivered', () => upstream!.delivered.length === 2, 20_000);
+    // 1200 follows the upstream's 250 (the relay reads the reply after the upstream has the message)
+    await waitFor('event 1200', () => relay!.eventsSeen().some((e) => e.id === 1200));
     expect(relay.eventsSeen().filter((e) => e.id === 1200)).toHaveLength(1);
     expect(relay.eventsSeen().filter((e) => e.id === 3039)).toHaveLength(1);
   });

@@ -101,7 +101,16 @@ describe.skipIf(!havePostfix)('a real Postfix with smtpd_recipient_limit = 1000'
     stops.push(() => relay.stop());
     const recipients = Array.from({ length: 5_000 }, (_, i) => `user${i}@example.test`);
     const queueId = await submit(relay, recipients);
-    const event = await waitFor('the relay’s delivery', () => deliveredEvent(relay, queueId), 120_000);
+    const event = await waitFor('the relay’s delivery', () => deliveredEvent(relay, queueId), 120_000).catch(
+      async (err: Error) => {
+        // say what happened instead (a deferral waits an hour here): the journal, the events, Postfix's log
+        const journal = await relay.spool.readJournal('in', queueId).catch((e: Error) => e.message);
+        const events = relay.eventsSeen().filter((e) => e.queueId === queueId || e.id >= 2000);
+        throw new Error(
+          `${err.message}\njournal: ${JSON.stringify(journal).slice(0, 2000)}\nevents: ${JSON.stringify(events).slice(0, 4000)}\npostfix log (end): ${postfix.log().slice(-4000)}`,
+        );
+      },
+    );
     expect(event.id).toBe(1101);
     expect(event.data).toMatchObject({ delivered: 5_000 });
     // Postfix passes them on to the sink: every one arrives, once
