@@ -41,5 +41,10 @@ describe('upstream limit', () => {
     expect(closedBeforeData({ code: 'ECONNECTION' })).toBe(true);
     expect(closedBeforeData({ code: 'EENVELOPE', response: '550 5.1.1 unknown' })).toBe(false);
     expect(closedBeforeData({ code: 'ETIMEDOUT' })).toBe(false);
+    // the close came while the RCPT run was still being written
+    expect(closedBeforeData({ code: 'ESOCKET', message: 'write EPIPE' })).toBe(true);
+    expect(closedBeforeData({ code: 'ESOCKET', message: 'read ECONNRESET' })).toBe(true);
+    expect(closedBeforeData({ code: 'ESOCKET', originalCode: 'EPIPE', message: 'broken' })).toBe(true);
+    expect(closedBeforeData({ code: 'ESOCKET', message: 'connect ECONNREFUSED 127.0.0.1:25' })).toBe(false);
   });
 });

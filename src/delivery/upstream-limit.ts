@@ -37,10 +37,25 @@ export function limitShown(
 }
 
 /** Whether a failed pooled transaction looks like an upstream that gave up on too many RCPTs. */
-export function closedBeforeData(err: { code?: string; response?: string; command?: string }): boolean {
+export function closedBeforeData(err: {
+  code?: string;
+  response?: string;
+  command?: string;
+  message?: string;
+  /** The system error's code under nodemailer's (e.g. EPIPE under ESOCKET). */
+  originalCode?: string;
+}): boolean {
   if (/^421[ -]/.test(err.response ?? '')) return true;
   // closed without a word after the envelope was sent
-  return err.code === 'ECONNECTION' && !err.response;
+  if (err.code === 'ECONNECTION' && !err.response) return true;
+  // closed (421 and a reset) while we were still writing a long pipelined run of RCPT: the write
+  // fails with EPIPE or the read with ECONNRESET before the 421 is read (Postfix's "too many errors
+  // after RCPT" under load). Only the probe tells whether it is a limit or an upstream going away.
+  return (
+    err.code === 'ESOCKET' &&
+    !err.response &&
+    /\b(?:EPIPE|ECONNRESET)\b/.test(`${err.originalCode ?? ''} ${err.message ?? ''}`)
+  );
 }
 
 /** Reads SMTP replies off a socket as they arrive (all of them, even those that come with the close). */
