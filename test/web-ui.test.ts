@@ -332,7 +332,9 @@ describe.skipIf(!hasChromium)('web page (chromium)', { timeout: 60_000 }, () => 
     await p.getByLabel('Event ID').fill('1000');
     await p.getByLabel('Event ID').press('Enter');
     await p.waitForURL(/id=1000/);
-    expect(await p.locator('tbody tr').count()).toBe(1);
+    // the URL changes first; the filtered list follows it (until then the old rows are shown)
+    await expect.poll(() => p.locator('tbody tr').count(), { timeout: 15_000 }).toBe(1);
+    await p.getByRole('cell', { name: '1000', exact: true }).waitFor();
     // the queue ID links to the entry
     await p.getByLabel('Event ID').fill('');
     await p.getByLabel('Event ID').press('Enter');
