@@ -98,6 +98,10 @@ describe.skipIf(!havePostfix)(
           // Postfix's defaults, spelled out: user%host@local.test and host!user@local.test go to host
           'allow_percent_hack = yes',
           'swap_bangpath = yes',
+          // a delivery to the sink that fails once under load is tried again within seconds, not minutes
+          'minimal_backoff_time = 1s',
+          'maximal_backoff_time = 2s',
+          'queue_run_delay = 1s',
         ],
       });
       relay = await startTestRelay({
@@ -138,7 +142,11 @@ describe.skipIf(!havePostfix)(
       await s.cmd('QUIT');
       s.close();
       const box = () => capturedFiles(sink.spool.dir, 'ok@local.test');
-      await waitFor('ok@local.test at the last hop', () => box().length === 1, 120_000);
+      await waitFor('ok@local.test at the last hop', () => box().length === 1, 120_000).catch(
+        (err: Error) => {
+          throw new Error(`${err.message}\npostfix log (end): ${postfix.log().slice(-4000)}`);
+        },
+      );
 
       // the control: a trusted client's percent-hack address really is sent on by this Postfix
       const t = await SmtpSession.connectFrom(relay.port, '127.0.0.1');
