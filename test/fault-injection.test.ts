@@ -2,15 +2,15 @@
  * Faults that stopped the IMS (Q317653, Q169686), injected for real: a spool on a small tmpfs
  * that fills up, and an upstream that resets the connection in the middle of DATA.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ScriptedUpstream } from './helpers/scripted-upstream.js';
 import { SmtpSession } from './helpers/smtp-session.js';
-import { startTestRelay, tempDir, type TestRelay } from './helpers/test-relay.js';
+import { startTestRelay, type TestRelay } from './helpers/test-relay.js';
 import { waitFor } from './helpers/wait-for.js';
+import { canMount, smallDisk } from './helpers/small-disk.js';
 
 let relay: TestRelay | undefined;
 let upstream: ScriptedUpstream | undefined;
@@ -20,23 +20,6 @@ afterEach(async () => {
   relay = undefined;
   upstream = undefined;
 });
-
-/** Mounts a tmpfs of `size` at a new folder; undefined when this machine does not allow it. */
-function smallDisk(size: string): { dir: string; unmount: () => void } | undefined {
-  const dir = tempDir('ims-tmpfs-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  return { dir, unmount: () => execFileSync('umount', ['-l', dir], { stdio: 'ignore' }) };
-}
-
-const canMount = (() => {
-  const probe = process.getuid?.() === 0 ? smallDisk('1m') : undefined;
-  probe?.unmount();
-  return Boolean(probe);
-})();
 
 describe.skipIf(!canMount)('disk full (a real 4 MB tmpfs)', () => {
   it('answers 452 at MAIL under the threshold, 451 when a write fails (streamed or written whole), recovers, and loses nothing', async () => {

@@ -6,15 +6,15 @@
  * again and, once space returns, queued and delivered exactly once. And 4120 is logged only when
  * a report was owed (NOTIFY=NEVER: none is, so none can fail).
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseFailureRule, type FailureRule } from '../src/config/failure-rules.js';
 import { capturedFiles } from './helpers/captured.js';
 import { SmtpSession } from './helpers/smtp-session.js';
-import { startTestRelay, tempDir, type TestRelay } from './helpers/test-relay.js';
+import { startTestRelay, type TestRelay } from './helpers/test-relay.js';
 import { waitFor } from './helpers/wait-for.js';
+import { canMount, smallDisk } from './helpers/small-disk.js';
 
 let relay: TestRelay | undefined;
 const unmounts: (() => void)[] = [];
@@ -23,23 +23,6 @@ afterEach(async () => {
   relay = undefined;
   for (const unmount of unmounts.splice(0)) unmount();
 });
-
-/** Mounts a tmpfs of `size` at a new folder; undefined when this machine does not allow it. */
-function smallDisk(size: string): { dir: string; unmount: () => void } | undefined {
-  const dir = tempDir('ims-tmpfs-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  return { dir, unmount: () => execFileSync('umount', ['-l', dir], { stdio: 'ignore' }) };
-}
-
-const canMount = (() => {
-  const probe = process.getuid?.() === 0 ? smallDisk('1m') : undefined;
-  probe?.unmount();
-  return Boolean(probe);
-})();
 
 const rule = (source: string): FailureRule => {
   const parsed = parseFailureRule(source);
