@@ -22,8 +22,8 @@ import { started } from './started.mjs';
 export const serversSh = (...args) =>
   runCmd('bash', [SERVERS_SH, ...args], { timeoutMs: 30000, env: settings.labEnv });
 
-/** Files in the lab Postfix's queue (maildrop, incoming, active, deferred, hold). */
-export function queuedFiles() {
+/** Files under these folders, at any depth (a Postfix queue's messages); a missing folder counts 0. */
+export function filesUnder(dirs) {
   let n = 0;
   const walk = (d) => {
     let ents = [];
@@ -37,9 +37,17 @@ export function queuedFiles() {
       else n++;
     }
   };
-  for (const q of ['maildrop', 'incoming', 'active', 'deferred', 'hold'])
-    walk(path.join(BENCHLAB, 'postfix', 'queue', q));
+  for (const d of dirs) walk(d);
   return n;
+}
+
+/** Files in the lab Postfix's queue (maildrop, incoming, active, deferred, hold). */
+export function queuedFiles() {
+  return filesUnder(
+    ['maildrop', 'incoming', 'active', 'deferred', 'hold'].map((q) =>
+      path.join(BENCHLAB, 'postfix', 'queue', q),
+    ),
+  );
 }
 
 /**

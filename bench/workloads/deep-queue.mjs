@@ -18,7 +18,7 @@ import { BENCHLAB, PFC } from '../lib/paths.mjs';
 import { now, sleep, which } from '../lib/processes.mjs';
 import { settings } from '../lib/settings.mjs';
 import { kbToMB } from '../measure/memory.mjs';
-import { holdInLabPostfix } from '../targets/postfix.mjs';
+import { filesUnder, holdInLabPostfix } from '../targets/postfix.mjs';
 import { newRunFolder } from '../targets/run-files.mjs';
 import { parseResult, smtpload } from './receive.mjs';
 
@@ -208,21 +208,7 @@ async function imsDeep(W, label, server) {
 
 /** Messages in the lab Postfix's hold queue. */
 export function heldInLabPostfix(base = path.join(BENCHLAB, 'postfix')) {
-  let n = 0;
-  const walk = (d) => {
-    let ents = [];
-    try {
-      ents = fs.readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of ents) {
-      if (e.isDirectory()) walk(path.join(d, e.name));
-      else n++;
-    }
-  };
-  walk(path.join(base, 'queue', 'hold'));
-  return n;
+  return filesUnder([path.join(base, 'queue', 'hold')]);
 }
 
 /** Sends `n` messages to the lab Postfix (smtpload, 4 connections) and times postqueue -p. */
