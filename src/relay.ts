@@ -13,6 +13,8 @@ import { formatHostPort, type HostPort } from './config/host-port.js';
 import { DeliveryAgent } from './delivery/delivery-agent.js';
 import { DeliveryQueue } from './delivery/delivery-queue.js';
 import type { FailureRule } from './config/failure-rules.js';
+import { DirectCapture } from './delivery/direct-capture.js';
+import { loadParser } from './message/parse-mail.js';
 import { StoreTarget } from './delivery/local-target.js';
 import type { Target } from './delivery/target.js';
 import { UpstreamTarget } from './delivery/upstream-target.js';
@@ -288,6 +290,9 @@ class Relay {
     } catch (err) {
       return `cannot open the message store: ${(err as Error).message}`;
     }
+    // capture mode parses each message for the index before its 250 (delivery/direct-capture.ts):
+    // the parser is loaded now, so the first message does not wait for it
+    if (config.mode === 'capture') await loadParser();
     // Maildirs of an earlier version (capture mode wrote <spool>/mailboxes/): imported once
     await importOldMaildirs(path.join(config.spool, 'mailboxes'), this.store, events).catch((err: Error) =>
       events.emit('unexpectedError', { data: { where: 'maildir import', error: err.message } }),
@@ -360,6 +365,7 @@ class Relay {
     const security = loadSecurity(config);
     if (!security.ok) return security.message;
     const onCommitted = (queueId: string) => this.delivery?.enqueue('in', queueId);
+    const direct = this.directCapture();
     const listener = new SmtpListener(
       config,
       spool,
@@ -369,6 +375,7 @@ class Relay {
       limits,
       transcripts,
       stageRules,
+      direct,
     );
     this.listeners = [listener];
     try {
@@ -386,6 +393,7 @@ class Relay {
           limits,
           transcripts,
           stageRules,
+          direct,
         );
         this.listeners.push(implicit);
         this.smtps = await implicit.listen();
@@ -395,6 +403,17 @@ class Relay {
       return (err as Error).message;
     }
     return undefined;
+  }
+
+  /**
+   * Capture mode's direct path (delivery/direct-capture.ts): not with --archive or --maildir, whose
+   * copies the delivery agent makes, nor with the test hook that crashes the agent.
+   */
+  private directCapture(): DirectCapture | undefined {
+    const { config } = this;
+    if (config.mode !== 'capture' || config.archive || config.maildir || this.testHooks.crashOn)
+      return undefined;
+    return new DirectCapture(this.store, this.events, { failureRules: () => this.rules });
   }
 
   private async closeListeners(graceMs: number): Promise<void> {

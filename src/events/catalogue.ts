@@ -36,7 +36,7 @@ export const EVENTS = {
     type: 'Information',
     category: 'Message Transfer',
     name: 'messageQueued',
-    text: 'A message was accepted and committed to the spool.',
+    text: 'A message was accepted and made durable: committed to the spool, or in capture mode captured at once.',
   },
   messageDelivered: {
     id: 1101,

@@ -8,6 +8,16 @@ import { boundHeadersForView } from './bounded-headers.js';
 
 let parser: Promise<typeof import('mailparser')> | undefined;
 
+/**
+ * Loads the parser now: capture mode parses every message it captures (for the index) before its
+ * 250, and the first one should not wait the ~200 ms the module takes to load. Resolves either way
+ * (a load failure is reported by the first parseMail()).
+ */
+export async function loadParser(): Promise<void> {
+  parser ??= import('mailparser');
+  await parser.catch(() => undefined);
+}
+
 /** Parses a message for a view; header fields over 16 KB (a To: of 32,766 addresses) are cut first. */
 export async function parseMail(source: Buffer, options: SimpleParserOptions = {}): Promise<ParsedMail> {
   parser ??= import('mailparser');

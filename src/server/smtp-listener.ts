@@ -29,6 +29,14 @@ import { commandAvailability, smtpServerOptions } from './smtp-server-options.js
 import type { SmtpStage } from '../config/smtp-stage-rule.js';
 import { SmtpStageRules, carryOut, type StageDecision, type StageSubject } from './smtp-stage-rules.js';
 import { acceptableAuthName, authTagField } from './any-auth.js';
+import { IntakeWriter, type DirectDestination } from './intake-writer.js';
+
+/**
+ * The most bytes of a message held in memory for a direct capture (capture mode): a larger message
+ * goes through a spool entry, streamed to disk as it arrives. One message to 32,766 recipients
+ * with a `To:` naming them all is about 0.9 MB.
+ */
+const DIRECT_CAPTURE_MAX_BYTES = 4 * 1024 * 1024;
 
 export interface ListenerSecurity {
   /** Certificate and key: STARTTLS is offered (or, with implicitTls, the whole connection is TLS). */
@@ -158,6 +166,8 @@ export class SmtpListener {
     transcripts?: SessionTranscripts,
     /** SMTP-stage rules (smtp-stage-rules.ts): chosen replies at chosen moments. */
     private readonly stageRules: SmtpStageRules = new SmtpStageRules(),
+    /** Capture mode: where a message whose recipients are all simply captured goes at once. */
+    private readonly direct?: DirectDestination,
   ) {
     assertLibraryHooks();
     this.limits =
@@ -435,7 +445,13 @@ export class SmtpListener {
     const settings = this.settings;
     const queueId = this.spool.newQueueId();
     const envelope = this.envelopeOf(session, queueId);
-    const writer = this.spool.createEntry(envelope);
+    const direct = this.direct?.accepts(envelope) ? this.direct : undefined;
+    const writer = new IntakeWriter(
+      () => this.spool.createEntry(envelope),
+      envelope,
+      direct,
+      DIRECT_CAPTURE_MAX_BYTES,
+    );
     const intake = new MessageIntake(settings);
     let writeError: Error | undefined;
     writer.on('error', (err: Error) => {
@@ -479,8 +495,9 @@ export class SmtpListener {
       if (refused) return { result: this.refusal(refused, queueId, session, intake), queueId };
       return { result: this.writeFailed(writeError!, queueId), queueId };
     }
+    let committed: 'captured' | 'queued';
     try {
-      await writer.commit();
+      committed = await writer.commit();
     } catch (err) {
       await writer.discard().catch(() => undefined);
       return { result: this.writeFailed(err as Error, queueId), queueId };
@@ -492,6 +509,7 @@ export class SmtpListener {
         recipients: envelope.recipients.length,
         size: writer.size,
         client: session.remoteAddress,
+        ...(committed === 'captured' ? { captured: true } : {}),
       },
     });
     if (intake.headerBytes > IMS_HEADER_WARNING_BYTES)
@@ -499,7 +517,8 @@ export class SmtpListener {
         queueId,
         data: { headerBytes: intake.headerBytes, source: 'smtp', client: session.remoteAddress },
       });
-    this.onCommitted(queueId);
+    if (committed === 'captured') direct!.delivered(envelope);
+    else this.onCommitted(queueId);
     return { result: REPLIES.queued(queueId), queueId };
   }
 

@@ -182,7 +182,7 @@ export class EntryWriter extends Writable {
 }
 
 /** writev until every byte is written (a regular file may take fewer bytes than asked: ENOSPC next). */
-function writeAllSync(fd: number, buffers: Buffer[]): void {
+export function writeAllSync(fd: number, buffers: Buffer[]): void {
   let rest = buffers;
   while (rest.length > 0) {
     let written = fs.writevSync(fd, rest);

@@ -18,6 +18,8 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { writeAllSync } from '../spool/entry-writer.js';
 
 export const CAPTURE_ID = /^([0-9A-F]{11}-[0-9A-F]{5}-[0-9A-F]{4})\.([1-9]\d{0,5})$/;
 
@@ -129,14 +131,36 @@ export function readTraceHeader(file: Buffer, sidecar?: Buffer): StoredEnvelope 
   return { sender, recipients, messageStart: pos };
 }
 
-/** Writes `parts` to `file` (a new file) and fsyncs it; the caller renames it into place. */
+const fsync = promisify(fs.fsync);
+
+/** Files up to this size are created and written on the event loop (tens of µs), larger ones in libuv's pool. */
+const WRITE_ON_LOOP_BYTES = 256 * 1024;
+
+/**
+ * Writes `parts` to `file` (a new file) and fsyncs it; the caller renames it into place. A small
+ * file is opened, written and closed on this thread and only its fsync, which waits for the disk,
+ * goes to libuv's pool (as the spool's EntryWriter does): each of those calls costs about what a
+ * round trip to a pool thread costs, and a capture made three of them before.
+ */
 export async function writeFileDurably(file: string, parts: (string | Buffer)[]): Promise<void> {
-  const handle = await fsp.open(file, 'wx', 0o600);
+  const buffers = parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p));
+  const total = buffers.reduce((n, b) => n + b.length, 0);
+  if (total > WRITE_ON_LOOP_BYTES) {
+    const handle = await fsp.open(file, 'wx', 0o600);
+    try {
+      for (const b of buffers) await handle.write(b);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return;
+  }
+  const fd = fs.openSync(file, 'wx', 0o600);
   try {
-    for (const part of parts) await handle.write(typeof part === 'string' ? Buffer.from(part, 'utf8') : part);
-    await handle.sync();
+    writeAllSync(fd, buffers);
+    await fsync(fd);
   } finally {
-    await handle.close();
+    fs.closeSync(fd);
   }
 }
 

@@ -248,9 +248,7 @@ export class MessageStore {
 
   /** Drops the whole index and builds it again from the message files. */
   async reindex(): Promise<RepairReport> {
-    this.index.db.exec(
-      "DELETE FROM recipients; DELETE FROM mailbox_index; DELETE FROM meta WHERE key = 'merged'; DELETE FROM report_statuses; DELETE FROM tags; DELETE FROM message_text; DELETE FROM messages;",
-    );
+    this.index.clear();
     return this.repair(true);
   }
 
@@ -374,7 +372,7 @@ export class MessageStore {
     for (const l of this.listeners) l(records);
     for (const r of records) this.unmerged += r.recipients.length;
     this.scheduleMerge();
-    if (this.options.retention?.messages && this.index.totals().messages > this.options.retention.messages)
+    if (this.options.retention?.messages && this.index.messageCount() > this.options.retention.messages)
       void this.prune();
   }
 

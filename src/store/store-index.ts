@@ -143,6 +143,10 @@ export class StoreIndex {
   private readonly insertStatus: Database.Statement;
   private readonly insertTag: Database.Statement;
   private readonly insertText: Database.Statement;
+  /** Prepared statements of fixed SQL, kept: preparing one per call cost more than running it. */
+  private readonly statements = new Map<string, Database.Statement>();
+  /** Messages in the index, counted once and then kept up to date (retention looks after each batch). */
+  private messageTotal: number | undefined;
 
   /** Opens (creating) the index; throws when the file is not a usable SQLite database. */
   constructor(file: string, options: { readonly?: boolean } = {}) {
@@ -178,22 +182,30 @@ export class StoreIndex {
     }
   }
 
+  /** The prepared statement of `sql`, prepared once. */
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
   meta(key: string): string | undefined {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
-      { value: string } | undefined;
+    const row = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
+    this.stmt('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
   }
 
   /** Adds the records in one transaction (durable when it returns). Records whose ID is indexed already are skipped. */
   insert(records: readonly CaptureRecord[]): void {
-    const exists = this.db.prepare('SELECT 1 FROM messages WHERE id = ?');
+    const exists = this.stmt('SELECT 1 FROM messages WHERE id = ?');
+    let inserted = 0;
     this.db.transaction(() => {
       for (const r of records) {
         if (exists.get(r.id)) continue;
+        inserted++;
         // one row per address (lower case), with the address as given where it differs
         const keys = new Map<string, string>();
         for (const address of r.recipients) {
@@ -232,23 +244,36 @@ export class StoreIndex {
         this.insertText.run(seq, r.subject, addresses, r.text);
       }
     })();
+    if (this.messageTotal !== undefined) this.messageTotal += inserted;
+  }
+
+  /** How many messages the index holds (counted at the first call, then kept). */
+  messageCount(): number {
+    this.messageTotal ??= (this.stmt('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
+    return this.messageTotal;
+  }
+
+  /** Empties the index (before a rebuild from the files). */
+  clear(): void {
+    this.db.exec(
+      "DELETE FROM recipients; DELETE FROM mailbox_index; DELETE FROM meta WHERE key = 'merged'; DELETE FROM report_statuses; DELETE FROM tags; DELETE FROM message_text; DELETE FROM messages;",
+    );
+    this.messageTotal = 0;
   }
 
   /** The addresses (lower case) of `queueId` captured already, with the capture that holds each. */
   capturedRecipients(queueId: string): Map<string, string> {
-    const rows = this.db
-      .prepare(
-        'SELECT r.address AS address, m.id AS id FROM messages m JOIN recipients r ON r.seq = m.seq WHERE m.queue_id = ?',
-      )
-      .all(queueId) as { address: string; id: string }[];
+    const rows = this.stmt(
+      'SELECT r.address AS address, m.id AS id FROM messages m JOIN recipients r ON r.seq = m.seq WHERE m.queue_id = ?',
+    ).all(queueId) as { address: string; id: string }[];
     return new Map(rows.map((r) => [r.address, r.id]));
   }
 
   /** How many captures of `queueId` the index holds. */
   capturesOf(queueId: string): string[] {
-    return (
-      this.db.prepare('SELECT id FROM messages WHERE queue_id = ?').all(queueId) as { id: string }[]
-    ).map((r) => r.id);
+    return (this.stmt('SELECT id FROM messages WHERE queue_id = ?').all(queueId) as { id: string }[]).map(
+      (r) => r.id,
+    );
   }
 
   private where(filter: MailFilter): { sql: string; params: unknown[] } {
@@ -334,7 +359,7 @@ export class StoreIndex {
   }
 
   get(id: string): MessageRow | undefined {
-    const row = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as RawRow | undefined;
+    const row = this.stmt('SELECT * FROM messages WHERE id = ?').get(id) as RawRow | undefined;
     return row && toRow(row);
   }
 
@@ -389,7 +414,7 @@ export class StoreIndex {
 
   /** Removes messages (and their rows) in one transaction; returns the IDs that were there. */
   delete(ids: readonly string[]): string[] {
-    const find = this.db.prepare('SELECT seq FROM messages WHERE id = ?');
+    const find = this.stmt('SELECT seq FROM messages WHERE id = ?');
     const statements = [
       'DELETE FROM mailbox_index WHERE seq = @seq AND address IN (SELECT address FROM recipients WHERE seq = @seq)',
       'DELETE FROM recipients WHERE seq = @seq',
@@ -397,7 +422,7 @@ export class StoreIndex {
       'DELETE FROM tags WHERE seq = @seq',
       'DELETE FROM message_text WHERE rowid = @seq',
       'DELETE FROM messages WHERE seq = @seq',
-    ].map((s) => this.db.prepare(s));
+    ].map((s) => this.stmt(s));
     const gone: string[] = [];
     this.db.transaction(() => {
       for (const id of ids) {
@@ -407,6 +432,7 @@ export class StoreIndex {
         gone.push(id);
       }
     })();
+    if (this.messageTotal !== undefined) this.messageTotal -= gone.length;
     return gone;
   }
 

@@ -1,0 +1,163 @@
+/**
+ * Capture mode's direct path (src/delivery/direct-capture.ts): a message whose recipients are all
+ * simply captured is in the message store when the client hears 250, with no spool entry; one that
+ * owes anything else (a failure rule, NOTIFY=SUCCESS, a message over the memory bound, a store
+ * that cannot take it) goes through the queue and loses nothing.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseFailureRule } from '../src/config/failure-rules.js';
+import { startTestRelay, type TestRelay } from './helpers/test-relay.js';
+import { waitFor } from './helpers/wait-for.js';
+
+let relay: TestRelay | undefined;
+afterEach(async () => {
+  await relay?.stop();
+  relay = undefined;
+});
+
+const queueIdOf = (response: string) => response.split(' ').pop()!;
+
+function transportTo(r: TestRelay) {
+  return nodemailer.createTransport({ host: '127.0.0.1', port: r.port, ignoreTLS: true });
+}
+
+/** Names of every spool entry written into in/ while the relay ran (watched as they appear). */
+function watchIn(r: TestRelay): { seen: Set<string>; close: () => void } {
+  const seen = new Set<string>();
+  const watcher = fs.watch(r.spool.folder('in'), (_kind, name) => {
+    if (name) seen.add(name.toString());
+  });
+  return { seen, close: () => watcher.close() };
+}
+
+describe('direct capture (capture mode, defaults)', () => {
+  it('has the message in the store and the API when the 250 comes, without a spool entry', async () => {
+    relay = await startTestRelay({ mode: 'capture' });
+    const watch = watchIn(relay);
+    const transport = transportTo(relay);
+    const info = await transport.sendMail({
+      from: 'app@example.test',
+      to: ['a@example.test', 'B@example.test', 'c@example.test'],
+      subject: 'at once',
+      text: 'in the store before the reply',
+    });
+    transport.close();
+    const queueId = queueIdOf(info.response);
+    // no waiting: the 250 came after the capture was durable and indexed
+    const page = relay.store.list({ queueId }, 10);
+    expect(page.rows.map((r) => r.id)).toEqual([`${queueId}.1`]);
+    expect(page.rows[0]!.subject).toBe('at once');
+    expect(relay.store.list({ to: 'b@example.test' }, 10).total).toBe(1);
+    const file = relay.store.fileOf(`${queueId}.1`);
+    expect(fs.readFileSync(file, 'latin1')).toMatch(/^Return-Path: <app@example.test>\r\nReceived: from /);
+    // over HTTP too, at once
+    const res = await fetch(`http://127.0.0.1:${relay.http!.port}/api/v1/mail?queueId=${queueId}`);
+    const body = (await res.json()) as { total: number; messages: { recipientCount: number }[] };
+    expect(body.total).toBe(1);
+    expect(body.messages[0]!.recipientCount).toBe(3);
+    // the spool never held it, and its events say how it went
+    await new Promise((r) => setTimeout(r, 100));
+    watch.close();
+    expect([...watch.seen]).toEqual([]);
+    expect(fs.readdirSync(relay.spool.folder('in'))).toEqual([]);
+    const events = relay.eventsSeen().filter((e) => e.queueId === queueId);
+    expect(events.map((e) => e.id)).toEqual([1130, 1100, 1101]);
+    expect(events[1]!.data).toMatchObject({ recipients: 3, captured: true });
+    expect(events[2]!.data).toMatchObject({ delivered: 3, reports: [], direct: true });
+  });
+
+  it('sends a message through the queue when a failure rule matches one recipient (and the NDR comes)', async () => {
+    relay = await startTestRelay({ mode: 'capture', fail: ['*@fail.test=550 5.1.1 User unknown'] });
+    const watch = watchIn(relay);
+    const transport = transportTo(relay);
+    const info = await transport.sendMail({
+      from: 'app@example.test',
+      to: ['ok@example.test', 'nobody@fail.test'],
+      subject: 'half fails',
+      text: 'x',
+    });
+    transport.close();
+    const queueId = queueIdOf(info.response);
+    await waitFor('the NDR', () => relay!.store.list({ queueId, report: true }, 10).total === 1 || undefined);
+    watch.close();
+    expect(watch.seen.has(`${queueId}.imsr`)).toBe(true);
+    const queued = relay.eventsSeen().find((e) => e.id === 1100 && e.queueId === queueId)!;
+    expect(queued.data).not.toHaveProperty('captured');
+    expect(relay.store.list({ to: 'ok@example.test' }, 10).total).toBe(1);
+  });
+
+  it('takes rules set while the relay runs: a rule added later sends the next message through the queue', async () => {
+    relay = await startTestRelay({ mode: 'capture' });
+    const transport = transportTo(relay);
+    const first = await transport.sendMail({
+      from: 'a@example.test',
+      to: 'x@later.test',
+      subject: '1',
+      text: '1',
+    });
+    const rule = parseFailureRule('*@later.test=451 4.3.0 Not now');
+    if (typeof rule === 'string') throw new Error(rule);
+    relay.setFailureRules([rule]);
+    const second = await transport.sendMail({
+      from: 'a@example.test',
+      to: 'x@later.test',
+      subject: '2',
+      text: '2',
+    });
+    transport.close();
+    expect(relay.store.list({ queueId: queueIdOf(first.response) }, 10).total).toBe(1);
+    expect(relay.store.list({ queueId: queueIdOf(second.response) }, 10).total).toBe(0);
+    expect(fs.existsSync(path.join(relay.spool.folder('in'), `${queueIdOf(second.response)}.imsr`))).toBe(
+      true,
+    );
+  });
+
+  it('streams a message over the memory bound (4 MB) into the queue and captures it from there', async () => {
+    relay = await startTestRelay({ mode: 'capture' });
+    const watch = watchIn(relay);
+    const transport = transportTo(relay);
+    const line = 'x'.repeat(76) + '\r\n';
+    const info = await transport.sendMail({
+      from: 'big@example.test',
+      to: 'r@example.test',
+      subject: 'five megabytes',
+      text: line.repeat(Math.ceil((5 * 1024 * 1024) / line.length)),
+    });
+    transport.close();
+    const queueId = queueIdOf(info.response);
+    await waitFor('the capture', () => relay!.store.list({ queueId }, 10).total === 1 || undefined);
+    watch.close();
+    expect(watch.seen.has(`${queueId}.imsr`)).toBe(true);
+    expect(relay.store.get(`${queueId}.1`)!.size).toBeGreaterThan(5 * 1024 * 1024);
+  });
+
+  it('sends the message to the queue when the store cannot take it, and delivers it once the store is back', async () => {
+    relay = await startTestRelay({ mode: 'capture', retryInitial: '200ms', retryMax: '200ms' });
+    const tmp = path.join(relay.config.spool, 'store', 'tmp');
+    fs.rmSync(tmp, { recursive: true });
+    fs.writeFileSync(tmp, 'not a folder'); // every capture fails (ENOTDIR) until it is a folder again
+    const transport = transportTo(relay);
+    const info = await transport.sendMail({
+      from: 'a@example.test',
+      to: 'r@example.test',
+      subject: 'kept',
+      text: 'k',
+    });
+    transport.close();
+    const queueId = queueIdOf(info.response);
+    expect(info.response).toMatch(/^250 /);
+    expect(relay.store.list({ queueId }, 10).total).toBe(0);
+    // queued, and deferred by the delivery agent while the store fails
+    expect(fs.existsSync(path.join(relay.spool.folder('in'), `${queueId}.imsr`))).toBe(true);
+    fs.rmSync(tmp);
+    fs.mkdirSync(tmp);
+    await waitFor(
+      'the capture after the store is back',
+      () => relay!.store.list({ queueId }, 10).total === 1 || undefined,
+    );
+    expect(relay.store.list({ queueId }, 10).rows[0]!.subject).toBe('kept');
+  });
+});
