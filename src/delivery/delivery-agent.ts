@@ -16,7 +16,12 @@ import {
   type ReportSet,
 } from '../ndr/index.js';
 import type { Envelope } from '../message/envelope.js';
-import type { JournalRecord, JournalState, JournalWriter } from '../spool/recipient-journal.js';
+import {
+  foldRuns,
+  type JournalRecord,
+  type JournalState,
+  type JournalWriter,
+} from '../spool/recipient-journal.js';
 import type { QueueFolder, Spool } from '../spool/spool.js';
 import type { RecipientAttempt } from './delivery-result.js';
 import { matchFailureRule, type FailureRule } from '../config/failure-rules.js';
@@ -240,10 +245,13 @@ export class DeliveryAgent {
               });
           }
         }
-        await append(records);
-        for (const r of records) {
-          if (r.t === 'done') state.done.set(r.i, r);
-          else if (r.t === 'deferred') state.deferred.set(r.i, r);
+        const folded = foldRuns(records);
+        await append(folded);
+        for (const r of folded) {
+          if (r.t !== 'done' && r.t !== 'deferred') continue;
+          const { t: _t, n = 1, ...result } = r;
+          const into = r.t === 'done' ? state.done : state.deferred;
+          for (let k = 0; k < n; k++) into.set(r.i + k, result as typeof r);
         }
       };
       const addresses = [...pending.values()].map((idx) => envelope.recipients[idx[0]!]!.address);
@@ -367,7 +375,12 @@ export class DeliveryAgent {
   ): Promise<string[] | undefined> {
     const headerEnd = message.indexOf('\r\n\r\n');
     const headers = headerEnd >= 0 ? message.subarray(0, headerEnd + 2) : message;
+    // only what a report can be owed for: a failure, or a success someone asked to hear of (a
+    // message to 100,000 recipients all delivered builds no 100,000 outcomes to find none)
     const outcomes: RecipientOutcome[] = [...state.done.entries()]
+      .filter(
+        ([index, r]) => r.action === 'failed' || envelope.recipients[index]?.notify?.includes('SUCCESS'),
+      )
       .sort((a, b) => a[0] - b[0])
       .map(([index, r]) => ({
         index,

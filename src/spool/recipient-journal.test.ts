@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JournalWriter, replayJournal } from './recipient-journal.js';
+import { foldRuns, JournalWriter, replayJournal, type JournalRecord } from './recipient-journal.js';
 
 const at = new Date(0).toISOString();
 
@@ -57,5 +57,46 @@ describe('recipient journal', () => {
     expect([...again.state.done.keys()]).toEqual([2]);
     expect(again.state.held).toBe(true);
     await again.close();
+  });
+
+  it('folds runs of recipients with the same outcome into one line, and replays every recipient of them', async () => {
+    const delivered = (i: number): JournalRecord => ({
+      t: 'done',
+      i,
+      action: 'delivered',
+      status: '2.0.0',
+      diagnostic: 'captured as Q.1',
+      at,
+    });
+    const records: JournalRecord[] = [
+      ...Array.from({ length: 100_000 }, (_, i) => delivered(i)),
+      { t: 'done', i: 100_000, action: 'failed', status: '5.1.1', diagnostic: '550 no', at },
+      { t: 'done', i: 100_001, action: 'failed', status: '5.1.1', diagnostic: '550 no', at },
+      { t: 'done', i: 100_003, action: 'failed', status: '5.1.1', diagnostic: '550 no', at }, // a gap
+      { t: 'deferred', i: 100_002, status: '4.3.0', diagnostic: '451 later', at },
+      { t: 'deferred', i: 100_004, status: '4.3.0', diagnostic: '451 later', at }, // not consecutive
+      { t: 'retry', at },
+    ];
+    const folded = foldRuns(records);
+    expect(folded.map((r) => [r.t, 'i' in r ? r.i : undefined, 'n' in r ? r.n : undefined])).toEqual([
+      ['done', 0, 100_000],
+      ['done', 100_000, 2],
+      ['done', 100_003, undefined],
+      ['deferred', 100_002, undefined],
+      ['deferred', 100_004, undefined],
+      ['retry', undefined, undefined],
+    ]);
+    // written and read back: every recipient has its outcome
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ims-j-')), 'runs.journal');
+    const w = await JournalWriter.open(file);
+    await w.append(folded);
+    await w.close();
+    expect(fs.readFileSync(file, 'utf8').split('\n').length).toBeLessThan(10);
+    const state = replayJournal(fs.readFileSync(file, 'utf8'));
+    expect(state.done.size).toBe(100_003);
+    expect(state.done.get(99_999)).toMatchObject({ action: 'delivered', diagnostic: 'captured as Q.1' });
+    expect(state.done.get(100_001)).toMatchObject({ action: 'failed', status: '5.1.1' });
+    expect(state.done.has(100_002)).toBe(false);
+    expect([...state.deferred.keys()].sort()).toEqual([100_002, 100_004]);
   });
 });

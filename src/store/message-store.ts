@@ -108,6 +108,7 @@ export class MessageStore {
   private unmerged = 0;
   private mergeTimer: NodeJS.Timeout | undefined;
   private pruning: Promise<number> | undefined;
+  private pruneAgain: Promise<number> | undefined;
   private closed = false;
 
   private constructor(
@@ -453,7 +454,15 @@ export class MessageStore {
 
   /** Applies the retention limits now; returns how many messages were removed. */
   prune(now = Date.now()): Promise<number> {
-    return (this.pruning ??= this.pruneNow(now).finally(() => {
+    if (this.pruning) {
+      // the run in progress chose its victims before this call: one more run follows it, shared
+      // by every caller until it starts (it resolves with what it removed)
+      return (this.pruneAgain ??= this.pruning.then(() => {
+        this.pruneAgain = undefined;
+        return this.prune(now);
+      }));
+    }
+    return (this.pruning = this.pruneNow(now).finally(() => {
       this.pruning = undefined;
     }));
   }
@@ -518,6 +527,7 @@ export class MessageStore {
       else await new Promise((resolve) => setImmediate(resolve));
     }
     await this.pruning;
+    await this.pruneAgain;
     await Promise.all([this.folderSync.close(), this.envelopeSync.close()]);
     this.index.close();
   }
