@@ -406,13 +406,14 @@ class Relay {
   }
 
   /**
-   * Capture mode's direct path (delivery/direct-capture.ts): not with --archive or --maildir, whose
-   * copies the delivery agent makes, nor with the test hook that crashes the agent.
+   * Capture mode's direct path (delivery/direct-capture.ts), unless --direct-capture false: not with
+   * --archive or --maildir, whose copies the delivery agent makes, nor with the test hook that
+   * crashes the agent.
    */
   private directCapture(): DirectCapture | undefined {
     const { config } = this;
-    if (config.mode !== 'capture' || config.archive || config.maildir || this.testHooks.crashOn)
-      return undefined;
+    if (config.mode !== 'capture' || !config.directCapture) return undefined;
+    if (config.archive || config.maildir || this.testHooks.crashOn) return undefined;
     return new DirectCapture(this.store, this.events, { failureRules: () => this.rules });
   }
 

@@ -160,4 +160,24 @@ describe('direct capture (capture mode, defaults)', () => {
     );
     expect(relay.store.list({ queueId }, 10).rows[0]!.subject).toBe('kept');
   });
+
+  it('with --direct-capture false, sends every message through the queue', async () => {
+    relay = await startTestRelay({ mode: 'capture', directCapture: false });
+    const watch = watchIn(relay);
+    const transport = transportTo(relay);
+    const info = await transport.sendMail({
+      from: 'a@example.test',
+      to: 'r@example.test',
+      subject: 'q',
+      text: 'q',
+    });
+    transport.close();
+    const queueId = queueIdOf(info.response);
+    await waitFor('the capture', () => relay!.store.list({ queueId }, 10).total === 1 || undefined);
+    watch.close();
+    expect(watch.seen.has(`${queueId}.imsr`)).toBe(true);
+    expect(relay.eventsSeen().find((e) => e.id === 1101 && e.queueId === queueId)!.data).not.toHaveProperty(
+      'direct',
+    );
+  });
 });

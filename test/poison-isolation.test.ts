@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeEntry } from '../src/spool/entry-format.js';
 import type { Envelope } from '../src/message/envelope.js';
 import { QueueIdGenerator } from '../src/spool/queue-id.js';
+import { replayJournal } from '../src/spool/recipient-journal.js';
 import { runCli, startRelayProcess } from './helpers/relay-process.js';
 import { SlowUpstream } from './helpers/slow-upstream.js';
 import { SmtpSession } from './helpers/smtp-session.js';
@@ -121,7 +122,7 @@ describe('poison-message isolation after unclean stops (Q317653 bisection, done 
         const taken = sink.copies(queueId).size;
         if (taken === 0 || !fs.existsSync(path.join(spool, 'in', `${queueId}.imsr`))) return true;
         const journal = fs.readFileSync(path.join(spool, 'in', `${queueId}.journal`), 'utf8');
-        return (journal.match(/"t":"done"/g) ?? []).length >= taken;
+        return replayJournal(journal).done.size >= taken;
       });
 
     const KILLS = 4;

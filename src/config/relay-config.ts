@@ -65,6 +65,7 @@ export interface RelayConfig {
   retryMax: number;
   lifetime: number;
   archive: boolean;
+  directCapture: boolean;
   /** Capture mode: the folder of the optional per-recipient Maildirs. */
   maildir: string | undefined;
   retainMessages: number;

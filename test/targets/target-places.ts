@@ -113,7 +113,9 @@ export const storeKind: TargetKind = {
         if (fs.statSync(tmp).isFile()) fs.rmSync(tmp);
         fs.mkdirSync(tmp, { recursive: true });
       },
-      relayArgs: () => ['--mode', 'capture'],
+      // the queued path, whose delivery target this suite is about (capture mode stores a message
+      // at its final dot otherwise: test/direct-capture.test.ts)
+      relayArgs: () => ['--mode', 'capture', '--direct-capture', 'false'],
       // the capture's file is being written (before its fsync, rename and index row)
       killMidDelivery: (kill) => killOnFirstEntry(tmp, kill),
       close: closeStores,
