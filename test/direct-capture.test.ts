@@ -176,8 +176,9 @@ describe('direct capture (capture mode, defaults)', () => {
     await waitFor('the capture', () => relay!.store.list({ queueId }, 10).total === 1 || undefined);
     watch.close();
     expect(watch.seen.has(`${queueId}.imsr`)).toBe(true);
-    expect(relay.eventsSeen().find((e) => e.id === 1101 && e.queueId === queueId)!.data).not.toHaveProperty(
-      'direct',
+    const delivered = await waitFor('event 1101', () =>
+      relay!.eventsSeen().find((e) => e.id === 1101 && e.queueId === queueId),
     );
+    expect(delivered.data).not.toHaveProperty('direct');
   });
 });

@@ -27,6 +27,32 @@ export interface DirectDestination {
   delivered(envelope: Envelope): void;
 }
 
+/**
+ * The bytes all messages of a listener may hold in memory together for direct captures: past it, a
+ * message goes to a spool entry (streamed to disk) instead, so a thousand clients sending at once
+ * cannot make the relay hold a thousand messages.
+ */
+export class HeldBytes {
+  private used = 0;
+
+  constructor(readonly limit: number) {}
+
+  /** Takes `n` bytes of the budget if they fit. */
+  take(n: number): boolean {
+    if (this.used + n > this.limit) return false;
+    this.used += n;
+    return true;
+  }
+
+  give(n: number): void {
+    this.used -= n;
+  }
+
+  get inUse(): number {
+    return this.used;
+  }
+}
+
 /** How a committed message was kept. */
 export type Committed = 'captured' | 'queued';
 
@@ -38,13 +64,15 @@ export class IntakeWriter extends EventEmitter {
 
   /**
    * `direct`: where the message goes at once (undefined: straight to a spool entry); `memoryLimit`:
-   * the most bytes held for it before the message is written to a spool entry instead.
+   * the most bytes held for it before the message is written to a spool entry instead; `budget`:
+   * what all messages may hold together.
    */
   constructor(
     private readonly createEntry: () => EntryWriter,
     private readonly envelope: Envelope,
     private readonly direct: DirectDestination | undefined,
     private readonly memoryLimit: number,
+    private readonly budget: HeldBytes,
   ) {
     super();
     if (!direct) this.toSpool();
@@ -65,10 +93,22 @@ export class IntakeWriter extends EventEmitter {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     this.bytes += bytes.length;
     if (this.entry) return this.entry.write(bytes);
+    if (this.heldBytes + bytes.length <= this.memoryLimit && this.budget.take(bytes.length)) {
+      this.held.push(bytes);
+      this.heldBytes += bytes.length;
+      return true;
+    }
     this.held.push(bytes);
-    this.heldBytes += bytes.length;
-    if (this.heldBytes <= this.memoryLimit) return true;
     return this.toSpool();
+  }
+
+  /** Lets go of the bytes held (their share of the budget goes back). */
+  private release(): Buffer[] {
+    const held = this.held;
+    this.budget.give(this.heldBytes);
+    this.held = [];
+    this.heldBytes = 0;
+    return held;
   }
 
   /** Switches to a spool entry, writing what was held; returns the entry's write result. */
@@ -77,9 +117,7 @@ export class IntakeWriter extends EventEmitter {
     this.entry = entry;
     entry.on('error', (err: Error) => this.emit('error', err));
     entry.on('drain', () => this.emit('drain'));
-    const held = this.held;
-    this.held = [];
-    this.heldBytes = 0;
+    const held = this.release();
     let ok = true;
     for (const b of held) ok = entry.write(b);
     return ok;
@@ -94,8 +132,7 @@ export class IntakeWriter extends EventEmitter {
     if (!this.entry && this.direct) {
       const result = await this.direct.capture(this.envelope, Buffer.concat(this.held, this.heldBytes));
       if (result.ok) {
-        this.held = [];
-        this.heldBytes = 0;
+        this.release();
         return 'captured';
       }
       this.toSpool(); // the store could not take it: the queue will, and will retry it
@@ -106,8 +143,7 @@ export class IntakeWriter extends EventEmitter {
 
   /** Drops the message: nothing of it is kept. */
   async discard(): Promise<void> {
-    this.held = [];
-    this.heldBytes = 0;
+    this.release();
     await this.entry?.discard();
   }
 }

@@ -29,7 +29,7 @@ import { commandAvailability, smtpServerOptions } from './smtp-server-options.js
 import type { SmtpStage } from '../config/smtp-stage-rule.js';
 import { SmtpStageRules, carryOut, type StageDecision, type StageSubject } from './smtp-stage-rules.js';
 import { acceptableAuthName, authTagField } from './any-auth.js';
-import { IntakeWriter, type DirectDestination } from './intake-writer.js';
+import { HeldBytes, IntakeWriter, type DirectDestination } from './intake-writer.js';
 
 /**
  * The most bytes of a message held in memory for a direct capture (capture mode): a larger message
@@ -37,6 +37,8 @@ import { IntakeWriter, type DirectDestination } from './intake-writer.js';
  * with a `To:` naming them all is about 0.9 MB.
  */
 const DIRECT_CAPTURE_MAX_BYTES = 4 * 1024 * 1024;
+/** The most bytes all messages of a listener hold for direct captures together (then they stream to the spool). */
+const DIRECT_CAPTURE_BUDGET_BYTES = 64 * 1024 * 1024;
 
 export interface ListenerSecurity {
   /** Certificate and key: STARTTLS is offered (or, with implicitTls, the whole connection is TLS). */
@@ -151,6 +153,8 @@ export class SmtpListener {
   private readonly server: ImsSmtpServer;
   private readonly freeSpace: FreeSpaceGuard;
   private readonly inFlight = new Set<Promise<void>>();
+  /** What messages being received for a direct capture hold in memory, all together. */
+  readonly heldBytes = new HeldBytes(DIRECT_CAPTURE_BUDGET_BYTES);
   readonly limits: ConnectionLimits;
 
   constructor(
@@ -451,6 +455,7 @@ export class SmtpListener {
       envelope,
       direct,
       DIRECT_CAPTURE_MAX_BYTES,
+      this.heldBytes,
     );
     const intake = new MessageIntake(settings);
     let writeError: Error | undefined;
