@@ -8,7 +8,7 @@ import path from 'node:path';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRelay, type TestRelay } from '../src/test-api.js';
-import { tempDir } from './helpers/test-relay.js';
+import { startTestRelay, tempDir } from './helpers/test-relay.js';
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -275,5 +275,44 @@ describe('--maildir DIR', () => {
     await relay.waitForMessage((m) => m.subject === 'plain');
     expect(fs.existsSync(path.join(relay.spoolDir, 'mailboxes'))).toBe(false);
     expect(fs.readdirSync(path.join(relay.spoolDir, 'store', 'messages'))).toHaveLength(1);
+  });
+});
+
+describe('the message view keeps a message its own trace-like header lines', () => {
+  it('shows X-Original-To and Delivered-To that open a several-recipient message (the store reads the sidecar)', async () => {
+    const own = await startTestRelay({ mode: 'capture' });
+    try {
+      // a pickup file adds no Received: line, so the message's own lines follow the store's Return-Path
+      const file = [
+        'X-Sender: <list-owner@example.test>',
+        'X-Receiver: <a@example.test>',
+        'X-Receiver: <b@example.test>',
+        'X-Original-To: list@example.test',
+        'Delivered-To: list@example.test',
+        'Subject: from a list',
+        '',
+        'body',
+        '',
+      ].join('\r\n');
+      fs.writeFileSync(path.join(own.spool.folder('pickup'), 'list.eml'), file);
+      await own.scanPickup();
+      const deadline = Date.now() + 10_000;
+      let id: string | undefined;
+      while (!id && Date.now() < deadline) {
+        id = own.store.list({ subject: 'from a list' }, 1).rows[0]?.id;
+        if (!id) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(id).toBeDefined();
+      const res = await fetch(`http://127.0.0.1:${own.http!.port}/api/v1/mail/${id}`);
+      const view = (await res.json()) as { headers: { name: string; value: string }[]; text: string };
+      expect(view.headers.slice(0, 3)).toEqual([
+        { name: 'X-Original-To', value: 'list@example.test' },
+        { name: 'Delivered-To', value: 'list@example.test' },
+        { name: 'Subject', value: 'from a list' },
+      ]);
+      expect(view.text.trim()).toBe('body');
+    } finally {
+      await own.stop();
+    }
   });
 });

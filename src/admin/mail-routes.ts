@@ -121,13 +121,13 @@ export function registerMailRoutes(app: FastifyInstance, store: MessageStore | u
 
   app.get<{ Params: { id: string }; Querystring: Query }>('/api/v1/mail/:id', async (req, reply) => {
     const row = store?.get(req.params.id);
-    const file = row && store!.read(row.id);
-    if (!row || !file) return reply.code(404).send({ error: `no captured message ${req.params.id}` });
+    const message = row && store!.readMessage(row.id);
+    if (!row || !message) return reply.code(404).send({ error: `no captured message ${req.params.id}` });
     const offset = intOf(req.query.recipientsOffset, 0, 0, Number.MAX_SAFE_INTEGER);
     const limit = intOf(req.query.recipientsLimit, 100, 1, 10_000);
     if (offset === undefined || limit === undefined)
       return reply.code(400).send({ error: 'recipientsOffset must be >= 0 and recipientsLimit 1..10000' });
-    const view = await viewMessage(file);
+    const view = await viewMessage(message);
     return {
       ...summaryOf(store!, row),
       recipients: {
@@ -153,9 +153,9 @@ export function registerMailRoutes(app: FastifyInstance, store: MessageStore | u
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/mail/:id/html', async (req, reply) => {
-    const file = store?.read(req.params.id);
-    if (!file) return reply.code(404).send({ error: `no captured message ${req.params.id}` });
-    const view = await viewMessage(file);
+    const message = store?.readMessage(req.params.id);
+    if (!message) return reply.code(404).send({ error: `no captured message ${req.params.id}` });
+    const view = await viewMessage(message);
     if (view.html === undefined) return reply.code(404).send({ error: 'the message has no HTML part' });
     return reply
       .header('content-type', 'text/html; charset=utf-8')
@@ -166,10 +166,10 @@ export function registerMailRoutes(app: FastifyInstance, store: MessageStore | u
   });
 
   app.get<{ Params: { id: string; n: string } }>('/api/v1/mail/:id/attachments/:n', async (req, reply) => {
-    const file = store?.read(req.params.id);
-    if (!file) return reply.code(404).send({ error: `no captured message ${req.params.id}` });
+    const message = store?.readMessage(req.params.id);
+    if (!message) return reply.code(404).send({ error: `no captured message ${req.params.id}` });
     const n = intOf(req.params.n, 0, 0, 100_000);
-    const found = n === undefined ? undefined : await attachmentOf(file, n);
+    const found = n === undefined ? undefined : await attachmentOf(message, n);
     if (!found) return reply.code(404).send({ error: `the message has no attachment ${req.params.n}` });
     return reply
       .header('content-type', found.info.contentType)

@@ -24,6 +24,7 @@ import {
   needsEnvelopeFile,
   queueIdOf,
   readMessageFile,
+  readTraceHeader,
   writeFileDurably,
 } from './message-file.js';
 import type { MailFilter } from './mail-filter.js';
@@ -412,6 +413,18 @@ export class MessageStore {
 
   get(id: string): MessageRow | undefined {
     return isCaptureId(id) ? this.index.get(id) : undefined;
+  }
+
+  /**
+   * The message as received: the file without the trace lines the store put before it (read with
+   * the capture's envelope sidecar, so a message's own `X-Original-To:`/`Delivered-To:` lines stay
+   * its own); undefined when the message is not (or no longer) there.
+   */
+  readMessage(id: string): Buffer | undefined {
+    const file = this.read(id);
+    if (!file) return undefined;
+    const trace = readTraceHeader(file, readMessageFile(this.envelopeOf(id)));
+    return trace ? file.subarray(trace.messageStart) : file;
   }
 
   /** The file's bytes, or undefined when the message is not (or no longer) there. */

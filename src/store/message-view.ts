@@ -1,10 +1,10 @@
 /**
- * A captured message as people read it: the parsed headers, text, HTML and attachments of its
- * file (for `GET /api/v1/mail/{id}`, the CLI and the test API), and one attachment's bytes.
+ * A captured message as people read it: the parsed headers, text, HTML and attachments of the
+ * message (for `GET /api/v1/mail/{id}`, the CLI and the test API), and one attachment's bytes. They
+ * take the message without the store's trace lines (`MessageStore.readMessage`).
  */
 import type { Attachment } from 'mailparser';
 import { parseMail } from '../message/parse-mail.js';
-import { readTraceHeader } from './message-file.js';
 
 export interface HeaderLine {
   name: string;
@@ -31,11 +31,6 @@ export interface MessageView {
   attachments: AttachmentInfo[];
 }
 
-function messagePart(file: Buffer): Buffer {
-  const trace = readTraceHeader(file);
-  return trace ? file.subarray(trace.messageStart) : file;
-}
-
 const addressText = (v: { text: string } | { text: string }[] | undefined) =>
   v === undefined ? undefined : Array.isArray(v) ? v.map((a) => a.text).join(', ') : v.text;
 
@@ -50,8 +45,8 @@ function attachmentInfo(a: Attachment, n: number): AttachmentInfo {
   };
 }
 
-export async function viewMessage(file: Buffer): Promise<MessageView> {
-  const mail = await parseMail(messagePart(file), { skipTextToHtml: true, skipImageLinks: true });
+export async function viewMessage(message: Buffer): Promise<MessageView> {
+  const mail = await parseMail(message, { skipTextToHtml: true, skipImageLinks: true });
   return {
     headers: mail.headerLines.map((h) => {
       const colon = h.line.indexOf(':');
@@ -66,10 +61,10 @@ export async function viewMessage(file: Buffer): Promise<MessageView> {
 }
 
 export async function attachmentOf(
-  file: Buffer,
+  message: Buffer,
   n: number,
 ): Promise<{ info: AttachmentInfo; content: Buffer } | undefined> {
-  const mail = await parseMail(messagePart(file), { skipHtmlToText: true, skipTextToHtml: true });
+  const mail = await parseMail(message, { skipHtmlToText: true, skipTextToHtml: true });
   const a = mail.attachments[n];
   return a ? { info: attachmentInfo(a, n), content: a.content } : undefined;
 }
