@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import nodemailer from 'nodemailer';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseFailureRule } from '../src/config/failure-rules.js';
 import { startTestRelay, type TestRelay } from './helpers/test-relay.js';
@@ -18,10 +18,16 @@ afterEach(async () => {
   relay = undefined;
 });
 
-const queueIdOf = (response: string) => response.split(' ').pop()!;
-
-function transportTo(r: TestRelay) {
-  return nodemailer.createTransport({ host: '127.0.0.1', port: r.port, ignoreTLS: true });
+/** Sends one message with nodemailer; resolves with the queue ID of its 250 (it throws on any other reply). */
+async function send(r: TestRelay, mail: SendMailOptions): Promise<string> {
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: r.port, ignoreTLS: true });
+  try {
+    const info = await transport.sendMail(mail);
+    expect(info.response).toMatch(/^250 /);
+    return String(info.response).split(' ').pop()!;
+  } finally {
+    transport.close();
+  }
 }
 
 /** Names of every spool entry written into in/ while the relay ran (watched as they appear). */
@@ -37,15 +43,12 @@ describe('direct capture (capture mode, defaults)', () => {
   it('has the message in the store and the API when the 250 comes, without a spool entry', async () => {
     relay = await startTestRelay({ mode: 'capture' });
     const watch = watchIn(relay);
-    const transport = transportTo(relay);
-    const info = await transport.sendMail({
+    const queueId = await send(relay, {
       from: 'app@example.test',
       to: ['a@example.test', 'B@example.test', 'c@example.test'],
       subject: 'at once',
       text: 'in the store before the reply',
     });
-    transport.close();
-    const queueId = queueIdOf(info.response);
     // no waiting: the 250 came after the capture was durable and indexed
     const page = relay.store.list({ queueId }, 10);
     expect(page.rows.map((r) => r.id)).toEqual([`${queueId}.1`]);
@@ -72,15 +75,12 @@ describe('direct capture (capture mode, defaults)', () => {
   it('sends a message through the queue when a failure rule matches one recipient (and the NDR comes)', async () => {
     relay = await startTestRelay({ mode: 'capture', fail: ['*@fail.test=550 5.1.1 User unknown'] });
     const watch = watchIn(relay);
-    const transport = transportTo(relay);
-    const info = await transport.sendMail({
+    const queueId = await send(relay, {
       from: 'app@example.test',
       to: ['ok@example.test', 'nobody@fail.test'],
       subject: 'half fails',
       text: 'x',
     });
-    transport.close();
-    const queueId = queueIdOf(info.response);
     await waitFor('the NDR', () => relay!.store.list({ queueId, report: true }, 10).total === 1 || undefined);
     watch.close();
     expect(watch.seen.has(`${queueId}.imsr`)).toBe(true);
@@ -91,8 +91,7 @@ describe('direct capture (capture mode, defaults)', () => {
 
   it('takes rules set while the relay runs: a rule added later sends the next message through the queue', async () => {
     relay = await startTestRelay({ mode: 'capture' });
-    const transport = transportTo(relay);
-    const first = await transport.sendMail({
+    const first = await send(relay, {
       from: 'a@example.test',
       to: 'x@later.test',
       subject: '1',
@@ -101,33 +100,27 @@ describe('direct capture (capture mode, defaults)', () => {
     const rule = parseFailureRule('*@later.test=451 4.3.0 Not now');
     if (typeof rule === 'string') throw new Error(rule);
     relay.setFailureRules([rule]);
-    const second = await transport.sendMail({
+    const second = await send(relay, {
       from: 'a@example.test',
       to: 'x@later.test',
       subject: '2',
       text: '2',
     });
-    transport.close();
-    expect(relay.store.list({ queueId: queueIdOf(first.response) }, 10).total).toBe(1);
-    expect(relay.store.list({ queueId: queueIdOf(second.response) }, 10).total).toBe(0);
-    expect(fs.existsSync(path.join(relay.spool.folder('in'), `${queueIdOf(second.response)}.imsr`))).toBe(
-      true,
-    );
+    expect(relay.store.list({ queueId: first }, 10).total).toBe(1);
+    expect(relay.store.list({ queueId: second }, 10).total).toBe(0);
+    expect(fs.existsSync(path.join(relay.spool.folder('in'), `${second}.imsr`))).toBe(true);
   });
 
   it('streams a message over the memory bound (4 MB) into the queue and captures it from there', async () => {
     relay = await startTestRelay({ mode: 'capture' });
     const watch = watchIn(relay);
-    const transport = transportTo(relay);
     const line = 'x'.repeat(76) + '\r\n';
-    const info = await transport.sendMail({
+    const queueId = await send(relay, {
       from: 'big@example.test',
       to: 'r@example.test',
       subject: 'five megabytes',
       text: line.repeat(Math.ceil((5 * 1024 * 1024) / line.length)),
     });
-    transport.close();
-    const queueId = queueIdOf(info.response);
     await waitFor('the capture', () => relay!.store.list({ queueId }, 10).total === 1 || undefined);
     watch.close();
     expect(watch.seen.has(`${queueId}.imsr`)).toBe(true);
@@ -139,16 +132,12 @@ describe('direct capture (capture mode, defaults)', () => {
     const tmp = path.join(relay.config.spool, 'store', 'tmp');
     fs.rmSync(tmp, { recursive: true });
     fs.writeFileSync(tmp, 'not a folder'); // every capture fails (ENOTDIR) until it is a folder again
-    const transport = transportTo(relay);
-    const info = await transport.sendMail({
+    const queueId = await send(relay, {
       from: 'a@example.test',
       to: 'r@example.test',
       subject: 'kept',
       text: 'k',
     });
-    transport.close();
-    const queueId = queueIdOf(info.response);
-    expect(info.response).toMatch(/^250 /);
     expect(relay.store.list({ queueId }, 10).total).toBe(0);
     // queued, and deferred by the delivery agent while the store fails
     expect(fs.existsSync(path.join(relay.spool.folder('in'), `${queueId}.imsr`))).toBe(true);
@@ -164,15 +153,12 @@ describe('direct capture (capture mode, defaults)', () => {
   it('with --direct-capture false, sends every message through the queue', async () => {
     relay = await startTestRelay({ mode: 'capture', directCapture: false });
     const watch = watchIn(relay);
-    const transport = transportTo(relay);
-    const info = await transport.sendMail({
+    const queueId = await send(relay, {
       from: 'a@example.test',
       to: 'r@example.test',
       subject: 'q',
       text: 'q',
     });
-    transport.close();
-    const queueId = queueIdOf(info.response);
     await waitFor('the capture', () => relay!.store.list({ queueId }, 10).total === 1 || undefined);
     watch.close();
     expect(watch.seen.has(`${queueId}.imsr`)).toBe(true);
