@@ -34,6 +34,27 @@ export const MAX_COMMAND_LINE = 2048;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
 
+/** RFC 5322 atext: what a dot-atom local part is made of. */
+const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
+/** A host-name label of letters, digits and single hyphens inside: no `xn--` (punycode) label. */
+const LABEL = '[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*';
+/**
+ * `RCPT TO:<local@host>` with a dot-atom local part, an ASCII host name and no parameters: the
+ * form nearly every one of a transaction's 32,766 RCPT takes. For exactly these, smtp-server's
+ * parser returns `{ address: <the path's content>, args: false }` (test: ims-connection.test.ts
+ * holds the two to the same answers); it gets there through about twenty string operations and
+ * a punycode pass, a third of the time an RCPT costs.
+ */
+const PLAIN_RCPT = new RegExp(`^RCPT TO:<(${ATEXT}+(?:\\.${ATEXT}+)*@${LABEL}(?:\\.${LABEL})*)>$`, 'i');
+/** RFC 5321 §4.5.3.1.3: a path is at most 256 octets, so local part, `@` and host at most 253. */
+const MAX_PLAIN_ADDRESS = 253;
+
+/** The address of a plain `RCPT TO:<local@host>` line (PLAIN_RCPT), or undefined for any other. */
+export function plainRecipient(line: string): string | undefined {
+  const plain = PLAIN_RCPT.exec(line);
+  return plain && plain[1]!.length <= MAX_PLAIN_ADDRESS ? plain[1] : undefined;
+}
+
 export interface ConnectionSettings {
   profile: Profile;
   hostname: string;
@@ -157,11 +178,18 @@ export class ImsConnection extends SMTPConnection {
     });
   }
 
-  /** Paths with a quoted local part (`<"a b"@x.test>`) are parsed too (quoted-local-part.ts). */
+  /**
+   * A plain RCPT path (PLAIN_RCPT) is taken as it is; paths with a quoted local part
+   * (`<"a b"@x.test>`) are parsed too (quoted-local-part.ts); smtp-server parses the rest.
+   */
   override _parseAddressCommand(
     name: string,
-    command: string,
+    command: Buffer | string,
   ): ReturnType<SMTPConnection['_parseAddressCommand']> {
+    if (name === 'rcpt to') {
+      const address = plainRecipient(typeof command === 'string' ? command : command.toString('latin1'));
+      if (address) return { address, args: false };
+    }
     const quoted = quotedPath(String(command));
     if (!quoted) return super._parseAddressCommand(name, command);
     const parsed = super._parseAddressCommand(name, quoted.command);
