@@ -83,6 +83,9 @@ export function assertLibraryHooks(): void {
     '_setListeners',
     '_onCommand',
     '_parseAddressCommand',
+    'handler_RCPT',
+    '_whenWritable',
+    '_isSupported',
   ].filter((m) => typeof proto[m] !== 'function');
   if (missing.length > 0) {
     throw new Error(
@@ -105,6 +108,11 @@ export class ImsConnection extends SMTPConnection {
   private inputEnded = false;
   private capEnvelope: unknown;
   private capRefused = 0;
+  /** The plain RCPT being handled without the dispatch (`plainRcpt`): its line and its address. */
+  private plainPath: { command: Buffer; address: string } | undefined;
+  /** The disabled-commands list RCPT was last looked up in, and whether RCPT was enabled in it. */
+  private rcptLookedUpIn: unknown = null;
+  private rcptEnabled = false;
 
   constructor(
     server: SMTPServer,
@@ -148,11 +156,12 @@ export class ImsConnection extends SMTPConnection {
    * broken client). Lines inside DATA do not come here.
    */
   override _onCommand(command: Buffer, callback?: () => void): void {
-    this.transcript?.command(command);
+    const line = command.toString('latin1');
+    this.transcript?.command(command, line);
     const refusal =
       command.length > MAX_COMMAND_LINE
         ? REPLIES.lineTooLong
-        : CONTROL_CHARACTER.test(command.toString('latin1'))
+        : CONTROL_CHARACTER.test(line)
           ? REPLIES.controlCharacters
           : undefined;
     if (refusal) {
@@ -160,7 +169,72 @@ export class ImsConnection extends SMTPConnection {
       if (callback) setImmediate(callback);
       return;
     }
+    if (this.plainRcpt(line, command, callback)) return;
     super._onCommand(command, callback);
+  }
+
+  /**
+   * A plain RCPT (PLAIN_RCPT) in the usual state of a transaction goes straight to smtp-server's
+   * `handler_RCPT`, as its dispatch would send it: the dispatch's own steps (upper-casing the line
+   * three times, an HTTP check, three `_isSupported` lookups over the disabled commands, the AUTH
+   * checks) decide nothing for it in that state, and cost as much as the handler itself. The
+   * usual state: greeted, no TLS upgrade and no AUTH exchange under way, not shutting down, a
+   * HELO/EHLO seen, RCPT not disabled, AUTH optional (the listener always sets authOptional), no
+   * LMTP. Anything else, a plain RCPT included, goes through the dispatch. The handler runs as the
+   * dispatch runs it: `_handlerPending` while it works, the next line once the socket is writable,
+   * 451 if it throws.
+   */
+  private plainRcpt(line: string, command: Buffer, callback?: () => void): boolean {
+    const address = plainRecipient(line);
+    if (address === undefined || !this.inUsualState()) return false;
+    const next = callback ?? (() => false);
+    let handled = false;
+    const handlerCallback = () => {
+      handled = true;
+      this._handlerPending = false;
+      this._whenWritable(next);
+    };
+    this._handlerPending = true;
+    this.plainPath = { command, address };
+    try {
+      this.handler_RCPT(command, handlerCallback);
+    } catch {
+      if (!handled) {
+        this.send(451, 'Error: internal server error');
+        handlerCallback();
+      }
+    } finally {
+      this.plainPath = undefined;
+    }
+    return true;
+  }
+
+  /** Whether smtp-server's dispatch would hand an RCPT line to its handler and do nothing else. */
+  private inUsualState(): boolean {
+    const server = this._server;
+    return (
+      this._ready &&
+      !this._upgrading &&
+      !this._nextHandler &&
+      !server._closeTimeout &&
+      Boolean(this.hostNameAppearsAs) &&
+      Boolean(server.options.authOptional) &&
+      !server.options.lmtp &&
+      this.rcptIsEnabled()
+    );
+  }
+
+  /**
+   * smtp-server's `_isSupported('RCPT')`, looked up again only when the list of disabled commands
+   * changes: the listener replaces the session's list (at connect and after STARTTLS), never edits it.
+   */
+  private rcptIsEnabled(): boolean {
+    const list = this.session.disabledCommands ?? this._server.options.disabledCommands;
+    if (list !== this.rcptLookedUpIn) {
+      this.rcptLookedUpIn = list;
+      this.rcptEnabled = this._isSupported('RCPT');
+    }
+    return this.rcptEnabled;
   }
 
   /**
@@ -186,6 +260,9 @@ export class ImsConnection extends SMTPConnection {
     name: string,
     command: Buffer | string,
   ): ReturnType<SMTPConnection['_parseAddressCommand']> {
+    const plain = this.plainPath;
+    if (plain && plain.command === command && name === 'rcpt to')
+      return { address: plain.address, args: false };
     if (name === 'rcpt to') {
       const address = plainRecipient(typeof command === 'string' ? command : command.toString('latin1'));
       if (address) return { address, args: false };
