@@ -50,4 +50,24 @@ describe('replies to pipelined commands', () => {
     expect(relayWrites).toBe(1);
     s.close();
   });
+
+  it('keeps the order of batched replies and replies written otherwise (multi-line, 221 before the close)', async () => {
+    const s = await SmtpSession.ready(relay.port);
+    await s.cmd('MAIL FROM:<a@example.test>');
+    relayWrites = 0;
+    s.write('RCPT TO:<b@example.test>\r\nEHLO again.test\r\nMAIL FROM:<a@example.test>\r\n');
+    s.write('RCPT TO:<c@example.test>\r\nRCPT TO:<d@example.test>\r\nQUIT\r\n');
+    const replies = [];
+    for (let i = 0; i < 6; i++) replies.push(await s.reply());
+    expect(replies[0]).toBe('250 OK - Recipient <b@example.test>');
+    expect(replies[1]).toMatch(/^250-relay\.test Nice to meet you/);
+    expect(replies.slice(2)).toEqual([
+      '250 Accepted',
+      '250 OK - Recipient <c@example.test>',
+      '250 OK - Recipient <d@example.test>',
+      '221 Bye',
+    ]);
+    expect(relayWrites).toBeLessThanOrEqual(3);
+    s.close();
+  });
 });

@@ -7,6 +7,7 @@ import { SETTINGS, envName, flagName } from '../config/settings.js';
 import { formatHostPort } from '../config/host-port.js';
 import type { EventLog } from '../events/event-log.js';
 import type { CliIO } from './cli-io.js';
+import { limitHeapGrowth } from './heap-growth.js';
 
 export function addSettingOptions(command: Command): Command {
   for (const s of SETTINGS) {
@@ -41,6 +42,7 @@ export async function serve(options: Record<string, unknown>, io: CliIO): Promis
   // test-only: a message containing this text kills the relay when it is processed (never documented
   // as a setting; only the test suite sets it)
   const crashOn = io.env.IMS_RELAY_TEST_CRASH_ON;
+  limitHeapGrowth();
   // the relay's modules are loaded when it is served: the other commands start without them
   const { runRelay } = await import('../relay.js');
   const started = await runRelay(resolved.config, {}, crashOn ? { crashOn } : {});

@@ -71,13 +71,13 @@ export class TranscriptRecorder {
     this.pendingRule = source;
   }
 
-  command(line: Buffer): void {
+  /** A command line as it came (`text`: the line as latin1, when the caller has it already). */
+  command(line: Buffer, text = line.toString('latin1')): void {
     if (this.dropped) return;
     if (this.transcript.omitted > 0) {
       this.transcript.omitted++;
       return;
     }
-    let text = line.toString('latin1');
     if (this.challenged) text = '***';
     else if ((text.charCodeAt(0) | 0x20) === 0x61) {
       const auth = AUTH.exec(text);
