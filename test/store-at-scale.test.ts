@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventLog, type RelayEvent } from '../src/events/event-log.js';
 import { MessageStore } from '../src/store/message-store.js';
 import { StoreIndex } from '../src/store/store-index.js';
@@ -35,11 +35,22 @@ const eventsInFile = (spool: string): { id: number; time: string; data?: Record<
     .map((l) => JSON.parse(l) as { id: number; time: string; data?: Record<string, unknown> });
 };
 
+const made: string[] = [];
+afterEach(() => {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+/** A temporary folder, removed after the test (a store of 20,000 files is 80 MB). */
+const scratch = () => {
+  const dir = tempDir('ims-store-scale-');
+  made.push(dir);
+  return dir;
+};
+
 const messageFiles = (storeDir: string) => fs.readdirSync(path.join(storeDir, 'messages')).length;
 
 describe('message store at scale', () => {
   it('repairs a store of 3,500 messages across the batches of its walk: files the index lacks, rows whose file is gone, orphan sidecars', async () => {
-    const dir = path.join(tempDir('ims-store-scale-'), 'store');
+    const dir = path.join(scratch(), 'store');
     const ids = fillStore(dir, 3_500);
     // rows whose file is gone: in the first, second and last batch of names (1,990 and 3,400 with a sidecar)
     for (const k of [3, 1_990, 3_400]) fs.rmSync(path.join(dir, 'messages', `${ids[k]}.eml`));
@@ -81,7 +92,7 @@ describe('message store at scale', () => {
   }, 60_000);
 
   it('prunes more than a batch down to the limit, and a close during the pruning stops it with the index agreeing with the files', async () => {
-    const dir = path.join(tempDir('ims-store-scale-'), 'store');
+    const dir = path.join(scratch(), 'store');
     fillStore(dir, 1_600);
     const seen: RelayEvent[] = [];
     const retention = { messages: 100, ageMs: undefined, bytes: undefined };
@@ -115,7 +126,7 @@ describe('message store at scale', () => {
   }, 60_000);
 
   it('a relay started over 20,000 messages with --retain-messages 100 answers SIGTERM during the pruning without finishing it, and restarts with the index agreeing with the files', async () => {
-    const spool = tempDir('ims-store-scale-');
+    const spool = scratch();
     const dir = path.join(spool, 'store');
     const N = 20_000;
     fillStore(dir, N);
