@@ -13,8 +13,10 @@
 // For big and pickup it also gives the relay's CPU time (user + system, from /proc) from the send
 // (the drop) to event 1101, and 2.5 s later (with the background merge of mailbox_index): steadier
 // than the wall times on a shared machine.
-// Usage: node bench/store-goals.mjs [--only idle,big,pickup] [--idle-runs N] [--store-messages N]
-//        [--pickup-rcpts N]
+//   - api: the first page of GET /api/v1/mail, a full-text query and a mailbox over a store of
+//     --store-messages messages (medians of --api-runs, default 21).
+// Usage: node bench/store-goals.mjs [--only idle,api,big,pickup] [--idle-runs N] [--store-messages N]
+//        [--pickup-rcpts N] [--api-runs N]
 // Needs a build (npm run build). Prints one line per figure and a JSON summary at the end.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,7 +32,8 @@ const opt = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : fallback;
 };
-const only = opt('--only', 'idle,big,pickup').split(',');
+const only = opt('--only', 'idle,api,big,pickup').split(',');
+const API_RUNS = Number(opt('--api-runs', '21'));
 const IDLE_RUNS = Number(opt('--idle-runs', '3'));
 const STORE_MESSAGES = Number(opt('--store-messages', '100000'));
 const PICKUP_RCPTS = Number(opt('--pickup-rcpts', '100000'));
@@ -80,6 +83,7 @@ async function startRelay(mode, extra = [], given = undefined) {
   return {
     spool,
     port: Number(port),
+    httpPort: Number(/admin API (?:http:\/\/)?[^\s,:]+:(\d+)/.exec(out)?.[1] ?? 0),
     pid: child.pid,
     async stop() {
       child.kill('SIGTERM');
@@ -374,7 +378,47 @@ if (args[0] === '--child-open') {
   await openDelta(args[1]);
   process.exit(0);
 }
+/**
+ * api: a relay over a store of --store-messages captured messages (no retention, so none is
+ * pruned): the first page of GET /api/v1/mail (limit 50), a full-text query (q=) and a mailbox
+ * (to=), each asked --api-runs times after one warm-up request; medians.
+ */
+async function api() {
+  const full = await storeOf(STORE_MESSAGES);
+  const r = await startRelay('capture', ['--retain-messages', '0'], full);
+  try {
+    const ask = async (query) => {
+      const t = performance.now();
+      const res = await fetch(`http://127.0.0.1:${r.httpPort}/api/v1/mail?${query}`);
+      const body = await res.json();
+      if (!res.ok) throw new Error(`${query}: ${res.status} ${JSON.stringify(body)}`);
+      return { ms: performance.now() - t, total: body.total, count: body.messages.length };
+    };
+    const firstMs = (await ask('limit=50')).ms; // loads the admin API's routes
+    const figures = {};
+    for (const [name, query] of [
+      ['page', 'limit=50'],
+      ['fullText', `limit=50&q=${encodeURIComponent('Message 4242')}`],
+      ['mailbox', `limit=50&to=${encodeURIComponent('user42@example.test')}`],
+    ]) {
+      const runs = [];
+      let last;
+      for (let i = 0; i < API_RUNS; i++) runs.push((last = await ask(query)).ms);
+      figures[name] = { medianMs: Number(median(runs).toFixed(1)), total: last.total, returned: last.count };
+    }
+    summary.api = { messages: STORE_MESSAGES, firstRequestMs: Number(firstMs.toFixed(1)), ...figures };
+    console.log(
+      `store of ${STORE_MESSAGES} messages over HTTP (medians of ${API_RUNS}; goal <= 50 ms): first page ${figures.page.medianMs} ms (total ${figures.page.total}), ` +
+        `full text ${figures.fullText.medianMs} ms (${figures.fullText.total} found), mailbox ${figures.mailbox.medianMs} ms (${figures.mailbox.total} found); the very first request ${firstMs.toFixed(0)} ms`,
+    );
+  } finally {
+    await r.stop();
+    fs.rmSync(full, { recursive: true, force: true });
+  }
+}
+
 if (only.includes('idle')) await idle();
+if (only.includes('api')) await api();
 if (only.includes('big')) await big();
 if (only.includes('pickup')) await pickup();
 console.log(JSON.stringify(summary));
