@@ -23,6 +23,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -389,7 +390,7 @@ async function api() {
   try {
     const ask = async (query) => {
       const t = performance.now();
-      const res = await fetch(`http://127.0.0.1:${r.httpPort}/api/v1/mail?${query}`);
+      const res = await globalThis.fetch(`http://127.0.0.1:${r.httpPort}/api/v1/mail?${query}`);
       const body = await res.json();
       if (!res.ok) throw new Error(`${query}: ${res.status} ${JSON.stringify(body)}`);
       return { ms: performance.now() - t, total: body.total, count: body.messages.length };
