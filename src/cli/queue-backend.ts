@@ -5,10 +5,10 @@
  */
 import { QueueService, type DetailResult, type RawResult } from '../queue/queue-service.js';
 import { parseQueueFilter, queueFilterQuery, type QueueQuery } from '../queue/queue-query.js';
-import type { RelayConfig } from '../config/relay-config.js';
 import type { OperationResult, QueueItem } from '../spool/queue-operations.js';
 import { readRuntimeInfo } from '../spool/runtime-info.js';
 import { acquireSpoolLock } from '../spool/spool-lock.js';
+import type { QueueToolConfig } from './tool-config.js';
 import { Spool, type QueueFolder } from '../spool/spool.js';
 
 export type Operation = 'retry' | 'replay' | 'hold' | 'release' | 'delete';
@@ -164,7 +164,7 @@ class HttpBackend implements QueueBackend {
 
 /** Opens the right backend for the configured spool, or says why it cannot. */
 export function openQueueBackend(
-  config: RelayConfig,
+  config: QueueToolConfig,
 ): { ok: true; backend: QueueBackend } | { ok: false; message: string } {
   const running = readRuntimeInfo(config.spool);
   if (running) {

@@ -192,14 +192,20 @@ const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Names read between two turns of the event loop when a folder is listed. */
 const NAMES_PER_TURN = 4096;
+/**
+ * Names a `Dir` reads from the kernel at a time. Node hands them out with an array `shift()` each,
+ * which moves the rest of the batch: with 1,024 a batch, going through 100,000 names took 75 ms of
+ * CPU here, with 128 about 60 ms (and 16 to 256 all about the same).
+ */
+const NAMES_PER_READ = 128;
 
 /**
- * Calls `each` with every name in a folder, without holding them: read a thousand at a time
+ * Calls `each` with every name in a folder, without holding them: read NAMES_PER_READ at a time
  * (synchronously: a fraction of a millisecond a time, about twice as fast as iterating the folder
  * with a promise per name), with a turn of the event loop every NAMES_PER_TURN names.
  */
 async function eachName(dirPath: string, each: (name: string) => void): Promise<void> {
-  const dir = fs.opendirSync(dirPath, { bufferSize: 1024 });
+  const dir = fs.opendirSync(dirPath, { bufferSize: NAMES_PER_READ });
   try {
     let n = 0;
     for (let dirent = dir.readSync(); dirent; dirent = dir.readSync()) {
@@ -378,7 +384,7 @@ export async function countEntries(
     return count;
   }
   let sinceTurn = 0;
-  const dir = await fsp.opendir(spool.folder(folder), { bufferSize: 1024 });
+  const dir = await fsp.opendir(spool.folder(folder), { bufferSize: NAMES_PER_READ });
   for await (const dirent of dir) {
     const name = dirent.name;
     if (!name.endsWith(ENTRY_SUFFIX)) continue;
