@@ -61,7 +61,8 @@ export async function resolveQueueToolConfig(
   };
   const onlyQueueSettings =
     !options.config && SETTINGS.every((s) => QUEUE_TOOL_KEYS.has(s.key) || !given(s.key));
-  const spool = (options.spool || (given('spool') ? io.env[envName('spool')]! : './spool')).trim();
+  const defaultSpool = SETTINGS.find((s) => s.key === 'spool')!.defaultText;
+  const spool = (options.spool || (given('spool') ? io.env[envName('spool')]! : defaultSpool)).trim();
   if (!onlyQueueSettings || spool === '') return resolveToolConfig(options, io);
   const token = options.adminToken || io.env[envName('adminToken')] || undefined;
   return {
