@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { RelayEvent } from '../events/event-log.js';
-import { matches, readEvents, type EventFilter } from '../events/event-reader.js';
+import type { EventFilter } from '../events/event-reader.js';
 import type { CliIO } from './cli-io.js';
 import { resolveToolConfig } from './tool-config.js';
 
@@ -37,7 +37,7 @@ export function registerEvents(program: Command, io: CliIO, done: (code: number)
         events?: string;
         config?: string;
       }) => {
-        const resolved = resolveToolConfig(o, io);
+        const resolved = await resolveToolConfig(o, io);
         if (!resolved.ok) return done(2);
         const file = o.events ?? resolved.config.events;
         const filter: EventFilter = {};
@@ -60,6 +60,7 @@ export function registerEvents(program: Command, io: CliIO, done: (code: number)
           io.stderr.write(`ims-relay: no events file at ${file}\n`);
           return done(1);
         }
+        const { matches, readEvents } = await import('../events/event-reader.js');
         for (const e of await readEvents(file, filter)) io.stdout.write(format(e, Boolean(o.json)) + '\n');
         if (!o.follow) return done(0);
         // follow: read what is appended, line by line, until SIGINT/SIGTERM

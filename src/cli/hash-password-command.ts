@@ -1,6 +1,5 @@
 /** `ims-relay hash-password`: a line for the --users file, from a password read on stdin. */
 import type { Command } from 'commander';
-import { hashPassword } from '../server/user-store.js';
 import type { CliIO } from './cli-io.js';
 
 export function registerHashPassword(
@@ -24,6 +23,7 @@ export function registerHashPassword(
         );
         return done(2);
       }
+      const { hashPassword } = await import('../server/user-store.js');
       io.stdout.write(`${user}:${hashPassword(password)}\n`);
       done(0);
     });

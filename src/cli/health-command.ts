@@ -56,7 +56,7 @@ export function registerHealth(program: Command, io: CliIO, done: (code: number)
     .option('--config <FILE>', 'config file to read the addresses from')
     .option('--timeout <MS>', 'how long to wait for each answer', '5000')
     .action(async (options: { smtp?: string; spool?: string; config?: string; timeout: string }) => {
-      const resolved = resolveToolConfig(options, io);
+      const resolved = await resolveToolConfig(options, io);
       if (!resolved.ok) return done(2);
       const config = resolved.config;
       const running = readRuntimeInfo(config.spool);

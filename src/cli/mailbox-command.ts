@@ -28,7 +28,7 @@ export function registerMailbox(program: Command, io: CliIO, done: (code: number
 
   /** Opens the store without repairing it (a relay may be writing to it). */
   const withStore = async (o: Options, run: (store: MessageStore) => Promise<number> | number) => {
-    const resolved = resolveToolConfig(o, io);
+    const resolved = await resolveToolConfig(o, io);
     if (!resolved.ok) return done(2);
     let store: MessageStore;
     try {
@@ -108,7 +108,7 @@ export function registerMailbox(program: Command, io: CliIO, done: (code: number
     .option('--spool <DIR>', 'the spool (default ./spool or IMS_RELAY_SPOOL)')
     .option('--config <FILE>', 'config file')
     .action(async (o: Options) => {
-      const resolved = resolveToolConfig(o, io);
+      const resolved = await resolveToolConfig(o, io);
       if (!resolved.ok) return done(2);
       const lock = acquireSpoolLock(resolved.config.spool);
       if (!lock.ok) {

@@ -5,13 +5,20 @@
  */
 import { QueueService, type DetailResult, type RawResult } from '../queue/queue-service.js';
 import { parseQueueFilter, queueFilterQuery, type QueueQuery } from '../queue/queue-query.js';
-import type { RelayConfig } from '../config/relay-config.js';
 import type { OperationResult, QueueItem } from '../spool/queue-operations.js';
 import { readRuntimeInfo } from '../spool/runtime-info.js';
 import { acquireSpoolLock } from '../spool/spool-lock.js';
+import type { QueueToolConfig } from './tool-config.js';
 import { Spool, type QueueFolder } from '../spool/spool.js';
 
 export type Operation = 'retry' | 'replay' | 'hold' | 'release' | 'delete';
+
+/**
+ * Items asked for a page when the listing goes through the running relay. A page is one JSON
+ * document the relay builds in memory (about 330 KB for 1,000 items): listing 100,000 grew the
+ * relay's RSS by 3.7–4.0 MB with 1,000 a page, 2.2–2.3 MB with 500; the listing took about as long.
+ */
+const WALK_PAGE = 500;
 
 export interface QueueBackend {
   /** Where the work is done, for messages: "the relay (PID 12, http://…)" or "the spool /x". */
@@ -113,7 +120,7 @@ class HttpBackend implements QueueBackend {
     const fetchPage = async (cursor: string | undefined): Promise<Page> => {
       const res = await this.call(
         'GET',
-        `/api/v1/messages?folder=${folder}&limit=1000${cursor ? `&cursor=${cursor}` : ''}${queueFilterQuery(query)}`,
+        `/api/v1/messages?folder=${folder}&limit=${WALK_PAGE}${cursor ? `&cursor=${cursor}` : ''}${queueFilterQuery(query)}`,
       );
       if (!res.ok) throw new Error((await this.failure(res)).message);
       return (await res.json()) as Page;
@@ -164,7 +171,7 @@ class HttpBackend implements QueueBackend {
 
 /** Opens the right backend for the configured spool, or says why it cannot. */
 export function openQueueBackend(
-  config: RelayConfig,
+  config: QueueToolConfig,
 ): { ok: true; backend: QueueBackend } | { ok: false; message: string } {
   const running = readRuntimeInfo(config.spool);
   if (running) {

@@ -4,13 +4,13 @@
  * not be done (unknown ID, wrong folder, relay unreachable), 2 bad usage.
  */
 import type { Command } from 'commander';
-import { QUEUE_FOLDERS, type QueueFolder } from '../spool/spool.js';
+import { QUEUE_FOLDERS, type QueueFolder } from '../spool/queue-folders.js';
 import type { QueueItem } from '../spool/queue-operations.js';
 import type { QueueQuery } from '../queue/queue-query.js';
 import { parseQueueFilter } from '../queue/queue-query.js';
 import type { CliIO } from './cli-io.js';
-import { openQueueBackend, type Operation, type QueueBackend } from './queue-backend.js';
-import { resolveToolConfig } from './tool-config.js';
+import type { Operation, QueueBackend } from './queue-backend.js';
+import { resolveQueueToolConfig } from './tool-config.js';
 
 interface CommonOptions {
   spool?: string;
@@ -49,8 +49,10 @@ export function registerQueue(program: Command, io: CliIO, done: (code: number) 
     );
 
   const withBackend = async (options: CommonOptions, work: (backend: QueueBackend) => Promise<number>) => {
-    const resolved = resolveToolConfig(options, io);
+    const resolved = await resolveQueueToolConfig(options, io);
     if (!resolved.ok) return done(2);
+    // the spool's and the queue service's modules are loaded by the queue commands only
+    const { openQueueBackend } = await import('./queue-backend.js');
     const opened = openQueueBackend(resolved.config);
     if (!opened.ok) {
       io.stderr.write(`ims-relay: ${opened.message}\n`);

@@ -2,7 +2,7 @@
  * `ims-relay serve`: resolves the configuration, runs the relay until SIGTERM/SIGINT.
  */
 import { Option, type Command } from 'commander';
-import { resolveConfig, type RawSettings } from '../config/relay-config.js';
+import type { RawSettings } from '../config/relay-config.js';
 import { SETTINGS, envName, flagName } from '../config/settings.js';
 import { formatHostPort } from '../config/host-port.js';
 import type { EventLog } from '../events/event-log.js';
@@ -27,6 +27,9 @@ export async function serve(options: Record<string, unknown>, io: CliIO): Promis
     const v = options[s.key];
     if (v !== undefined) flags[s.key] = v === true ? 'true' : v;
   }
+  // the checks of the settings (zod, yaml) are loaded when a configuration is resolved: the other
+  // commands, --help and --version start without them
+  const { resolveConfig } = await import('../config/relay-config.js');
   const resolved = resolveConfig({
     flags,
     env: io.env,

@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import type { HostPort } from './host-port.js';
 import type { FailureRule } from './failure-rules.js';
 import type { SmtpStageRule } from './smtp-stage-rule.js';
+import { SETTING_SCHEMAS } from './setting-schemas.js';
 import { SETTINGS, envName, flagName, type SettingKey } from './settings.js';
 
 export function isLoopback(host: string): boolean {
@@ -191,8 +192,10 @@ export function resolveConfig(sources: ConfigSources = {}): ConfigResult {
   if (sources.flags) apply(sources.flags, (key) => `flag --${flagName(key)}`);
 
   const shape: Record<string, z.ZodType> = {};
-  for (const s of SETTINGS)
-    shape[s.key] = s.key === 'minFreeDisk' || s.key === 'events' ? s.schema.optional() : s.schema;
+  for (const s of SETTINGS) {
+    const schema: z.ZodType = SETTING_SCHEMAS[s.key];
+    shape[s.key] = s.key === 'minFreeDisk' || s.key === 'events' ? schema.optional() : schema;
+  }
   const result = z.object(shape).safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0]!;

@@ -110,6 +110,33 @@ describe('QueueService', () => {
     expect(third.nextCursor).toBeUndefined();
   });
 
+  it("orders a snapshot as the IDs' text, and lets it go once its last page is read: the next listing sees what arrived", async () => {
+    const spool = Spool.open(tmpSpool());
+    const ids = fill(spool, 1200);
+    // two more entries in the same millisecond and sequence as one of them: only the random part differs
+    const [time, seq] = ids[700]!.split('-');
+    for (const random of ['0000', 'FFFF'])
+      fs.copyFileSync(spool.entryPath('in', ids[700]!), spool.entryPath('in', `${time}-${seq}-${random}`));
+    const service = new QueueService(spool);
+    const listAll = async () => {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await service.page('in', { limit: 500, ...(cursor ? { cursor } : {}) });
+        seen.push(...page.items.map((i) => i.queueId));
+        cursor = page.nextCursor;
+      } while (cursor);
+      return seen;
+    };
+    const all = [...ids, `${time}-${seq}-0000`, `${time}-${seq}-FFFF`].sort();
+    expect(await listAll()).toEqual(all);
+    // an entry that arrives after that listing is on a later page than the first: a kept snapshot
+    // (its 30 s are not over) would leave it out
+    const newest = (Date.now() + 1000).toString(16).toUpperCase().padStart(11, '0') + '-00000-0000';
+    fs.copyFileSync(spool.entryPath('in', ids[0]!), spool.entryPath('in', newest));
+    expect(await listAll()).toEqual([...all, newest]);
+  });
+
   it('tells the scheduler it is given about the operations that change what is delivered', async () => {
     const spool = Spool.open(tmpSpool());
     const ids = fill(spool, 20);

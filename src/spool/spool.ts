@@ -14,15 +14,15 @@ import { EntryWriter } from './entry-writer.js';
 import type { Envelope } from '../message/envelope.js';
 import { QueueIdGenerator, isQueueId } from './queue-id.js';
 import { openRegularFile, readRegularFile, restrictMode } from './regular-file.js';
+import { QUEUE_FOLDERS, type QueueFolder } from './queue-folders.js';
+
+export { QUEUE_FOLDERS, type QueueFolder };
 
 export const SPOOL_FOLDERS = ['pickup', 'in', 'out', 'bad', 'archive', 'log', 'tmp'] as const;
 export type SpoolFolder = (typeof SPOOL_FOLDERS)[number];
-/** Folders that hold spool entries (as opposed to pickup files, logs and temporaries). */
-export type QueueFolder = 'in' | 'out' | 'bad' | 'archive';
 
 export const ENTRY_SUFFIX = '.imsr';
 export const JOURNAL_SUFFIX = '.journal';
-export const QUEUE_FOLDERS: readonly QueueFolder[] = ['in', 'out', 'bad', 'archive'];
 
 export type HeadSummary =
   { ok: true; envelope: Envelope; messageBytes: number } | { ok: false; reason: string };
