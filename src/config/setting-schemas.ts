@@ -250,6 +250,7 @@ export const SETTING_SCHEMAS = {
   lifetime: duration(1),
   tagPlusAddress: boolean,
   archive: boolean,
+  directCapture: boolean,
   maildir: optionalFile,
   retainMessages: integer(0),
   retainAge: orOff(duration(1000)),

@@ -329,7 +329,6 @@ export const SETTINGS = [
     description:
       'capture mode: store a message whose recipients are all simply captured at its final dot, before the 250 (false: every message goes through the queue and the delivery agent, as in relay mode)',
     defaultText: 'true',
-    schema: boolean,
   },
   {
     key: 'maildir',
