@@ -167,4 +167,47 @@ describe('direct capture (capture mode, defaults)', () => {
     );
     expect(delivered.data).not.toHaveProperty('direct');
   });
+
+  it('nodemailer to 40,000 on the defaults: 32,766 captured at the 250, 7,234 refused with 452 and captured when resent', async () => {
+    relay = await startTestRelay({ mode: 'capture' });
+    const watch = watchIn(relay);
+    const all = Array.from({ length: 40_000 }, (_, i) => `user${i}@example.test`);
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: relay.port, ignoreTLS: true });
+    try {
+      const first = await transport.sendMail({
+        from: 'app@example.test',
+        to: 'undisclosed-recipients:;',
+        bcc: all,
+        subject: '40k',
+        text: 'x',
+      });
+      expect(first.accepted).toHaveLength(32_766);
+      expect(first.rejected).toHaveLength(7_234);
+      expect(String(first.rejectedErrors?.[0]?.response)).toBe(
+        '452 Requested action not taken: Exceed Recipient Limit',
+      );
+      const firstId = String(first.response).split(' ').pop()!;
+      // no waiting: captured when the 250 came
+      expect(relay.store.list({ queueId: firstId }, 1).rows[0]?.recipientCount).toBe(32_766);
+      const second = await transport.sendMail({
+        from: 'app@example.test',
+        to: 'undisclosed-recipients:;',
+        bcc: first.rejected as string[],
+        subject: '40k',
+        text: 'x',
+      });
+      expect(second.accepted).toHaveLength(7_234);
+      const secondId = String(second.response).split(' ').pop()!;
+      expect(relay.store.list({ queueId: secondId }, 1).rows[0]?.recipientCount).toBe(7_234);
+    } finally {
+      transport.close();
+    }
+    // every recipient once
+    const rows = relay.store.list({}, 10).rows;
+    expect(rows.map((r) => r.recipientCount).sort((a, b) => a - b)).toEqual([7_234, 32_766]);
+    expect(relay.store.list({ to: 'user32766@example.test' }, 10).total).toBe(1);
+    expect(relay.store.list({ to: 'user0@example.test' }, 10).total).toBe(1);
+    watch.close();
+    expect([...watch.seen]).toEqual([]);
+  }, 120_000);
 });
