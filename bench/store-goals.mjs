@@ -25,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { syntheticQueueId, syntheticRecord } from './lib/synthetic-captures.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin/ims-relay.js');
@@ -136,28 +137,12 @@ async function storeOf(n) {
   for (let i = 0; i < n; i += 1000) {
     const records = [];
     for (let k = i; k < Math.min(n, i + 1000); k++) {
-      const queueId = `1A23B726A26-${String(k % 100000).padStart(5, '0')}-${(Math.floor(k / 100000) + 1).toString(16).toUpperCase().padStart(4, '0')}`;
-      const id = `${queueId}.1`;
+      const id = `${syntheticQueueId(k)}.1`;
       const to = `user${k % 1000}@example.test`;
       const text = `Message ${k} for ${to}.`;
       const file = `Return-Path: <app@example.test>\r\nX-Original-To: ${to}\r\nDelivered-To: ${to}\r\nFrom: <app@example.test>\r\nTo: <${to}>\r\nSubject: message ${k}\r\n\r\n${text}\r\n`;
       fs.writeFileSync(path.join(dir, 'messages', `${id}.eml`), file);
-      records.push({
-        id,
-        queueId,
-        sender: 'app@example.test',
-        recipients: [to],
-        capturedAt: start + k,
-        size: file.length,
-        from: '<app@example.test>',
-        subject: `message ${k}`,
-        headerDate: undefined,
-        report: false,
-        reportStatuses: [],
-        attachments: 0,
-        tags: [],
-        text,
-      });
+      records.push(syntheticRecord(k, { recipients: [to], capturedAt: start + k, size: file.length, text }));
     }
     index.insert(records);
   }

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { syntheticRecord } from './lib/synthetic-captures.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -32,24 +33,12 @@ const index = new StoreIndex(path.join(dir, 'index.sqlite'));
 let k = 0;
 const record = (rcpts) => {
   const i = k++;
-  const id = `1A23B726A26-${String(i % 100_000).padStart(5, '0')}-${(Math.floor(i / 100_000) + 1).toString(16).toUpperCase().padStart(4, '0')}.1`;
-  return {
-    id,
-    queueId: id.slice(0, -2),
-    sender: 'app@example.test',
+  return syntheticRecord(i, {
     recipients: Array.from({ length: rcpts }, (_, j) => `user${(i * 7 + j) % 100_000}@example.test`),
     capturedAt: Date.now(),
     size: 500,
-    from: '<app@example.test>',
-    subject: `message ${i}`,
-    headerDate: undefined,
-    report: false,
-    reportStatuses: [],
-    reportedQueueId: undefined,
-    attachments: 0,
-    tags: [],
     text: `Message ${i} body text with a few words in it.`,
-  };
+  });
 };
 // builds before count() read the count with totals()
 const count = () => (index.count ? index.count() : index.totals().messages);

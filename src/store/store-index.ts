@@ -149,8 +149,6 @@ export class StoreIndex {
   private readonly statements = new Map<string, Database.Statement>();
   /** Messages in the index, counted once and then kept up to date (retention looks after each batch). */
   private messageTotal: number | undefined;
-  /** Prepared at the first use (the repair at open, a batch of names at a time). */
-  private selectNotIndexed: Database.Statement | undefined;
 
   /** Opens (creating) the index; throws when the file is not a usable SQLite database. */
   constructor(file: string, options: { readonly?: boolean } = {}) {
@@ -524,10 +522,11 @@ export class StoreIndex {
   /** Those of `ids` that no message of the index has (one query for all of them). */
   notIndexed(ids: readonly string[]): string[] {
     if (ids.length === 0) return [];
-    this.selectNotIndexed ??= this.db
-      .prepare('SELECT value FROM json_each(?) WHERE NOT EXISTS (SELECT 1 FROM messages WHERE id = value)')
-      .pluck();
-    return this.selectNotIndexed.all(JSON.stringify(ids)) as string[];
+    return this.stmt(
+      'SELECT value FROM json_each(?) WHERE NOT EXISTS (SELECT 1 FROM messages WHERE id = value)',
+    )
+      .pluck()
+      .all(JSON.stringify(ids)) as string[];
   }
 
   allIds(): Set<string> {
