@@ -137,7 +137,7 @@ async function startOn(spoolDir: string, ownSpool: boolean, options: TestRelayOp
       }
       const raw = store.read(row.id);
       if (!raw) continue; // deleted meanwhile
-      const own = store.readMessage(row.id) ?? raw;
+      const own = store.messageIn(row.id, raw);
       const [{ subject, from, to, text }, view] = await Promise.all([summarizeMail(own), viewMessage(own)]);
       const recipients = store.index.recipients(row.seq, 0, Number.MAX_SAFE_INTEGER);
       const message: CapturedMessage = {

@@ -29,7 +29,7 @@ import { commandAvailability, smtpServerOptions } from './smtp-server-options.js
 import type { SmtpStage } from '../config/smtp-stage-rule.js';
 import { SmtpStageRules, carryOut, type StageDecision, type StageSubject } from './smtp-stage-rules.js';
 import { acceptableAuthName, authTagField } from './any-auth.js';
-import { HeldBytes, IntakeWriter, type DirectDestination } from './intake-writer.js';
+import { HeldBytes, IntakeWriter, type Committed, type DirectDestination } from './intake-writer.js';
 
 /**
  * The most bytes of a message held in memory for a direct capture (capture mode): a larger message
@@ -500,7 +500,7 @@ export class SmtpListener {
       if (refused) return { result: this.refusal(refused, queueId, session, intake), queueId };
       return { result: this.writeFailed(writeError!, queueId), queueId };
     }
-    let committed: 'captured' | 'queued';
+    let committed: Committed;
     try {
       committed = await writer.commit();
     } catch (err) {

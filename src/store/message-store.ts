@@ -433,7 +433,11 @@ export class MessageStore {
    */
   readMessage(id: string): Buffer | undefined {
     const file = this.read(id);
-    if (!file) return undefined;
+    return file && this.messageIn(id, file);
+  }
+
+  /** The message as received in `file`, the bytes of capture `id` read already (see readMessage). */
+  messageIn(id: string, file: Buffer): Buffer {
     const trace = readTraceHeader(file, readMessageFile(this.envelopeOf(id)));
     return trace ? file.subarray(trace.messageStart) : file;
   }
