@@ -11,6 +11,7 @@ import type { EventLog } from '../events/event-log.js';
 import {
   buildReports,
   isDeliveryStatusReport,
+  isReported,
   outcomesToReport,
   type RecipientOutcome,
   type ReportSet,
@@ -375,12 +376,14 @@ export class DeliveryAgent {
   ): Promise<string[] | undefined> {
     const headerEnd = message.indexOf('\r\n\r\n');
     const headers = headerEnd >= 0 ? message.subarray(0, headerEnd + 2) : message;
-    // only what a report can be owed for: a failure, or a success someone asked to hear of (a
-    // message to 100,000 recipients all delivered builds no 100,000 outcomes to find none)
+    // only what a report can be owed for (a message to 100,000 recipients all delivered builds
+    // no 100,000 outcomes to find none)
     const outcomes: RecipientOutcome[] = [...state.done.entries()]
-      .filter(
-        ([index, r]) => r.action === 'failed' || envelope.recipients[index]?.notify?.includes('SUCCESS'),
-      )
+      .filter(([index, r]) => {
+        const recipient = envelope.recipients[index];
+        // an index outside the envelope goes on, for outcomesToReport to refuse as before
+        return recipient === undefined || isReported(r.action, recipient);
+      })
       .sort((a, b) => a[0] - b[0])
       .map(([index, r]) => ({
         index,

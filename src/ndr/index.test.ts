@@ -6,6 +6,7 @@ describe('src/ndr public API', () => {
     expect(Object.keys(ndr).sort()).toEqual([
       'buildReports',
       'isDeliveryStatusReport',
+      'isReported',
       'originalSubject',
       'outcomesToReport',
     ]);

@@ -3,7 +3,7 @@
  * no clock (the caller passes `now`).
  */
 export type { RecipientOutcome } from './recipient-outcome.js';
-export { outcomesToReport, type OutcomesToReport } from './report-policy.js';
+export { isReported, outcomesToReport, type OutcomesToReport } from './report-policy.js';
 export { buildReports, type BuiltReport, type ReportOptions, type ReportSet } from './build-reports.js';
 export type { ReportKind } from './human-readable.js';
 export type { Overflow } from './recipient-cap.js';

@@ -36,21 +36,33 @@ export function outcomesToReport(
 ): OutcomesToReport {
   const result: OutcomesToReport = { failures: [], successes: [], delays: [] };
   if (envelope.sender === '' || isReport) return result;
-  for (const outcome of outcomes) {
-    const notify: readonly Notify[] = recipientOf(envelope, outcome).notify ?? ['FAILURE'];
-    if (notify.includes('NEVER')) continue;
-    switch (outcome.action) {
-      case 'failed':
-        if (notify.includes('FAILURE')) result.failures.push(outcome);
-        break;
-      case 'delivered':
-      case 'relayed':
-        if (notify.includes('SUCCESS')) result.successes.push(outcome);
-        break;
-      case 'delayed':
-        if (notify.includes('DELAY')) result.delays.push(outcome);
-        break;
-    }
-  }
+  const lists = {
+    failed: result.failures,
+    delivered: result.successes,
+    relayed: result.successes,
+    delayed: result.delays,
+  };
+  for (const outcome of outcomes)
+    if (isReported(outcome.action, recipientOf(envelope, outcome))) lists[outcome.action].push(outcome);
   return result;
+}
+
+/**
+ * Whether an outcome of this recipient is reported (the sender and the message allowing reports):
+ * NOTIFY=NEVER never; no NOTIFY means FAILURE only; 'failed' when NOTIFY includes FAILURE,
+ * 'delivered'/'relayed' when it includes SUCCESS, 'delayed' when it includes DELAY. The delivery
+ * agent asks it first, so a message to 100,000 recipients all delivered builds no outcome list.
+ */
+export function isReported(action: RecipientOutcome['action'], recipient: EnvelopeRecipient): boolean {
+  const notify: readonly Notify[] = recipient.notify ?? ['FAILURE'];
+  if (notify.includes('NEVER')) return false;
+  switch (action) {
+    case 'failed':
+      return notify.includes('FAILURE');
+    case 'delivered':
+    case 'relayed':
+      return notify.includes('SUCCESS');
+    case 'delayed':
+      return notify.includes('DELAY');
+  }
 }
