@@ -9,6 +9,7 @@ import path from 'node:path';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseFailureRule } from '../src/config/failure-rules.js';
+import { SmtpSession } from './helpers/smtp-session.js';
 import { startTestRelay, type TestRelay } from './helpers/test-relay.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -209,5 +210,38 @@ describe('direct capture (capture mode, defaults)', () => {
     expect(relay.store.list({ to: 'user0@example.test' }, 10).total).toBe(1);
     watch.close();
     expect([...watch.seen]).toEqual([]);
+  }, 120_000);
+
+  it('on the defaults, messages held at once share 64 MB: 17 of 4.1 MB held open together, the ones past it go to the spool, all 17 captured', async () => {
+    relay = await startTestRelay({ mode: 'capture' });
+    const body = `Subject: held\r\n\r\n${('y'.repeat(998) + '\r\n').repeat(4_100)}`; // 4.1 MB, under the 4 MiB held per message
+    const sessions = await Promise.all(Array.from({ length: 17 }, () => SmtpSession.ready(relay!.port)));
+    try {
+      for (const [i, s] of sessions.entries()) {
+        expect(await s.cmd('MAIL FROM:<big@example.test>')).toMatch(/^250/);
+        expect(await s.cmd(`RCPT TO:<held${i}@example.test>`)).toMatch(/^250/);
+        expect(await s.cmd('DATA')).toMatch(/^354/);
+        s.write(body); // no final dot yet: every message is being received at the same time
+      }
+      // 17 x 4.1 MB is past the shared 64 MiB: the later ones stream into spool entries (tmp/)
+      await waitFor(
+        'a message streaming to the spool',
+        () => fs.readdirSync(relay!.spool.folder('tmp')).length > 0,
+      );
+      const replies = await Promise.all(sessions.map((s) => s.cmd('.')));
+      expect(replies.every((r) => r.startsWith('250 '))).toBe(true);
+      const ids = replies.map((r) => r.split(' ').pop()!);
+      await waitFor(
+        'all 17 captured',
+        () => ids.every((id) => relay!.store.list({ queueId: id }, 1).total === 1) || undefined,
+      );
+      const queued = relay.eventsSeen().filter((e) => e.id === 1100 && ids.includes(e.queueId!));
+      const direct = queued.filter((e) => e.data?.captured === true).length;
+      expect(direct).toBeGreaterThan(0);
+      expect(direct).toBeLessThanOrEqual(16); // 16 x 4.1 MB fit in 64 MiB, 17 do not
+      expect(queued.length - direct).toBeGreaterThan(0);
+    } finally {
+      for (const s of sessions) s.close();
+    }
   }, 120_000);
 });
