@@ -5,7 +5,7 @@
  * From:, Date:, whether it is a delivery report and its per-recipient statuses, and the text the
  * full-text index covers.
  */
-import { parseMail } from '../message/parse-mail.js';
+import { parseForIndex } from '../message/parse-mail.js';
 import { readTraceHeader } from './message-file.js';
 import { parseReportedQueueId, parseReportStatuses, type ReportStatus } from './report-statuses.js';
 
@@ -101,11 +101,7 @@ export async function recordOf(
   const message = file.subarray(trace.messageStart);
   let parsed;
   try {
-    parsed = await parseMail(indexablePart(message), {
-      skipHtmlToText: true,
-      skipTextToHtml: true,
-      skipImageLinks: true,
-    });
+    parsed = await parseForIndex(indexablePart(message));
   } catch (err) {
     return { ok: false, reason: `the message cannot be parsed: ${(err as Error).message}` };
   }
@@ -131,8 +127,8 @@ export async function recordOf(
       report,
       reportStatuses: statusPart ? parseReportStatuses(statusPart) : [],
       reportedQueueId: statusPart ? parseReportedQueueId(statusPart) : undefined,
-      attachments: parsed.attachments.length,
-      tags: tagsOf(parsed.headers as Map<string, unknown>, trace.recipients),
+      attachments: parsed.attachments,
+      tags: tagsOf(parsed.headers, trace.recipients),
       text: (parsed.text ?? '').slice(0, FULL_TEXT_LIMIT),
     },
   };
