@@ -78,6 +78,8 @@ export interface RepairReport {
   reason: string | undefined;
   /** Files that could not be indexed (not a message file of the store), with the reason. */
   unreadable?: { id: string; reason: string }[];
+  /** Indexed messages whose full-text rows were lost (in memory at a crash) and were written again. */
+  textRestored?: number;
 }
 
 const INDEX_FILE = 'index.sqlite';
@@ -86,9 +88,20 @@ const REBUILD_BATCH = 500;
 const REPAIR_BATCH = 1000;
 /** Messages removed by retention at a time (one transaction; a stop waits for at most one). */
 const PRUNE_BATCH = 500;
-/** Unmerged recipient rows that start a merge at once (fewer wait for MERGE_IDLE_MS). */
-const MERGE_AT = 50_000;
-const MERGE_IDLE_MS = 1000;
+/**
+ * Unmerged recipient rows that start a merge even while captures go on. `to=` scans the rows not
+ * merged yet: a page took 4 ms over 50,000 of them, 27 ms over 250,000 (docs/performance.md).
+ */
+const MERGE_AT = 250_000;
+/** Fewer rows are merged once no capture came for this long: a merge competes with captures for the thread. */
+const MERGE_QUIET_MS = 300;
+/** ...or once rows have waited this long, so that a steady trickle of captures is merged too. */
+const MERGE_LONGEST_WAIT_MS = 10_000;
+/** Full-text rows waiting in memory that are written at once, however busy: messages, characters. */
+const TEXT_AT_MESSAGES = 2_000;
+const TEXT_AT_CHARS = 4_000_000;
+/** Full-text rows written per transaction by the background work. */
+const TEXT_BATCH = 2_000;
 
 interface Pending {
   record: CaptureRecord;
@@ -112,6 +125,9 @@ export class MessageStore {
   /** Recipient rows not yet in the index's mailbox_index, and the merge waiting to run. */
   private unmerged = 0;
   private mergeTimer: NodeJS.Timeout | undefined;
+  /** When the last batch of captures was committed, and since when rows have waited for a merge. */
+  private lastCaptureAt = 0;
+  private waitingSince = 0;
   private pruning: Promise<number> | undefined;
   private pruneAgain: Promise<number> | undefined;
   private closed = false;
@@ -174,9 +190,14 @@ export class MessageStore {
     if (options.repair === false && reason === undefined) return store;
     const report = await store.repair(reason !== undefined);
     if (reason !== undefined) report.reason = reason;
-    if (report.indexed + report.dropped > 0 || report.rebuilt || report.unreadable?.length) {
+    if (
+      report.indexed + report.dropped > 0 ||
+      report.rebuilt ||
+      report.unreadable?.length ||
+      report.textRestored
+    ) {
       options.events?.emit('storeRepaired', {
-        detail: `${report.indexed} file(s) indexed, ${report.dropped} row(s) dropped${report.rebuilt ? ', index rebuilt' : ''}${report.unreadable?.length ? `, ${report.unreadable.length} file(s) not readable` : ''}${report.reason ? ` (${report.reason})` : ''}.`,
+        detail: `${report.indexed} file(s) indexed, ${report.dropped} row(s) dropped${report.rebuilt ? ', index rebuilt' : ''}${report.unreadable?.length ? `, ${report.unreadable.length} file(s) not readable` : ''}${report.textRestored ? `, full text of ${report.textRestored} written again` : ''}${report.reason ? ` (${report.reason})` : ''}.`,
         data: { ...report },
       });
     }
@@ -245,7 +266,30 @@ export class MessageStore {
         else unreadable.push({ id, reason: result.reason });
       }
       this.index.insert(records);
+      this.index.indexText();
       indexed += records.length;
+    }
+    // messages indexed before a crash whose full-text rows were still in memory
+    const withoutText = this.index.withoutText();
+    let textRestored = 0;
+    for (let i = 0; i < withoutText.length; i += REBUILD_BATCH) {
+      for (const { seq, id } of withoutText.slice(i, i + REBUILD_BATCH)) {
+        const file = this.fileOf(id);
+        const bytes = readMessageFile(file);
+        if (!bytes) continue;
+        const result = await recordOf(
+          id,
+          queueIdOf(id),
+          bytes,
+          0,
+          this.options.tagsOf,
+          readMessageFile(this.envelopeOf(id)),
+        );
+        if (!result.ok) continue;
+        this.index.queueText(seq, result.record);
+        textRestored++;
+      }
+      this.index.indexText();
     }
     if (this.index.meta('schema') !== String(SCHEMA_VERSION))
       this.index.setMeta('schema', String(SCHEMA_VERSION));
@@ -256,6 +300,7 @@ export class MessageStore {
       rebuilt: rebuild,
       reason: undefined,
       ...(unreadable.length > 0 ? { unreadable } : {}),
+      ...(textRestored > 0 ? { textRestored } : {}),
     };
   }
 
@@ -384,38 +429,75 @@ export class MessageStore {
       });
     for (const l of this.listeners) l(records);
     for (const r of records) this.unmerged += r.recipients.length;
+    this.lastCaptureAt = Date.now();
     this.scheduleMerge();
     if (this.options.retention?.messages && this.index.count() > this.options.retention.messages)
       void this.prune();
   }
 
   /**
-   * Merges new recipient rows into the index's mailbox_index off the capture path: at once when
-   * many are waiting, else after a quiet second (queries search unmerged rows directly meanwhile).
-   * A merge is one transaction of up to 50,000 rows; the loop yields between them.
+   * Merges new recipient rows into the index's mailbox_index off the capture path: once no capture
+   * came for MERGE_QUIET_MS, or rows have waited MERGE_LONGEST_WAIT_MS, or at once when MERGE_AT
+   * rows wait (queries search unmerged rows directly meanwhile). A burst of captures is not slowed
+   * by merges that can wait for its end. A merge is one transaction of up to 50,000 rows; the loop
+   * yields between them.
    */
   private scheduleMerge(): void {
-    if (this.closed || this.unmerged === 0) return;
-    const soon = this.unmerged >= MERGE_AT;
-    if (this.mergeTimer && !soon) return;
-    clearTimeout(this.mergeTimer);
-    this.mergeTimer = setTimeout(() => this.mergeNow(), soon ? 0 : MERGE_IDLE_MS);
+    if (this.closed) return;
+    const text = this.index.textPending();
+    if (this.unmerged === 0 && text.messages === 0) return;
+    if (this.waitingSince === 0) this.waitingSince = Date.now();
+    if (this.mustIndexNow()) {
+      clearTimeout(this.mergeTimer);
+      this.mergeTimer = setTimeout(() => this.mergeNow(), 0);
+    } else if (!this.mergeTimer) this.mergeTimer = setTimeout(() => this.mergeWhenQuiet(), MERGE_QUIET_MS);
     this.mergeTimer.unref();
+  }
+
+  /** Whether so much waits (unmerged rows, full-text rows in memory) that it is written even during a burst. */
+  private mustIndexNow(): boolean {
+    const text = this.index.textPending();
+    return this.unmerged >= MERGE_AT || text.messages >= TEXT_AT_MESSAGES || text.chars >= TEXT_AT_CHARS;
+  }
+
+  private mergeWhenQuiet(): void {
+    this.mergeTimer = undefined;
+    if (this.closed) return;
+    const now = Date.now();
+    const quietFor = now - this.lastCaptureAt;
+    if (
+      quietFor < MERGE_QUIET_MS &&
+      now - this.waitingSince < MERGE_LONGEST_WAIT_MS &&
+      !this.mustIndexNow()
+    ) {
+      this.mergeTimer = setTimeout(() => this.mergeWhenQuiet(), MERGE_QUIET_MS - quietFor);
+      this.mergeTimer.unref();
+      return;
+    }
+    this.mergeNow();
   }
 
   private mergeNow(): void {
     this.mergeTimer = undefined;
     if (this.closed) return;
     try {
-      if (this.index.mergeMailboxes() === 0) {
-        this.unmerged = 0;
-        return;
+      // the full-text rows first (they live in memory), then one transaction of recipient rows
+      if (this.index.indexText(TEXT_BATCH) === 0) {
+        if (this.index.mergeMailboxes() > 0) this.unmerged = this.index.unmergedRecipients();
+        else this.unmerged = 0;
       }
-      this.unmerged = this.index.unmergedRecipients();
     } catch {
-      // a busy or full disk: the rows stay searchable unmerged; try again later
+      // a busy or full disk: the rows stay searchable unmerged, the text in memory; try again later
+      this.scheduleMerge();
+      return;
     }
-    this.scheduleMerge();
+    if (this.unmerged === 0 && this.index.textPending().messages === 0) {
+      this.waitingSince = 0;
+      return;
+    }
+    // the next transaction in the next turn of the loop, unless captures came meanwhile
+    this.mergeTimer = setTimeout(() => this.mergeWhenQuiet(), 0);
+    this.mergeTimer.unref();
   }
 
   list(filter: MailFilter, limit: number, cursor?: number): Page {

@@ -8,6 +8,13 @@
  * in the background (`mergeMailboxes`: many messages at once, in address order, instead of one
  * random insert per recipient per capture, which rewrote most of the address index at every
  * commit). Rows not merged yet (seq above the `merged` mark in `meta`) are searched directly.
+ *
+ * The full-text rows are written the same way, many messages at a time (`indexText`): a capture
+ * leaves its text in memory, and it goes into FTS5 once captures pause, when much is waiting, or
+ * before any full-text query of this connection. FTS5 writes a new segment per transaction, so a
+ * transaction per capture cost about twice the CPU time per message (docs/performance.md). Messages
+ * above the `text` mark in `meta` have no full-text row yet; a store opened after a crash reads
+ * their files again (`withoutText`).
  */
 import Database from 'better-sqlite3';
 import type { CaptureRecord } from './capture-record.js';
@@ -137,6 +144,16 @@ const PAGE_CACHE_KIB = -2000;
 /** Recipient rows merged per transaction (whole messages; one message may have more). */
 const MERGE_ROWS = 50_000;
 
+/** A message's full-text row, waiting in memory for `indexText`. */
+interface PendingText {
+  seq: number;
+  /** Queued again after a crash: a full-text row for it may exist already (written by another version). */
+  again?: boolean;
+  subject: string;
+  addresses: string;
+  body: string;
+}
+
 export class StoreIndex {
   readonly db: Database.Database;
   private readonly insertMessage: Database.Statement;
@@ -149,6 +166,9 @@ export class StoreIndex {
   private readonly statements = new Map<string, Database.Statement>();
   /** Messages in the index, counted once and then kept up to date (retention looks after each batch). */
   private messageTotal: number | undefined;
+  /** Full-text rows not written yet, in seq order, and their size in characters. */
+  private pendingText: PendingText[] = [];
+  private pendingChars = 0;
 
   /** Opens (creating) the index; throws when the file is not a usable SQLite database. */
   constructor(file: string, options: { readonly?: boolean } = {}) {
@@ -182,6 +202,8 @@ export class StoreIndex {
       this.insertText = this.db.prepare(
         'INSERT INTO message_text (rowid, subject, addresses, body) VALUES (?, ?, ?, ?)',
       );
+      // an index from before the text mark had every message's text written at its capture
+      if (!options.readonly && this.meta('text') === undefined) this.setMeta('text', String(this.lastSeq()));
     } catch (err) {
       this.db.close();
       throw err;
@@ -204,10 +226,14 @@ export class StoreIndex {
     this.stmt('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
   }
 
-  /** Adds the records in one transaction (durable when it returns). Records whose ID is indexed already are skipped. */
+  /**
+   * Adds the records in one transaction (durable when it returns; their full-text rows follow with
+   * `indexText`). Records whose ID is indexed already are skipped.
+   */
   insert(records: readonly CaptureRecord[]): void {
     const exists = this.stmt('SELECT 1 FROM messages WHERE id = ?');
     let inserted = 0;
+    const texts: PendingText[] = [];
     this.db.transaction(() => {
       for (const r of records) {
         if (exists.get(r.id)) continue;
@@ -246,11 +272,66 @@ export class StoreIndex {
           this.insertStatus.run(seq, i, s.recipient, s.action, s.status, s.diagnostic ?? null),
         );
         for (const tag of r.tags) this.insertTag.run(tag, seq);
-        const addresses = [r.sender, r.from, ...r.recipients].join(' ');
-        this.insertText.run(seq, r.subject, addresses, r.text);
+        texts.push(textRow(seq, r));
       }
     })();
     if (this.messageTotal !== undefined) this.messageTotal += inserted;
+    for (const t of texts) this.addPendingText(t);
+  }
+
+  private addPendingText(t: PendingText): void {
+    this.pendingText.push(t);
+    this.pendingChars += t.subject.length + t.addresses.length + t.body.length;
+  }
+
+  /** Messages whose full-text row waits in memory, and their text's size in characters. */
+  textPending(): { messages: number; chars: number } {
+    return { messages: this.pendingText.length, chars: this.pendingChars };
+  }
+
+  /**
+   * Writes the waiting full-text rows, up to `max` messages, in one transaction, and moves the
+   * `text` mark past them. Returns how many it wrote.
+   */
+  indexText(max = Infinity): number {
+    if (this.pendingText.length === 0) return 0;
+    const batch = this.pendingText.length <= max ? this.pendingText : this.pendingText.slice(0, max);
+    const drop = this.stmt('DELETE FROM message_text WHERE rowid = ?');
+    this.db.transaction(() => {
+      for (const t of batch) {
+        if (t.again) drop.run(t.seq);
+        this.insertText.run(t.seq, t.subject, t.addresses, t.body);
+      }
+      this.setMeta('text', String(batch[batch.length - 1]!.seq));
+    })();
+    this.pendingText = batch === this.pendingText ? [] : this.pendingText.slice(batch.length);
+    this.pendingChars = 0;
+    for (const t of this.pendingText)
+      this.pendingChars += t.subject.length + t.addresses.length + t.body.length;
+    return batch.length;
+  }
+
+  /** Messages above the `text` mark that have no full-text row waiting either (after a crash): seq and ID. */
+  withoutText(): { seq: number; id: string }[] {
+    const mark = Number(this.meta('text') ?? 0);
+    const waiting = new Set(this.pendingText.map((t) => t.seq));
+    return (
+      this.db.prepare('SELECT seq, id FROM messages WHERE seq > ? ORDER BY seq').all(mark) as {
+        seq: number;
+        id: string;
+      }[]
+    ).filter((r) => !waiting.has(r.seq));
+  }
+
+  /** Queues the full-text row of an indexed message (one `withoutText` named), in seq order. */
+  queueText(seq: number, record: CaptureRecord): void {
+    const at = this.pendingText.findIndex((t) => t.seq > seq);
+    const row = { ...textRow(seq, record), again: true };
+    if (at < 0) this.addPendingText(row);
+    else {
+      this.pendingText.splice(at, 0, row);
+      this.pendingChars += row.subject.length + row.addresses.length + row.body.length;
+    }
   }
 
   /** How many messages the index holds (counted at the first call, then kept up to date). */
@@ -262,9 +343,11 @@ export class StoreIndex {
   /** Empties the index (before a rebuild from the files). */
   clear(): void {
     this.db.exec(
-      "DELETE FROM recipients; DELETE FROM mailbox_index; DELETE FROM meta WHERE key = 'merged'; DELETE FROM report_statuses; DELETE FROM tags; DELETE FROM message_text; DELETE FROM messages;",
+      "DELETE FROM recipients; DELETE FROM mailbox_index; DELETE FROM meta WHERE key = 'merged'; DELETE FROM report_statuses; DELETE FROM tags; DELETE FROM message_text; DELETE FROM messages; INSERT OR REPLACE INTO meta (key, value) VALUES ('text', '0');",
     );
     this.messageTotal = 0;
+    this.pendingText = [];
+    this.pendingChars = 0;
   }
 
   /** The addresses (lower case) of `queueId` captured already, with the capture that holds each. */
@@ -300,6 +383,8 @@ export class StoreIndex {
     if (filter.q !== undefined) {
       const match = fullTextQuery(filter.q);
       if (match !== undefined) {
+        // a full-text query sees every message captured so far
+        if (this.pendingText.length > 0 && !this.db.readonly) this.indexText();
         clauses.push('seq IN (SELECT rowid FROM message_text WHERE message_text MATCH ?)');
         params.push(match);
       }
@@ -430,15 +515,26 @@ export class StoreIndex {
       'DELETE FROM messages WHERE seq = @seq',
     ].map((s) => this.stmt(s));
     const gone: string[] = [];
+    const seqs: number[] = [];
     this.db.transaction(() => {
       for (const id of ids) {
         const row = find.get(id) as { seq: number } | undefined;
         if (!row) continue;
         for (const s of statements) s.run({ seq: row.seq });
         gone.push(id);
+        seqs.push(row.seq);
       }
     })();
     if (this.messageTotal !== undefined) this.messageTotal -= gone.length;
+    if (this.pendingText.length > 0 && gone.length > 0) {
+      const goneSeqs = new Set(seqs);
+      const kept = this.pendingText.filter((t) => !goneSeqs.has(t.seq));
+      if (kept.length !== this.pendingText.length) {
+        this.pendingText = [];
+        this.pendingChars = 0;
+        for (const t of kept) this.addPendingText(t);
+      }
+    }
     return gone;
   }
 
@@ -533,7 +629,18 @@ export class StoreIndex {
     return new Set((this.db.prepare('SELECT id FROM messages').pluck().all() as string[]) ?? []);
   }
 
+  /** Writes the waiting full-text rows (when it can) and closes the database. */
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    try {
+      if (!this.db.readonly) this.indexText();
+    } catch {
+      // a full disk: the files are there, the next open writes their text
+    }
+    this.db.close();
   }
+}
+
+function textRow(seq: number, r: CaptureRecord): PendingText {
+  return { seq, subject: r.subject, addresses: [r.sender, r.from, ...r.recipients].join(' '), body: r.text };
 }
