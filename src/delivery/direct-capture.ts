@@ -55,6 +55,7 @@ export class DirectCapture {
       sender: envelope.sender,
       recipients,
       message,
+      fresh: true,
     });
     return result.ok ? { ok: true } : { ok: false, error: result.error };
   }
