@@ -311,7 +311,7 @@ async function big() {
       rss: rssKB(r.pid),
     };
     console.log(
-      `32,766 recipients: final dot -> captured (1101) ${ms} ms (goal <= 1000 ms; dot -> 250 ${dotToReply} ms, 1100 -> 1101 ${queuedToDelivered} ms, ${summary.big.direct ? 'captured at the final dot' : 'through the queue'}; relay CPU from the first byte sent ${cpu} ms, ${cpuSettled} ms with the background merge); file ${file} B for a message of ${messageBytes} B ` +
+      `32,766 recipients: final dot -> captured (1101) ${ms} ms (goal <= 1000 ms; dot -> 250 ${dotToReply} ms, 1100 -> 1101 ${queuedToDelivered} ms, ${summary.big.direct ? 'captured at the final dot' : 'through the queue'}; relay CPU from the first byte sent ${cpu} ms, ${cpuSettled} ms with the background index work: full-text rows, mailbox merge); file ${file} B for a message of ${messageBytes} B ` +
         `(${(file / messageBytes).toFixed(2)} x; goal <= 2 x), sidecar ${sidecar} B, index ${indexBytes} B`,
     );
   } finally {
@@ -353,7 +353,7 @@ async function pickup() {
       rss: rssKB(r.pid),
     };
     console.log(
-      `pickup file to ${PICKUP_RCPTS} recipients: picked up -> captured ${ms} ms (goal <= 3000 ms at 100,000; relay CPU from the drop ${cpu} ms, ${cpuSettled} ms with the background merge), delivered ${delivered}`,
+      `pickup file to ${PICKUP_RCPTS} recipients: picked up -> captured ${ms} ms (goal <= 3000 ms at 100,000; relay CPU from the drop ${cpu} ms, ${cpuSettled} ms with the background index work: full-text rows, mailbox merge), delivered ${delivered}`,
     );
   } finally {
     await r.stop();
