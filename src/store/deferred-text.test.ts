@@ -49,6 +49,17 @@ function textRowsFor(dir: string, word: string): number {
   }
 }
 
+const allSeqs = (dir: string) => read(dir, 'SELECT seq FROM messages ORDER BY seq');
+const allTextRows = (dir: string) => read(dir, 'SELECT rowid FROM message_text ORDER BY rowid');
+function read(dir: string, sql: string): unknown[] {
+  const db = new Database(path.join(dir, 'index.sqlite'), { readonly: true });
+  try {
+    return db.prepare(sql).pluck().all();
+  } finally {
+    db.close();
+  }
+}
+
 async function captureMany(s: MessageStore, count: number, word: (i: number) => string): Promise<void> {
   for (let i = 0; i < count; i++) {
     const result = await s.capture({
@@ -122,6 +133,7 @@ describe('full-text rows written many at a time', () => {
     expect(repaired?.message).toContain('full text of 5 written again');
     for (let i = 0; i < 5; i++) expect(textRowsFor(dir, `crash${i}`)).toBe(1);
     expect(again.list({ q: 'crash2' }, 10).rows.map((r) => r.id)).toEqual([`${queueId(3)}.1`]);
+    expect(allTextRows(dir)).toEqual(allSeqs(dir));
     // and a clean close writes what waits: nothing to restore at the next open
     const late = await again.capture({
       queueId: queueId(99),
@@ -134,5 +146,23 @@ describe('full-text rows written many at a time', () => {
     await again.close();
     open.pop();
     expect(textRowsFor(dir, 'late')).toBe(1);
+  });
+
+  it('text lost with the process is written again even when the same start indexes files the index lacked', async () => {
+    const dir = tempStore();
+    const s = await openStore(dir);
+    await captureMany(s, 4, (i) => `torn${i}`);
+    // a crash between a capture's rename and its index row: a file the index lacks
+    const orphan = `${queueId(50)}.1`;
+    fs.copyFileSync(s.fileOf(`${queueId(1)}.1`), s.fileOf(orphan));
+    s.index.db.close();
+    await s.close();
+    open.pop();
+
+    const again = await openStore(dir);
+    expect(again.index.get(orphan)).toBeDefined();
+    expect(allTextRows(dir)).toEqual(allSeqs(dir));
+    expect(allSeqs(dir)).toHaveLength(5);
+    expect(again.list({ q: 'torn3' }, 10).total).toBe(1);
   });
 });

@@ -219,6 +219,29 @@ export class MessageStore {
    */
   async repair(rebuild = false): Promise<RepairReport> {
     if (rebuild) this.index.setMeta('complete', 'building');
+    // first, the messages indexed before a crash whose full-text rows were still in memory: the
+    // rows any later insert writes move the index's text mark past them
+    const withoutText = this.index.withoutText();
+    let textRestored = 0;
+    for (let i = 0; i < withoutText.length; i += REBUILD_BATCH) {
+      for (const { seq, id } of withoutText.slice(i, i + REBUILD_BATCH)) {
+        const file = this.fileOf(id);
+        const bytes = readMessageFile(file);
+        if (!bytes) continue;
+        const result = await recordOf(
+          id,
+          queueIdOf(id),
+          bytes,
+          0,
+          this.options.tagsOf,
+          readMessageFile(this.envelopeOf(id)),
+        );
+        if (!result.ok) continue;
+        this.index.queueText(seq, result.record);
+        textRestored++;
+      }
+      this.index.indexText();
+    }
     // The names in messages/ are streamed and looked up in the index a batch at a time; only the
     // files the index lacks (none, usually) are kept. Holding every name (100,000 strings, sorted)
     // for a walk beside the index grew V8's heap by about 30 MB that it kept after the start.
@@ -273,28 +296,6 @@ export class MessageStore {
       this.index.insert(records);
       this.index.indexText();
       indexed += records.length;
-    }
-    // messages indexed before a crash whose full-text rows were still in memory
-    const withoutText = this.index.withoutText();
-    let textRestored = 0;
-    for (let i = 0; i < withoutText.length; i += REBUILD_BATCH) {
-      for (const { seq, id } of withoutText.slice(i, i + REBUILD_BATCH)) {
-        const file = this.fileOf(id);
-        const bytes = readMessageFile(file);
-        if (!bytes) continue;
-        const result = await recordOf(
-          id,
-          queueIdOf(id),
-          bytes,
-          0,
-          this.options.tagsOf,
-          readMessageFile(this.envelopeOf(id)),
-        );
-        if (!result.ok) continue;
-        this.index.queueText(seq, result.record);
-        textRestored++;
-      }
-      this.index.indexText();
     }
     if (this.index.meta('schema') !== String(SCHEMA_VERSION))
       this.index.setMeta('schema', String(SCHEMA_VERSION));
@@ -368,7 +369,7 @@ export class MessageStore {
         writeFileDurably(temporary, [head, req.message]),
         sidecar &&
           writeFileDurably(sidecarTemporary, [sidecar]).then(() =>
-            fs.renameSync(sidecarTemporary, this.envelopeOf(id)),
+            fsp.rename(sidecarTemporary, this.envelopeOf(id)),
           ),
         recordOf(
           id,
@@ -420,9 +421,9 @@ export class MessageStore {
     try {
       // the sidecars first: a message file in messages/ always has its envelope
       if (batch.some((b) => b.sidecar)) await this.envelopeSync.sync();
-      // renamed on this thread: a rename within the folder tree takes microseconds, a round trip
-      // through libuv's pool for each costs more than that (its fsync below is what waits)
-      for (const b of batch) fs.renameSync(b.temporary, this.fileOf(b.record.id));
+      // in libuv's pool, not on this thread: a rename waits for the folder's lock, which an fsync
+      // of the folder holds for as long as the disk takes
+      await Promise.all(batch.map((b) => fsp.rename(b.temporary, this.fileOf(b.record.id))));
       await this.folderSync.sync();
       this.index.insert(batch.map((b) => b.record));
     } catch (err) {
