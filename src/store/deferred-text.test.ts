@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EVENTS } from '../events/catalogue.js';
 import { EventLog, type RelayEvent } from '../events/event-log.js';
 import { MessageStore, type StoreOptions } from './message-store.js';
+import { StoreIndex } from './store-index.js';
 
 const STORE_REPAIRED = EVENTS.storeRepaired.id;
 const open: MessageStore[] = [];
@@ -164,5 +165,29 @@ describe('full-text rows written many at a time', () => {
     expect(allTextRows(dir)).toEqual(allSeqs(dir));
     expect(allSeqs(dir)).toHaveLength(5);
     expect(again.list({ q: 'torn3' }, 10).total).toBe(1);
+  });
+
+  it('a message deleted by another process while its text waits leaves no text under its seq, reused or not', async () => {
+    const dir = tempStore();
+    const s = await openStore(dir);
+    await captureMany(s, 3, (i) => `elsewhere${i}`);
+    const newest = `${queueId(3)}.1`;
+    const seq = s.index.get(newest)!.seq;
+    // `ims-relay mailbox delete` beside the running relay: its own connection to the index
+    const other = new StoreIndex(path.join(dir, 'index.sqlite'));
+    expect(other.delete([newest])).toEqual([newest]);
+    other.close();
+    // the next capture takes the freed seq (the highest one)
+    const next = await s.capture({
+      queueId: queueId(60),
+      sender: 'sender@example.test',
+      recipients: ['n@example.test'],
+      message: mail('next', 'the body says successor'),
+    });
+    expect(next.ok && next.stored?.id).toBe(`${queueId(60)}.1`);
+    expect(s.index.get(`${queueId(60)}.1`)!.seq).toBe(seq);
+    expect(s.list({ q: 'elsewhere2' }, 10).total).toBe(0);
+    expect(s.list({ q: 'successor' }, 10).rows.map((r) => r.id)).toEqual([`${queueId(60)}.1`]);
+    expect(s.list({ q: 'elsewhere1' }, 10).total).toBe(1);
   });
 });

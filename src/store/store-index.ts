@@ -147,6 +147,8 @@ const MERGE_ROWS = 50_000;
 /** A message's full-text row, waiting in memory for `indexText`. */
 interface PendingText {
   seq: number;
+  /** The message's ID: a row is written only while the message is still indexed under this seq. */
+  id: string;
   /** Queued again after a crash: a full-text row for it may exist already (written by another version). */
   again?: boolean;
   subject: string;
@@ -297,8 +299,12 @@ export class StoreIndex {
     if (this.pendingText.length === 0) return 0;
     const batch = this.pendingText.length <= max ? this.pendingText : this.pendingText.slice(0, max);
     const drop = this.stmt('DELETE FROM message_text WHERE rowid = ?');
+    // another process (`ims-relay mailbox delete`) may have deleted a message meanwhile, and a new
+    // capture may have its seq: its text must not be written under that seq
+    const current = this.stmt('SELECT id FROM messages WHERE seq = ?').pluck();
     this.db.transaction(() => {
       for (const t of batch) {
+        if (current.get(t.seq) !== t.id) continue;
         if (t.again) drop.run(t.seq);
         this.insertText.run(t.seq, t.subject, t.addresses, t.body);
       }
@@ -642,5 +648,11 @@ export class StoreIndex {
 }
 
 function textRow(seq: number, r: CaptureRecord): PendingText {
-  return { seq, subject: r.subject, addresses: [r.sender, r.from, ...r.recipients].join(' '), body: r.text };
+  return {
+    seq,
+    id: r.id,
+    subject: r.subject,
+    addresses: [r.sender, r.from, ...r.recipients].join(' '),
+    body: r.text,
+  };
 }
