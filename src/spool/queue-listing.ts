@@ -17,6 +17,7 @@ import { TRAILER_LENGTH, decodeEntryHead } from './entry-format.js';
 import type { Envelope } from '../message/envelope.js';
 import { queueItem, type QueueItem } from './queue-operations.js';
 import { emptyJournal, replayJournal, type JournalState } from './recipient-journal.js';
+import { eachName } from './folder-names.js';
 import { ENTRY_SUFFIX, JOURNAL_SUFFIX, type QueueFolder, type Spool } from './spool.js';
 
 export interface QueueFilter {
@@ -189,33 +190,6 @@ export function itemMatches(item: QueueItem, filter: QueueFilter, now = Date.now
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
-
-/** Names read between two turns of the event loop when a folder is listed. */
-const NAMES_PER_TURN = 4096;
-/**
- * Names a `Dir` reads from the kernel at a time. Node hands them out with an array `shift()` each,
- * which moves the rest of the batch: with 1,024 a batch, going through 100,000 names took 75 ms of
- * CPU here, with 128 about 60 ms (and 16 to 256 all about the same).
- */
-const NAMES_PER_READ = 128;
-
-/**
- * Calls `each` with every name in a folder, without holding them: read NAMES_PER_READ at a time
- * (synchronously: a fraction of a millisecond a time, about twice as fast as iterating the folder
- * with a promise per name), with a turn of the event loop every NAMES_PER_TURN names.
- */
-async function eachName(dirPath: string, each: (name: string) => void): Promise<void> {
-  const dir = fs.opendirSync(dirPath, { bufferSize: NAMES_PER_READ });
-  try {
-    let n = 0;
-    for (let dirent = dir.readSync(); dirent; dirent = dir.readSync()) {
-      each(dirent.name);
-      if (++n % NAMES_PER_TURN === 0) await nextTurn();
-    }
-  } finally {
-    dir.closeSync();
-  }
-}
 
 /**
  * One pass over a folder's names without holding them: the `take` smallest queue IDs after
@@ -438,7 +412,7 @@ export async function countEntries(
     return count;
   }
   let sinceTurn = 0;
-  const dir = await fsp.opendir(spool.folder(folder), { bufferSize: NAMES_PER_READ });
+  const dir = await fsp.opendir(spool.folder(folder), { bufferSize: 128 });
   for await (const dirent of dir) {
     const name = dirent.name;
     if (!name.endsWith(ENTRY_SUFFIX)) continue;
