@@ -13,6 +13,7 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import { TRAILER_LENGTH, decodeEntryHead } from './entry-format.js';
 import type { Envelope } from '../message/envelope.js';
 import { queueItem, type QueueItem } from './queue-operations.js';
@@ -100,8 +101,11 @@ function readHeadSync(file: string): { envelope: Envelope; messageBytes: number 
   try {
     let bytes = headBuffer;
     let read = fs.readSync(fd, bytes, 0, bytes.length, 0);
-    const size = read < bytes.length ? read : fs.fstatSync(fd).size;
-    const declared = /^IMSR\/\d+ (\d{1,12})\n/.exec(bytes.toString('latin1', 0, Math.min(read, 64)));
+    const whole = read < bytes.length; // the read's length is the entry's size
+    const size = whole ? read : fs.fstatSync(fd).size;
+    const declared = whole
+      ? null
+      : /^IMSR\/\d+ (\d{1,12})\n/.exec(bytes.toString('latin1', 0, Math.min(read, 64)));
     if (declared) {
       const headLength = Number(declared[1]) + declared[0].length + 1;
       if (headLength > read && size > read) {
@@ -149,14 +153,25 @@ export function summarizeIfMatching(
   /** false when the caller knows there is no journal (it has just listed the folder): none is looked for. */
   hasJournal = true,
 ): QueueItem | undefined {
+  return summarizeFile(spool.folder(folder) + path.sep, folder, queueId, filter, hasJournal);
+}
+
+/** summarizeIfMatching with the folder's path (and a separator) given: one string joined an entry. */
+function summarizeFile(
+  folderPrefix: string,
+  folder: QueueFolder,
+  queueId: string,
+  filter: QueueFilter,
+  hasJournal: boolean,
+): QueueItem | undefined {
   const readJournal = () =>
-    hasJournal ? readJournalSync(spool.journalPath(folder, queueId)) : emptyJournal();
+    hasJournal ? readJournalSync(folderPrefix + queueId + JOURNAL_SUFFIX) : emptyJournal();
   let journal: JournalState | undefined;
   if (filter.held !== undefined) {
     journal = readJournal();
     if ((journal?.held ?? false) !== filter.held) return undefined;
   }
-  const head = readHeadSync(spool.entryPath(folder, queueId));
+  const head = readHeadSync(folderPrefix + queueId + ENTRY_SUFFIX);
   if (!head || !envelopeMatches(head.envelope, filter)) return undefined;
   journal ??= readJournal();
   return queueItem(queueId, folder, head, journal);
@@ -430,11 +445,55 @@ export async function countEntries(
 /** Items handed over at a time by `walkFolder`. */
 const WALK_BATCH = 1000;
 
+/** A folder as one sorted listing of its names: for a process that holds the spool. */
+export interface FolderListing {
+  /** The folder's queue IDs, oldest first. */
+  ids: string[];
+  /** The IDs that have a journal. */
+  journals: Set<string>;
+}
+
+/** Lists a folder's entries and journals with one `readdir`. */
+export async function listFolderIds(spool: Spool, folder: QueueFolder): Promise<FolderListing> {
+  const ids: string[] = [];
+  const journals = new Set<string>();
+  for (const n of await fsp.readdir(spool.folder(folder))) {
+    if (n.endsWith(ENTRY_SUFFIX)) ids.push(n.slice(0, -ENTRY_SUFFIX.length));
+    else if (n.endsWith(JOURNAL_SUFFIX)) journals.add(n.slice(0, -JOURNAL_SUFFIX.length));
+  }
+  ids.sort();
+  return { ids, journals };
+}
+
+/**
+ * The items of `listing.ids[from..to)` that pass the filter, in order, read synchronously: only
+ * the journals the listing shows, and each entry's head with three system calls. An entry that
+ * cannot be read (gone since the listing, torn, damaged) is left out.
+ */
+export function summarizeListed(
+  spool: Spool,
+  folder: QueueFolder,
+  listing: FolderListing,
+  from: number,
+  to: number,
+  filter: QueueFilter,
+  now: number,
+): QueueItem[] {
+  const items: QueueItem[] = [];
+  const folderPrefix = spool.folder(folder) + path.sep;
+  for (let i = from; i < to; i++) {
+    const id = listing.ids[i]!;
+    if (!ageMatches(id, filter, now)) continue;
+    const item = summarizeFile(folderPrefix, folder, id, filter, listing.journals.has(id));
+    if (item) items.push(item);
+  }
+  return items;
+}
+
 /**
  * Every matching entry of a folder, oldest first, handed to `each` WALK_BATCH at a time as they
  * are read: for a process that holds the spool (the CLI with no relay running), where one sorted
- * listing of the names is the fastest way. Only the journals that are there are read (the listing
- * says which), and each entry's head with three system calls. Returns the folder's entry count.
+ * listing of the names is the fastest way. Returns the folder's entry count.
  */
 export async function walkFolder(
   spool: Spool,
@@ -443,24 +502,16 @@ export async function walkFolder(
   each: (items: QueueItem[]) => void,
   now = Date.now(),
 ): Promise<number> {
-  const ids: string[] = [];
-  const journals = new Set<string>();
-  for (const n of await fsp.readdir(spool.folder(folder))) {
-    if (n.endsWith(ENTRY_SUFFIX)) ids.push(n.slice(0, -ENTRY_SUFFIX.length));
-    else if (n.endsWith(JOURNAL_SUFFIX)) journals.add(n.slice(0, -JOURNAL_SUFFIX.length));
-  }
-  ids.sort();
+  const listing = await listFolderIds(spool, folder);
   let batch: QueueItem[] = [];
-  for (const id of ids) {
-    if (!ageMatches(id, filter, now)) continue;
-    const item = summarizeIfMatching(spool, folder, id, filter, journals.has(id));
-    if (!item) continue;
-    batch.push(item);
-    if (batch.length === WALK_BATCH) {
+  for (let from = 0; from < listing.ids.length; from += WALK_BATCH) {
+    const to = Math.min(from + WALK_BATCH, listing.ids.length);
+    batch.push(...summarizeListed(spool, folder, listing, from, to, filter, now));
+    if (batch.length >= WALK_BATCH) {
       each(batch);
       batch = [];
     }
   }
   if (batch.length > 0) each(batch);
-  return ids.length;
+  return listing.ids.length;
 }

@@ -1,0 +1,54 @@
+/**
+ * The second thread of a parallel `queue list` (parallel-walk.ts): reads the batches of the folder
+ * it claims and posts their items. Runs only as a worker thread.
+ */
+import { workerData, type MessagePort } from 'node:worker_threads';
+import { summarizeListed, type QueueFilter } from '../spool/queue-listing.js';
+import { Spool, type QueueFolder } from '../spool/spool.js';
+import {
+  FAILED,
+  NONE_LEFT,
+  POSTED,
+  TOO_FAR_AHEAD,
+  WALK_BATCH,
+  WRITTEN,
+  claimBatch,
+  type WalkJob,
+} from './walk-batches.js';
+
+interface WorkerData {
+  spoolDir: string;
+  folder: QueueFolder;
+  filter: QueueFilter;
+  now: number;
+  shared: Int32Array;
+  port: MessagePort;
+  job: WalkJob;
+}
+
+const { spoolDir, folder, filter, now, shared, port, job } = workerData as WorkerData;
+
+try {
+  const spool = Spool.open(spoolDir);
+  const listing = { ids: job.ids, journals: new Set(job.journals) };
+  const batches = Math.ceil(listing.ids.length / WALK_BATCH);
+  for (;;) {
+    const written = Atomics.load(shared, WRITTEN);
+    const batch = claimBatch(shared, batches);
+    if (batch === NONE_LEFT) break;
+    if (batch === TOO_FAR_AHEAD) {
+      Atomics.wait(shared, WRITTEN, written, 1000);
+      continue;
+    }
+    const from = batch * WALK_BATCH;
+    const to = Math.min(from + WALK_BATCH, listing.ids.length);
+    port.postMessage({ batch, items: summarizeListed(spool, folder, listing, from, to, filter, now) });
+    Atomics.add(shared, POSTED, 1);
+    Atomics.notify(shared, POSTED);
+  }
+} catch {
+  // the main thread reads whatever this thread claimed and did not post
+  Atomics.store(shared, FAILED, 1);
+  Atomics.notify(shared, POSTED);
+}
+port.close();
