@@ -13,6 +13,7 @@ import { QueueIdGenerator } from '../src/spool/queue-id.js';
 import { walkFolder, type QueueFilter } from '../src/spool/queue-listing.js';
 import type { QueueItem } from '../src/spool/queue-operations.js';
 import { Spool } from '../src/spool/spool.js';
+import { formatItems, type ListFormat } from '../src/cli/queue-list-format.js';
 import { runCli } from './helpers/relay-process.js';
 import { tempDir } from './helpers/test-relay.js';
 
@@ -77,21 +78,28 @@ async function single(spool: Spool, filter: QueueFilter, now: number) {
   return { total, items };
 }
 
-async function twoThreads(spool: Pick<Spool, 'dir' | 'folder'>, filter: QueueFilter, now: number) {
-  const items: QueueItem[] = [];
-  const sizes: number[] = [];
+/** The two-thread walk, forced on; its text in the given format, as the command prints it. */
+async function twoThreads(
+  spool: Pick<Spool, 'dir' | 'folder'>,
+  filter: QueueFilter,
+  now: number,
+  format: ListFormat = 'table',
+) {
+  const texts: string[] = [];
+  const counts: number[] = [];
   const done = await built.walkFolderInParallel(
     spool as Spool,
     'in',
     filter,
-    (batch) => {
-      sizes.push(batch.length);
-      items.push(...batch);
+    format,
+    (text, count) => {
+      texts.push(text);
+      counts.push(count);
     },
     now,
     0,
   );
-  return { ...done, items, sizes };
+  return { ...done, text: texts.join(format === 'json' ? ',\n' : ''), counts };
 }
 
 describe('queue list on two threads', () => {
@@ -111,21 +119,21 @@ describe('queue list on two threads', () => {
     ];
     for (const filter of filters) {
       const one = await single(spool, filter, now);
-      const two = await twoThreads(spool, filter, now);
-      expect(two.total).toBe(COUNT);
-      expect(two.items).toEqual(one.items);
-      // streamed a batch at a time, never the folder at once
-      expect(Math.max(0, ...two.sizes)).toBeLessThanOrEqual(500);
+      for (const format of ['table', 'json'] as const) {
+        const two = await twoThreads(spool, filter, now, format);
+        expect(two.total).toBe(COUNT);
+        expect(two.text).toBe(formatItems(one.items, format));
+        // streamed a batch at a time, never the folder at once
+        expect(Math.max(0, ...two.counts)).toBeLessThanOrEqual(500);
+      }
     }
-    const all = await twoThreads(spool, {}, now);
+    const all = await twoThreads(spool, {}, now, 'json');
     expect(all.workerBatches).toBeGreaterThan(0); // the worker did read part of it
-    expect(all.items.map((i) => i.queueId)).toEqual(ids.filter((id) => !unreadable.includes(id)));
-    expect(all.items.find((i) => i.queueId === ids[3456])).toMatchObject({ recipients: 2000 });
-    expect(all.items.filter((i) => i.held)).toHaveLength(COUNT / 8);
-    expect(all.items.find((i) => i.queueId === ids[12])).toMatchObject({
-      deferred: 1,
-      lastError: '451 try 12',
-    });
+    const items = JSON.parse(`[${all.text}]`) as QueueItem[];
+    expect(items.map((i) => i.queueId)).toEqual(ids.filter((id) => !unreadable.includes(id)));
+    expect(items.find((i) => i.queueId === ids[3456])).toMatchObject({ recipients: 2000 });
+    expect(items.filter((i) => i.held)).toHaveLength(COUNT / 8);
+    expect(items.find((i) => i.queueId === ids[12])).toMatchObject({ deferred: 1, lastError: '451 try 12' });
   }, 120_000);
 
   it('reads on one thread what the worker could not (here: it cannot open the spool)', async () => {
@@ -139,7 +147,7 @@ describe('queue list on two threads', () => {
     const broken = { dir: path.join(notADir, 'spool'), folder: spool.folder.bind(spool) };
     const two = await twoThreads(broken, {}, now);
     expect(two.workerBatches).toBe(0);
-    expect(two.items).toEqual((await single(spool, {}, now)).items);
+    expect(two.text).toBe(formatItems((await single(spool, {}, now)).items, 'table'));
   }, 60_000);
 
   it('ims-relay queue list prints the same lines, and the same JSON, as the single-threaded walk', async () => {

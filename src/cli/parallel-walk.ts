@@ -11,8 +11,8 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import { listFolderIds, summarizeListed, type QueueFilter } from '../spool/queue-listing.js';
-import type { QueueItem } from '../spool/queue-operations.js';
 import type { QueueFolder, Spool } from '../spool/spool.js';
+import { formatItems, type ListFormat } from './queue-list-format.js';
 import {
   CELLS,
   FAILED,
@@ -20,7 +20,7 @@ import {
   WALK_BATCH,
   WRITTEN,
   claimBatch,
-  type WalkBatchResult,
+  type WalkBatchText,
 } from './walk-batches.js';
 
 /** Entries below which one thread lists the folder (starting the worker costs about 40 ms of CPU). */
@@ -38,27 +38,31 @@ export function parallelWalkAvailable(): boolean {
 
 /**
  * Every matching entry of a folder (not bad/: its quarantined pickup files are listed by the queue
- * service), oldest first, handed to `each` a batch at a time as it is read; resolves with the
- * folder's entry count and how many batches the worker thread read (it helps from `parallelFrom`
- * entries on).
+ * service), oldest first, formatted (queue-list-format.ts) and handed to `each` a batch at a time
+ * as it is read, with the number of items in it; resolves with the folder's entry count and how
+ * many batches the worker thread read (it helps from `parallelFrom` entries on). Each thread
+ * formats the batches it reads: this one hands over text, whichever thread read it.
  */
 export async function walkFolderInParallel(
   spool: Spool,
   folder: Exclude<QueueFolder, 'bad'>,
   filter: QueueFilter,
-  each: (items: QueueItem[]) => void,
+  format: ListFormat,
+  each: (text: string, count: number) => void,
   now = Date.now(),
   parallelFrom = PARALLEL_FROM,
 ): Promise<{ total: number; workerBatches: number }> {
   const listing = await listFolderIds(spool, folder);
   const total = listing.ids.length;
   const batches = Math.ceil(total / WALK_BATCH);
-  const read = (batch: number) => {
+  const read = (batch: number): WalkBatchText => {
     const from = batch * WALK_BATCH;
-    return summarizeListed(spool, folder, listing, from, Math.min(from + WALK_BATCH, total), filter, now);
+    const to = Math.min(from + WALK_BATCH, total);
+    const items = summarizeListed(spool, folder, listing, from, to, filter, now);
+    return { batch, text: formatItems(items, format), count: items.length };
   };
-  const handOver = (items: QueueItem[]) => {
-    if (items.length > 0) each(items);
+  const handOver = (done: WalkBatchText) => {
+    if (done.count > 0) each(done.text, done.count);
   };
   if (total < parallelFrom) {
     for (let batch = 0; batch < batches; batch++) handOver(read(batch));
@@ -72,6 +76,7 @@ export async function walkFolderInParallel(
       spoolDir: spool.dir,
       folder,
       filter,
+      format,
       now,
       shared,
       port: port2,
@@ -81,15 +86,15 @@ export async function walkFolderInParallel(
   });
   worker.on('error', () => {}); // what it had claimed and not posted is read here
   try {
-    const results = new Map<number, QueueItem[]>();
+    const results = new Map<number, WalkBatchText>();
     let written = 0;
     let workerBatches = 0;
     while (written < batches) {
       const seen = Atomics.load(shared, POSTED);
       for (let m = receiveMessageOnPort(port1); m; m = receiveMessageOnPort(port1)) {
-        const { batch, items } = m.message as WalkBatchResult<QueueItem>;
+        const done = m.message as WalkBatchText;
         workerBatches++;
-        if (batch >= written) results.set(batch, items);
+        if (done.batch >= written) results.set(done.batch, done);
       }
       const ready = results.get(written);
       if (ready || Atomics.load(shared, FAILED) === 1) {

@@ -39,8 +39,11 @@ export interface WalkJob {
   journals: string[];
 }
 
-/** What the worker posts for each batch it has read. */
-export interface WalkBatchResult<Item> {
+/** A batch read and formatted: what the worker posts, and what the main thread hands over. */
+export interface WalkBatchText {
   batch: number;
-  items: Item[];
+  /** The items' text (queue-list-format.ts). */
+  text: string;
+  /** How many items it holds. */
+  count: number;
 }

@@ -1,6 +1,7 @@
 /**
  * The second thread of a parallel `queue list` (parallel-walk.ts): reads the batches of the folder
- * it claims and posts their items. Runs only as a worker thread.
+ * it claims and posts their text, formatted as the main thread formats its own. Runs only as a
+ * worker thread.
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { summarizeListed, type QueueFilter } from '../spool/queue-listing.js';
@@ -13,20 +14,23 @@ import {
   WALK_BATCH,
   WRITTEN,
   claimBatch,
+  type WalkBatchText,
   type WalkJob,
 } from './walk-batches.js';
+import { formatItems, type ListFormat } from './queue-list-format.js';
 
 interface WorkerData {
   spoolDir: string;
   folder: QueueFolder;
   filter: QueueFilter;
+  format: ListFormat;
   now: number;
   shared: Int32Array;
   port: MessagePort;
   job: WalkJob;
 }
 
-const { spoolDir, folder, filter, now, shared, port, job } = workerData as WorkerData;
+const { spoolDir, folder, filter, format, now, shared, port, job } = workerData as WorkerData;
 
 try {
   const spool = Spool.open(spoolDir);
@@ -42,7 +46,9 @@ try {
     }
     const from = batch * WALK_BATCH;
     const to = Math.min(from + WALK_BATCH, listing.ids.length);
-    port.postMessage({ batch, items: summarizeListed(spool, folder, listing, from, to, filter, now) });
+    const items = summarizeListed(spool, folder, listing, from, to, filter, now);
+    const done: WalkBatchText = { batch, text: formatItems(items, format), count: items.length };
+    port.postMessage(done);
     Atomics.add(shared, POSTED, 1);
     Atomics.notify(shared, POSTED);
   }
