@@ -53,12 +53,13 @@ export async function walkFolderInParallel(
   parallelFrom = PARALLEL_FROM,
 ): Promise<{ total: number; workerBatches: number }> {
   const listing = await listFolderIds(spool, folder);
+  const folderPath = spool.folder(folder);
   const total = listing.ids.length;
   const batches = Math.ceil(total / WALK_BATCH);
   const read = (batch: number): WalkBatchText => {
     const from = batch * WALK_BATCH;
     const to = Math.min(from + WALK_BATCH, total);
-    const items = summarizeListed(spool, folder, listing, from, to, filter, now);
+    const items = summarizeListed(folderPath, folder, listing, from, to, filter, now);
     return { batch, text: formatItems(items, format), count: items.length };
   };
   const handOver = (done: WalkBatchText) => {

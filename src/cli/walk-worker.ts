@@ -3,9 +3,11 @@
  * it claims and posts their text, formatted as the main thread formats its own. Runs only as a
  * worker thread.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { summarizeListed, type QueueFilter } from '../spool/queue-listing.js';
-import { Spool, type QueueFolder } from '../spool/spool.js';
+import type { QueueFolder } from '../spool/queue-folders.js';
 import {
   FAILED,
   NONE_LEFT,
@@ -33,7 +35,9 @@ interface WorkerData {
 const { spoolDir, folder, filter, format, now, shared, port, job } = workerData as WorkerData;
 
 try {
-  const spool = Spool.open(spoolDir);
+  // the folder the main thread has listed (Spool.folder's path), without loading the spool's code
+  const folderPath = path.join(spoolDir, folder);
+  if (!fs.statSync(folderPath).isDirectory()) throw new Error(`${folderPath} is not a folder`);
   const listing = { ids: job.ids, journals: new Set(job.journals) };
   const batches = Math.ceil(listing.ids.length / WALK_BATCH);
   for (;;) {
@@ -46,7 +50,7 @@ try {
     }
     const from = batch * WALK_BATCH;
     const to = Math.min(from + WALK_BATCH, listing.ids.length);
-    const items = summarizeListed(spool, folder, listing, from, to, filter, now);
+    const items = summarizeListed(folderPath, folder, listing, from, to, filter, now);
     const done: WalkBatchText = { batch, text: formatItems(items, format), count: items.length };
     port.postMessage(done);
     Atomics.add(shared, POSTED, 1);

@@ -16,10 +16,11 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { TRAILER_LENGTH, decodeEntryHead } from './entry-format.js';
 import type { Envelope } from '../message/envelope.js';
-import { queueItem, type QueueItem } from './queue-operations.js';
+import { queueItem, type QueueItem } from './queue-item.js';
 import { emptyJournal, replayJournal, type JournalState } from './recipient-journal.js';
 import { eachName } from './folder-names.js';
-import { ENTRY_SUFFIX, JOURNAL_SUFFIX, type QueueFolder, type Spool } from './spool.js';
+import { ENTRY_SUFFIX, JOURNAL_SUFFIX, type QueueFolder } from './queue-folders.js';
+import type { Spool } from './spool.js';
 
 export interface QueueFilter {
   /** Part of the sender address (case-insensitive); `<>` matches the null sender. */
@@ -466,12 +467,12 @@ export async function listFolderIds(spool: Spool, folder: QueueFolder): Promise<
 }
 
 /**
- * The items of `listing.ids[from..to)` that pass the filter, in order, read synchronously: only
- * the journals the listing shows, and each entry's head with three system calls. An entry that
- * cannot be read (gone since the listing, torn, damaged) is left out.
+ * The items of `listing.ids[from..to)` that pass the filter, in order, read synchronously from the
+ * folder at `folderPath`: only the journals the listing shows, and each entry's head with three
+ * system calls. An entry that cannot be read (gone since the listing, torn, damaged) is left out.
  */
 export function summarizeListed(
-  spool: Spool,
+  folderPath: string,
   folder: QueueFolder,
   listing: FolderListing,
   from: number,
@@ -480,7 +481,7 @@ export function summarizeListed(
   now: number,
 ): QueueItem[] {
   const items: QueueItem[] = [];
-  const folderPrefix = spool.folder(folder) + path.sep;
+  const folderPrefix = folderPath + path.sep;
   for (let i = from; i < to; i++) {
     const id = listing.ids[i]!;
     if (!ageMatches(id, filter, now)) continue;
@@ -506,7 +507,7 @@ export async function walkFolder(
   let batch: QueueItem[] = [];
   for (let from = 0; from < listing.ids.length; from += WALK_BATCH) {
     const to = Math.min(from + WALK_BATCH, listing.ids.length);
-    batch.push(...summarizeListed(spool, folder, listing, from, to, filter, now));
+    batch.push(...summarizeListed(spool.folder(folder), folder, listing, from, to, filter, now));
     if (batch.length >= WALK_BATCH) {
       each(batch);
       batch = [];
