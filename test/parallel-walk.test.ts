@@ -97,7 +97,7 @@ async function twoThreads(
       counts.push(count);
     },
     now,
-    0,
+    { parallelFrom: 0, onlyWithIdleCore: false },
   );
   return { ...done, text: texts.join(format === 'json' ? ',\n' : ''), counts };
 }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import { listFolderIds, summarizeListed, type QueueFilter } from '../spool/queue-listing.js';
 import type { QueueFolder, Spool } from '../spool/spool.js';
+import { idleCoresSince, sampleCpuTimes } from './idle-cores.js';
 import { formatItems, type ListFormat } from './queue-list-format.js';
 import {
   CELLS,
@@ -25,6 +26,12 @@ import {
 
 /** Entries below which one thread lists the folder (starting the worker costs about 40 ms of CPU). */
 export const PARALLEL_FROM = 4000;
+
+/**
+ * CPUs that must have been idle, on average, while the folder was listed for a worker to start:
+ * with every core busy, two threads took 15–30 % more CPU time than one and were no faster.
+ */
+const MIN_IDLE_CORES = 0.5;
 
 const WORKER = new URL('./walk-worker.js', import.meta.url);
 
@@ -40,8 +47,9 @@ export function parallelWalkAvailable(): boolean {
  * Every matching entry of a folder (not bad/: its quarantined pickup files are listed by the queue
  * service), oldest first, formatted (queue-list-format.ts) and handed to `each` a batch at a time
  * as it is read, with the number of items in it; resolves with the folder's entry count and how
- * many batches the worker thread read (it helps from `parallelFrom` entries on). Each thread
- * formats the batches it reads: this one hands over text, whichever thread read it.
+ * many batches the worker thread read. The worker helps from PARALLEL_FROM entries on, if a core
+ * was idle while the folder was listed (idle-cores.ts). Each thread formats the batches it reads:
+ * this one hands over text, whichever thread read it.
  */
 export async function walkFolderInParallel(
   spool: Spool,
@@ -50,9 +58,16 @@ export async function walkFolderInParallel(
   format: ListFormat,
   each: (text: string, count: number) => void,
   now = Date.now(),
-  parallelFrom = PARALLEL_FROM,
+  options: {
+    /** Entries from which a worker helps (PARALLEL_FROM). */
+    parallelFrom?: number;
+    /** Whether a worker is started only if a core was idle while the folder was listed (yes). */
+    onlyWithIdleCore?: boolean;
+  } = {},
 ): Promise<{ total: number; workerBatches: number }> {
+  const cpuBefore = sampleCpuTimes();
   const listing = await listFolderIds(spool, folder);
+  const idleCores = idleCoresSince(cpuBefore);
   const folderPath = spool.folder(folder);
   const total = listing.ids.length;
   const batches = Math.ceil(total / WALK_BATCH);
@@ -65,7 +80,10 @@ export async function walkFolderInParallel(
   const handOver = (done: WalkBatchText) => {
     if (done.count > 0) each(done.text, done.count);
   };
-  if (total < parallelFrom) {
+  // unknown (too short a listing to tell, no counters): a worker is tried
+  const coreFree =
+    !(options.onlyWithIdleCore ?? true) || idleCores === undefined || idleCores >= MIN_IDLE_CORES;
+  if (total < (options.parallelFrom ?? PARALLEL_FROM) || !coreFree) {
     for (let batch = 0; batch < batches; batch++) handOver(read(batch));
     return { total, workerBatches: 0 };
   }
