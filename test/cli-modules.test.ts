@@ -89,16 +89,80 @@ function spoolWith(count: number): string {
 }
 
 describe('what a command loads', () => {
-  it('queue list --count reads the spool without the relay, the admin server, SQLite or the setting checks', () => {
+  it('queue list --count reads the folder names without the command-line parser, the relay, the admin server, SQLite or the setting checks', () => {
     const spool = spoolWith(7);
     const run = runRecorded(['queue', 'list', '--count', '--spool', spool]);
     expect(run.err).toBe('');
     expect(run.out).toBe('7\n');
     // the hook sees the modules it did load (so an empty list cannot pass)
+    expect(loadedAny(run.modules, ['/dist/spool/folder-names.js', '/dist/cli/main.js'])).toHaveLength(2);
     expect(
-      loadedAny(run.modules, ['/dist/spool/queue-listing.js', '/dist/cli/queue-backend.js']),
-    ).toHaveLength(2);
-    expect(loadedAny(run.modules, [...RELAY_MODULES, ...SETTING_CHECKS])).toEqual([]);
+      loadedAny(run.modules, [
+        ...RELAY_MODULES,
+        ...SETTING_CHECKS,
+        '/node_modules/commander/',
+        '/dist/cli/command-line.js',
+        '/dist/spool/spool.js',
+        '/dist/spool/queue-listing.js',
+      ]),
+    ).toEqual([]);
+    // the other forms of the plain count: the same answers as the full command line gives
+    expect(runRecorded(['queue', 'list', '--json', '--count', '--folder=out', `--spool=${spool}`]).out).toBe(
+      '{"folder":"out","count":0}\n',
+    );
+    expect(fs.existsSync(path.join(spool, 'ims-relay.pid'))).toBe(false); // the lock was let go
+  });
+
+  it('queue list --count leaves to the full command line what it does not answer itself, with the same output', () => {
+    const spool = spoolWith(4);
+    const parsed = (args: string[], env: Record<string, string> = {}) => {
+      const run = runRecorded(args, env);
+      return { ...run, commander: loadedAny(run.modules, ['/node_modules/commander/']).length > 0 };
+    };
+    // filters, bad/ (quarantined pickup files), a repeated or unknown option, bad usage
+    expect(parsed(['queue', 'list', '--count', '--sender', 'sender@', '--spool', spool])).toMatchObject({
+      out: '4\n',
+      commander: true,
+    });
+    expect(parsed(['queue', 'list', '--count', '--folder', 'bad', '--spool', spool])).toMatchObject({
+      out: '0\n',
+      commander: true,
+    });
+    expect(parsed(['queue', 'list', '--count', '--count', '--spool', spool])).toMatchObject({
+      out: '4\n',
+      commander: true,
+    });
+    const badFolder = parsed(['queue', 'list', '--count', '--folder', 'nowhere', '--spool', spool]);
+    expect(badFolder).toMatchObject({ code: 2, commander: true });
+    expect(badFolder.err).toContain('unknown folder "nowhere"');
+    // a setting other than the spool's in the environment: the whole configuration is checked
+    expect(parsed(['queue', 'list', '--count', '--spool', spool], { IMS_RELAY_MODE: 'hold' })).toMatchObject({
+      out: '4\n',
+      commander: true,
+    });
+    // the spool locked by a live process that is no relay (this test's runner): the full command says so
+    fs.writeFileSync(path.join(spool, 'ims-relay.pid'), `${process.pid}\n`);
+    const locked = parsed(['queue', 'list', '--count', '--spool', spool]);
+    expect(locked).toMatchObject({ code: 1, out: '', commander: true });
+    expect(locked.err).toContain(`is in use by another ims-relay (PID ${process.pid})`);
+    fs.rmSync(path.join(spool, 'ims-relay.pid'));
+    // a relay running on the spool (its runtime file names a live PID): the count goes to its API,
+    // here an address where nothing listens, so the full command line reports that
+    fs.writeFileSync(
+      path.join(spool, 'ims-relay.json'),
+      JSON.stringify({ pid: process.pid, smtp: '127.0.0.1:1', http: '127.0.0.1:1', startedAt: '' }),
+    );
+    const running = parsed(['queue', 'list', '--count', '--spool', spool]);
+    expect(running).toMatchObject({ code: 1, out: '', commander: true });
+    expect(running.err).toContain('the relay (PID');
+    fs.rmSync(path.join(spool, 'ims-relay.json'));
+    // a spool that does not exist yet is created, as the full command line does
+    const fresh = path.join(tempDir(), 'new-spool');
+    expect(parsed(['queue', 'list', '--count', '--spool', fresh])).toMatchObject({
+      out: '0\n',
+      commander: false,
+    });
+    expect(fs.readdirSync(fresh).sort()).toEqual(['archive', 'bad', 'in', 'log', 'out', 'pickup', 'tmp']);
   });
 
   it('--version and --help load neither the spool nor the setting checks', () => {

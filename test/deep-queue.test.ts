@@ -231,6 +231,7 @@ describe('a deep queue', () => {
       expect(recipient.out.trimEnd().split('\n').at(-1)).toBe(
         `in/: ${ids.filter((_, i) => i % 3 === 0).length} of ${total} messages match`,
       );
+      expect((await cli(['queue', 'list', '--count', '--spool', dir])).out).toBe(`${total}\n`);
       expect((await cli(['queue', 'list', '--count', '--held', '--spool', dir])).out).toBe(
         `${ids.filter((_, i) => i % 8 === 0).length}\n`,
       );

@@ -5,40 +5,17 @@
  */
 import type { Command } from 'commander';
 import { QUEUE_FOLDERS, type QueueFolder } from '../spool/queue-folders.js';
-import type { QueueItem } from '../spool/queue-operations.js';
 import type { QueueQuery } from '../queue/queue-query.js';
 import { parseQueueFilter } from '../queue/queue-query.js';
 import type { CliIO } from './cli-io.js';
 import type { Operation, QueueBackend } from './queue-backend.js';
+import { TABLE_HEADER, formatItems } from './queue-list-format.js';
 import { resolveQueueToolConfig } from './tool-config.js';
 
 interface CommonOptions {
   spool?: string;
   config?: string;
   adminToken?: string;
-}
-
-function formatItem(i: QueueItem): string {
-  const state = i.pickupFile
-    ? `quarantined pickup file ${i.pickupFile}`
-    : i.held
-      ? 'held'
-      : i.deferred > 0
-        ? `deferred: ${i.lastError ?? ''}`
-        : i.retryAt
-          ? `retry ${i.retryAt}`
-          : '';
-  return [
-    i.queueId,
-    i.arrivedAt.replace(/\.\d+Z$/, 'Z'),
-    String(i.size).padStart(9),
-    `${i.recipients} rcpt`.padStart(11),
-    `${i.delivered}/${i.failed}/${i.deferred}`.padStart(11),
-    (i.sender || '<>').padEnd(28),
-    state,
-  ]
-    .join('  ')
-    .trimEnd();
 }
 
 export function registerQueue(program: Command, io: CliIO, done: (code: number) => void): void {
@@ -133,21 +110,17 @@ export function registerQueue(program: Command, io: CliIO, done: (code: number) 
             return 0;
           }
           let shown = 0;
+          const format = o.json ? 'json' : 'table';
           if (o.json) io.stdout.write(`{"folder":${JSON.stringify(folder)},"items":[`);
-          const total = await b.walk(folder, query, (items) => {
-            let text = '';
-            for (const i of items) {
-              if (o.json) text += `${shown === 0 ? '' : ','}\n${JSON.stringify(i)}`;
-              else {
-                if (shown === 0)
-                  text +=
-                    'QUEUE ID                ARRIVED                    SIZE        RCPTS  DONE/FAIL/DEF  SENDER                        STATE\n';
-                text += formatItem(i) + '\n';
-              }
-              shown++;
-            }
-            io.stdout.write(text);
-          });
+          const print = (text: string, count: number) => {
+            if (count === 0) return;
+            const before = o.json ? (shown === 0 ? '\n' : ',\n') : shown === 0 ? TABLE_HEADER : '';
+            shown += count;
+            io.stdout.write(before + text);
+          };
+          const total = b.walkFormatted
+            ? await b.walkFormatted(folder, query, format, print)
+            : await b.walk(folder, query, (items) => print(formatItems(items, format), items.length));
           if (o.json) io.stdout.write(`\n],"total":${total},"shown":${shown}}\n`);
           else
             io.stdout.write(

@@ -48,9 +48,15 @@ export type HeadResult =
 
 /** Parses the head (magic, length, envelope) of an entry from its first bytes. */
 export function decodeEntryHead(bytes: Buffer): HeadResult {
-  const newline = bytes.subarray(0, MAX_HEAD_LINE).indexOf(0x0a);
+  // read in place (no subarray per step: this runs once per entry when a deep folder is listed)
+  let newline = -1;
+  for (let i = 0, end = Math.min(bytes.length, MAX_HEAD_LINE); i < end; i++)
+    if (bytes[i] === 0x0a) {
+      newline = i;
+      break;
+    }
   if (newline < 0) return { ok: false, reason: 'no spool entry head line' };
-  const match = /^IMSR\/(\d+) (\d{1,12})$/.exec(bytes.subarray(0, newline).toString('latin1'));
+  const match = /^IMSR\/(\d+) (\d{1,12})$/.exec(bytes.toString('latin1', 0, newline));
   if (!match) return { ok: false, reason: 'not a spool entry (bad head line)' };
   if (match[1] !== '1') return { ok: false, reason: `unsupported spool entry version ${match[1]}` };
   const jsonEnd = newline + 1 + Number(match[2]);
@@ -58,7 +64,7 @@ export function decodeEntryHead(bytes: Buffer): HeadResult {
   if (bytes[jsonEnd] !== 0x0a) return { ok: false, reason: 'envelope length does not match' };
   let envelope: Envelope;
   try {
-    envelope = JSON.parse(bytes.subarray(newline + 1, jsonEnd).toString('utf8')) as Envelope;
+    envelope = JSON.parse(bytes.toString('utf8', newline + 1, jsonEnd)) as Envelope;
   } catch {
     return { ok: false, reason: 'envelope is not valid JSON' };
   }

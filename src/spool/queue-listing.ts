@@ -13,11 +13,14 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import { TRAILER_LENGTH, decodeEntryHead } from './entry-format.js';
 import type { Envelope } from '../message/envelope.js';
-import { queueItem, type QueueItem } from './queue-operations.js';
+import { queueItem, type QueueItem } from './queue-item.js';
 import { emptyJournal, replayJournal, type JournalState } from './recipient-journal.js';
-import { ENTRY_SUFFIX, JOURNAL_SUFFIX, type QueueFolder, type Spool } from './spool.js';
+import { eachName } from './folder-names.js';
+import { ENTRY_SUFFIX, JOURNAL_SUFFIX, type QueueFolder } from './queue-folders.js';
+import type { Spool } from './spool.js';
 
 export interface QueueFilter {
   /** Part of the sender address (case-insensitive); `<>` matches the null sender. */
@@ -99,8 +102,11 @@ function readHeadSync(file: string): { envelope: Envelope; messageBytes: number 
   try {
     let bytes = headBuffer;
     let read = fs.readSync(fd, bytes, 0, bytes.length, 0);
-    const size = read < bytes.length ? read : fs.fstatSync(fd).size;
-    const declared = /^IMSR\/\d+ (\d{1,12})\n/.exec(bytes.toString('latin1', 0, Math.min(read, 64)));
+    const whole = read < bytes.length; // the read's length is the entry's size
+    const size = whole ? read : fs.fstatSync(fd).size;
+    const declared = whole
+      ? null
+      : /^IMSR\/\d+ (\d{1,12})\n/.exec(bytes.toString('latin1', 0, Math.min(read, 64)));
     if (declared) {
       const headLength = Number(declared[1]) + declared[0].length + 1;
       if (headLength > read && size > read) {
@@ -148,14 +154,25 @@ export function summarizeIfMatching(
   /** false when the caller knows there is no journal (it has just listed the folder): none is looked for. */
   hasJournal = true,
 ): QueueItem | undefined {
+  return summarizeFile(spool.folder(folder) + path.sep, folder, queueId, filter, hasJournal);
+}
+
+/** summarizeIfMatching with the folder's path (and a separator) given: one string joined an entry. */
+function summarizeFile(
+  folderPrefix: string,
+  folder: QueueFolder,
+  queueId: string,
+  filter: QueueFilter,
+  hasJournal: boolean,
+): QueueItem | undefined {
   const readJournal = () =>
-    hasJournal ? readJournalSync(spool.journalPath(folder, queueId)) : emptyJournal();
+    hasJournal ? readJournalSync(folderPrefix + queueId + JOURNAL_SUFFIX) : emptyJournal();
   let journal: JournalState | undefined;
   if (filter.held !== undefined) {
     journal = readJournal();
     if ((journal?.held ?? false) !== filter.held) return undefined;
   }
-  const head = readHeadSync(spool.entryPath(folder, queueId));
+  const head = readHeadSync(folderPrefix + queueId + ENTRY_SUFFIX);
   if (!head || !envelopeMatches(head.envelope, filter)) return undefined;
   journal ??= readJournal();
   return queueItem(queueId, folder, head, journal);
@@ -189,33 +206,6 @@ export function itemMatches(item: QueueItem, filter: QueueFilter, now = Date.now
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
-
-/** Names read between two turns of the event loop when a folder is listed. */
-const NAMES_PER_TURN = 4096;
-/**
- * Names a `Dir` reads from the kernel at a time. Node hands them out with an array `shift()` each,
- * which moves the rest of the batch: with 1,024 a batch, going through 100,000 names took 75 ms of
- * CPU here, with 128 about 60 ms (and 16 to 256 all about the same).
- */
-const NAMES_PER_READ = 128;
-
-/**
- * Calls `each` with every name in a folder, without holding them: read NAMES_PER_READ at a time
- * (synchronously: a fraction of a millisecond a time, about twice as fast as iterating the folder
- * with a promise per name), with a turn of the event loop every NAMES_PER_TURN names.
- */
-async function eachName(dirPath: string, each: (name: string) => void): Promise<void> {
-  const dir = fs.opendirSync(dirPath, { bufferSize: NAMES_PER_READ });
-  try {
-    let n = 0;
-    for (let dirent = dir.readSync(); dirent; dirent = dir.readSync()) {
-      each(dirent.name);
-      if (++n % NAMES_PER_TURN === 0) await nextTurn();
-    }
-  } finally {
-    dir.closeSync();
-  }
-}
 
 /**
  * One pass over a folder's names without holding them: the `take` smallest queue IDs after
@@ -438,7 +428,7 @@ export async function countEntries(
     return count;
   }
   let sinceTurn = 0;
-  const dir = await fsp.opendir(spool.folder(folder), { bufferSize: NAMES_PER_READ });
+  const dir = await fsp.opendir(spool.folder(folder), { bufferSize: 128 });
   for await (const dirent of dir) {
     const name = dirent.name;
     if (!name.endsWith(ENTRY_SUFFIX)) continue;
@@ -456,11 +446,55 @@ export async function countEntries(
 /** Items handed over at a time by `walkFolder`. */
 const WALK_BATCH = 1000;
 
+/** A folder as one sorted listing of its names: for a process that holds the spool. */
+export interface FolderListing {
+  /** The folder's queue IDs, oldest first. */
+  ids: string[];
+  /** The IDs that have a journal. */
+  journals: Set<string>;
+}
+
+/** Lists a folder's entries and journals with one `readdir`. */
+export async function listFolderIds(spool: Spool, folder: QueueFolder): Promise<FolderListing> {
+  const ids: string[] = [];
+  const journals = new Set<string>();
+  for (const n of await fsp.readdir(spool.folder(folder))) {
+    if (n.endsWith(ENTRY_SUFFIX)) ids.push(n.slice(0, -ENTRY_SUFFIX.length));
+    else if (n.endsWith(JOURNAL_SUFFIX)) journals.add(n.slice(0, -JOURNAL_SUFFIX.length));
+  }
+  ids.sort();
+  return { ids, journals };
+}
+
+/**
+ * The items of `listing.ids[from..to)` that pass the filter, in order, read synchronously from the
+ * folder at `folderPath`: only the journals the listing shows, and each entry's head with three
+ * system calls. An entry that cannot be read (gone since the listing, torn, damaged) is left out.
+ */
+export function summarizeListed(
+  folderPath: string,
+  folder: QueueFolder,
+  listing: FolderListing,
+  from: number,
+  to: number,
+  filter: QueueFilter,
+  now: number,
+): QueueItem[] {
+  const items: QueueItem[] = [];
+  const folderPrefix = folderPath + path.sep;
+  for (let i = from; i < to; i++) {
+    const id = listing.ids[i]!;
+    if (!ageMatches(id, filter, now)) continue;
+    const item = summarizeFile(folderPrefix, folder, id, filter, listing.journals.has(id));
+    if (item) items.push(item);
+  }
+  return items;
+}
+
 /**
  * Every matching entry of a folder, oldest first, handed to `each` WALK_BATCH at a time as they
  * are read: for a process that holds the spool (the CLI with no relay running), where one sorted
- * listing of the names is the fastest way. Only the journals that are there are read (the listing
- * says which), and each entry's head with three system calls. Returns the folder's entry count.
+ * listing of the names is the fastest way. Returns the folder's entry count.
  */
 export async function walkFolder(
   spool: Spool,
@@ -469,24 +503,16 @@ export async function walkFolder(
   each: (items: QueueItem[]) => void,
   now = Date.now(),
 ): Promise<number> {
-  const ids: string[] = [];
-  const journals = new Set<string>();
-  for (const n of await fsp.readdir(spool.folder(folder))) {
-    if (n.endsWith(ENTRY_SUFFIX)) ids.push(n.slice(0, -ENTRY_SUFFIX.length));
-    else if (n.endsWith(JOURNAL_SUFFIX)) journals.add(n.slice(0, -JOURNAL_SUFFIX.length));
-  }
-  ids.sort();
+  const listing = await listFolderIds(spool, folder);
   let batch: QueueItem[] = [];
-  for (const id of ids) {
-    if (!ageMatches(id, filter, now)) continue;
-    const item = summarizeIfMatching(spool, folder, id, filter, journals.has(id));
-    if (!item) continue;
-    batch.push(item);
-    if (batch.length === WALK_BATCH) {
+  for (let from = 0; from < listing.ids.length; from += WALK_BATCH) {
+    const to = Math.min(from + WALK_BATCH, listing.ids.length);
+    batch.push(...summarizeListed(spool.folder(folder), folder, listing, from, to, filter, now));
+    if (batch.length >= WALK_BATCH) {
       each(batch);
       batch = [];
     }
   }
   if (batch.length > 0) each(batch);
-  return ids.length;
+  return listing.ids.length;
 }

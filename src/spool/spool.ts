@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { DirectorySync } from './directory-sync.js';
@@ -14,15 +13,17 @@ import { EntryWriter } from './entry-writer.js';
 import type { Envelope } from '../message/envelope.js';
 import { QueueIdGenerator, isQueueId } from './queue-id.js';
 import { openRegularFile, readRegularFile, restrictMode } from './regular-file.js';
-import { QUEUE_FOLDERS, type QueueFolder } from './queue-folders.js';
+import {
+  ENTRY_SUFFIX,
+  JOURNAL_SUFFIX,
+  QUEUE_FOLDERS,
+  SPOOL_FOLDERS,
+  createSpoolFolders,
+  type QueueFolder,
+  type SpoolFolder,
+} from './queue-folders.js';
 
-export { QUEUE_FOLDERS, type QueueFolder };
-
-export const SPOOL_FOLDERS = ['pickup', 'in', 'out', 'bad', 'archive', 'log', 'tmp'] as const;
-export type SpoolFolder = (typeof SPOOL_FOLDERS)[number];
-
-export const ENTRY_SUFFIX = '.imsr';
-export const JOURNAL_SUFFIX = '.journal';
+export { ENTRY_SUFFIX, JOURNAL_SUFFIX, QUEUE_FOLDERS, SPOOL_FOLDERS, type QueueFolder, type SpoolFolder };
 
 export type HeadSummary =
   { ok: true; envelope: Envelope; messageBytes: number } | { ok: false; reason: string };
@@ -46,9 +47,7 @@ export class Spool {
 
   /** Creates the folders (mode 0700) if needed; does not recover (see `recover`). */
   static open(dir: string): Spool {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const folder of SPOOL_FOLDERS)
-      fs.mkdirSync(path.join(dir, folder), { recursive: true, mode: 0o700 });
+    createSpoolFolders(dir);
     return new Spool(dir);
   }
 
