@@ -16,7 +16,8 @@ let parser: Promise<typeof import('mailparser')> | undefined;
  */
 export async function loadParser(): Promise<void> {
   parser ??= import('mailparser');
-  await parser.catch(() => undefined);
+  const mailparser = await parser.catch(() => undefined);
+  if (mailparser) await (plainTools ??= plainTextTools(mailparser));
 }
 
 /** Parses a message for a view; header fields over 16 KB (a To: of 32,766 addresses) are cut first. */
@@ -26,7 +27,7 @@ export async function parseMail(source: Buffer, options: SimpleParserOptions = {
   return simpleParser(boundHeadersForView(source), options);
 }
 
-let plainTools: Tools | null | undefined;
+let plainTools: Promise<Tools | null> | undefined;
 
 /** What the store's index reads of a message. */
 export interface IndexedMail {
@@ -47,7 +48,8 @@ export async function parseForIndex(source: Buffer): Promise<IndexedMail> {
   const mailparser = await parser;
   const bounded = boundHeadersForView(source);
   plainTools ??= plainTextTools(mailparser);
-  const plain = plainTools && parsePlainText(bounded, plainTools);
+  const tools = await plainTools;
+  const plain = tools && parsePlainText(bounded, tools);
   if (plain) return { ...plain, attachments: 0 };
   const mail = await mailparser.simpleParser(bounded, {
     skipHtmlToText: true,

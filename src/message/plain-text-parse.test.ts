@@ -8,7 +8,7 @@ import { boundHeadersForView } from './bounded-headers.js';
 import { parseForIndex } from './parse-mail.js';
 import { parsePlainText, plainTextTools } from './plain-text-parse.js';
 
-const tools = plainTextTools(mailparser);
+const tools = await plainTextTools(mailparser);
 /** The quoted-printable encoder nodemailer's family uses (libqp, which mailparser's splitter decodes with). */
 const libqp = createRequire(import.meta.url)('libqp') as {
   encode: (s: string) => string;

@@ -14,7 +14,6 @@
  * The result equals mailparser's for every message this path takes; src/message/plain-text-parse.test.ts
  * compares the two on generated messages.
  */
-import { createRequire } from 'node:module';
 
 /** What the index reads of a parsed message (a subset of mailparser's ParsedMail). */
 export interface PlainTextMail {
@@ -45,20 +44,24 @@ const UTF8_CHARSETS = new Set(['ascii', 'usascii', 'utf8']);
 const PLAIN_ENCODINGS = new Set(['7bit', '8bit', 'binary']);
 const QUOTED_PRINTABLE = 'quoted-printable';
 
+/** A module loaded by a name held in a variable (these two have no type declarations here). */
+async function load(name: string): Promise<Record<string, unknown>> {
+  const mod = (await import(name)) as { default?: Record<string, unknown> } & Record<string, unknown>;
+  return mod.default ?? mod;
+}
+
 /**
- * The two pieces of mailparser's own code this path uses, from the loaded mailparser module and
- * mailsplit (its dependency, resolved from it); null when either is missing (a mailparser that
- * changed), and then every message goes to mailparser.
+ * The pieces of mailparser's own code this path uses: its header processing (from the loaded
+ * mailparser module), mailsplit's header reader and the libqp decoding mailsplit runs (both
+ * dependencies of mailparser's, one version each through package.json's overrides). Null when any
+ * is missing or changed, and then every message goes to mailparser.
  */
-export function plainTextTools(mailparser: { MailParser: unknown }): Tools | null {
+export async function plainTextTools(mailparser: { MailParser: unknown }): Promise<Tools | null> {
   try {
-    const fromHere = createRequire(import.meta.url);
-    const fromParser = createRequire(fromHere.resolve('mailparser'));
-    const { Headers } = fromParser('@zone-eu/mailsplit') as {
-      Headers: new (block: Buffer) => { getList(): HeaderLine[] };
+    const { Headers } = (await load('@zone-eu/mailsplit')) as {
+      Headers?: new (block: Buffer) => { getList(): HeaderLine[] };
     };
-    const fromSplitter = createRequire(fromParser.resolve('@zone-eu/mailsplit'));
-    const { decode } = fromSplitter('libqp') as { decode?: (input: Buffer) => Buffer };
+    const { decode } = (await load('libqp')) as { decode?: (input: Buffer) => Buffer };
     const MailParser = mailparser.MailParser as new () => {
       processHeaders?: (lines: HeaderLine[]) => Map<string, unknown>;
     };
