@@ -6,9 +6,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventLog, type RelayEvent } from '../src/events/event-log.js';
+import { readEvents } from '../src/events/event-reader.js';
 import { MessageStore } from '../src/store/message-store.js';
 import { StoreIndex } from '../src/store/store-index.js';
 import { filesAndRows, fillStore, filledId } from './helpers/filled-store.js';
@@ -17,23 +17,14 @@ import { tempDir } from './helpers/test-relay.js';
 import { waitFor } from './helpers/wait-for.js';
 
 function eventLog(seen: RelayEvent[]): EventLog {
-  const log = new EventLog({
-    destination: new Writable({ write: (_c, _e, cb) => cb() }),
-    logLevel: 'silent',
-  });
+  const log = new EventLog({ logLevel: 'silent' });
   log.subscribe((e) => seen.push(e));
   return log;
 }
 
-const eventsInFile = (spool: string): { id: number; time: string; data?: Record<string, unknown> }[] => {
-  const file = path.join(spool, 'log', 'events.jsonl');
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { id: number; time: string; data?: Record<string, unknown> });
-};
+/** The spool's events of one ID, read with the reader `ims-relay events` uses. */
+const eventsInFile = (spool: string, id: number) =>
+  readEvents(path.join(spool, 'log', 'events.jsonl'), { id });
 
 const made: string[] = [];
 afterEach(() => {
@@ -143,7 +134,7 @@ describe('message store at scale', () => {
     // the stop did not wait for the 19,900 removals: the store still holds more than the limit
     expect(remaining).toBeGreaterThan(100);
     expect(remaining).toBeLessThan(N);
-    const pruned = eventsInFile(spool).filter((e) => e.id === 1132);
+    const pruned = await eventsInFile(spool, 1132);
     expect(pruned.map((e) => e.data!.pruned)).toEqual([N - remaining]);
     const { files, rows } = filesAndRows(dir);
     expect(rows).toEqual(files);
@@ -154,7 +145,7 @@ describe('message store at scale', () => {
       const api = /admin API (http:\/\/[0-9.:]+)/.exec(again.stdout())![1]!;
       const page = (await (await fetch(`${api}/api/v1/mail?limit=1`)).json()) as { total: number };
       expect(page.total).toBe(remaining);
-      expect(eventsInFile(spool).filter((e) => e.id === 1133)).toEqual([]);
+      expect(await eventsInFile(spool, 1133)).toEqual([]);
     } finally {
       again.child.kill('SIGTERM');
       await again.exited;

@@ -9,7 +9,7 @@ import type { QueueQuery } from '../queue/queue-query.js';
 import { parseQueueFilter } from '../queue/queue-query.js';
 import type { CliIO } from './cli-io.js';
 import type { Operation, QueueBackend } from './queue-backend.js';
-import { TABLE_HEADER, formatItems } from './queue-list-format.js';
+import { TABLE_HEADER, countLine, formatItems } from './queue-list-format.js';
 import { resolveQueueToolConfig } from './tool-config.js';
 
 interface CommonOptions {
@@ -106,7 +106,7 @@ export function registerQueue(program: Command, io: CliIO, done: (code: number) 
           const folder = o.folder as QueueFolder;
           if (o.count) {
             const count = await b.count(folder, query);
-            io.stdout.write(o.json ? JSON.stringify({ folder, count }) + '\n' : `${count}\n`);
+            io.stdout.write(countLine(folder, count, Boolean(o.json)));
             return 0;
           }
           let shown = 0;

@@ -43,3 +43,8 @@ export function formatItems(items: readonly QueueItem[], format: ListFormat): st
   else for (let k = 0; k < items.length; k++) text += (k === 0 ? '' : ',\n') + JSON.stringify(items[k]);
   return text;
 }
+
+/** The answer of `queue list --count`. */
+export function countLine(folder: string, count: number, json: boolean): string {
+  return json ? JSON.stringify({ folder, count }) + '\n' : `${count}\n`;
+}

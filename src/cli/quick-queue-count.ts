@@ -15,6 +15,7 @@ import { createSpoolFolders, type QueueFolder } from '../spool/queue-folders.js'
 import { readRuntimeInfo } from '../spool/runtime-info.js';
 import { acquireSpoolLock } from '../spool/spool-lock.js';
 import type { CliIO } from './cli-io.js';
+import { countLine } from './queue-list-format.js';
 
 /** The folders counted here: bad/ also lists quarantined pickup files, which the full command reads. */
 const COUNTED_HERE: readonly QueueFolder[] = ['in', 'out', 'archive'];
@@ -87,6 +88,6 @@ export function quickQueueCount(argv: string[], io: Pick<CliIO, 'stdout' | 'env'
   } catch {
     return undefined;
   }
-  io.stdout.write(request.json ? JSON.stringify({ folder: request.folder, count }) + '\n' : `${count}\n`);
+  io.stdout.write(countLine(request.folder, count, request.json));
   return 0;
 }

@@ -8,7 +8,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EVENTS } from '../events/catalogue.js';
@@ -105,8 +104,8 @@ describe('full-text rows written many at a time', () => {
     const s = await openStore(dir);
     await captureMany(s, 2, (i) => `gone${i}`);
     expect(await s.delete([`${queueId(1)}.1`])).toEqual([`${queueId(1)}.1`]);
-    expect(s.index.textPending().messages).toBe(1);
     expect(s.list({ q: 'gone1' }, 10).total).toBe(1);
+    expect(s.index.textPending().messages).toBe(0);
     expect(textRowsFor(dir, 'gone0')).toBe(0);
     expect(textRowsFor(dir, 'gone1')).toBe(1);
   });
@@ -123,10 +122,7 @@ describe('full-text rows written many at a time', () => {
     expect(textRowsFor(dir, 'crash4')).toBe(0);
 
     const seen: RelayEvent[] = [];
-    const events = new EventLog({
-      destination: new Writable({ write: (_c, _e, cb) => cb() }),
-      logLevel: 'silent',
-    });
+    const events = new EventLog({ logLevel: 'silent' });
     events.subscribe((e) => seen.push(e));
     const again = await openStore(dir, { events });
     const repaired = seen.find((e) => e.id === STORE_REPAIRED);

@@ -14,7 +14,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { EventLog } from '../events/event-log.js';
 import { DirectorySync } from '../spool/directory-sync.js';
-import { recordOf, type CaptureRecord } from './capture-record.js';
+import { recordOf, type CaptureRecord, type RecordResult } from './capture-record.js';
 import {
   captureId,
   CAPTURE_ID,
@@ -127,9 +127,9 @@ export class MessageStore {
   private readonly folderSync: DirectorySync;
   private readonly envelopeSync: DirectorySync;
   private retentionTimer: NodeJS.Timeout | undefined;
-  /** Recipient rows not yet in the index's mailbox_index, and the merge waiting to run. */
+  /** Recipient rows not yet in the index's mailbox_index, and the background index work waiting to run. */
   private unmerged = 0;
-  private mergeTimer: NodeJS.Timeout | undefined;
+  private indexTimer: NodeJS.Timeout | undefined;
   /** When the last batch of captures was committed, and since when rows have waited for a merge. */
   private lastCaptureAt = 0;
   private waitingSince = 0;
@@ -207,7 +207,7 @@ export class MessageStore {
       });
     }
     store.unmerged = store.index.unmergedRecipients();
-    store.scheduleMerge();
+    store.scheduleIndexWork();
     store.startRetention();
     return store;
   }
@@ -225,18 +225,8 @@ export class MessageStore {
     let textRestored = 0;
     for (let i = 0; i < withoutText.length; i += REBUILD_BATCH) {
       for (const { seq, id } of withoutText.slice(i, i + REBUILD_BATCH)) {
-        const file = this.fileOf(id);
-        const bytes = readMessageFile(file);
-        if (!bytes) continue;
-        const result = await recordOf(
-          id,
-          queueIdOf(id),
-          bytes,
-          0,
-          this.options.tagsOf,
-          readMessageFile(this.envelopeOf(id)),
-        );
-        if (!result.ok) continue;
+        const result = await this.recordFromFile(id);
+        if (!result?.ok) continue;
         this.index.queueText(seq, result.record);
         textRestored++;
       }
@@ -277,19 +267,8 @@ export class MessageStore {
     for (let i = 0; i < missing.length; i += REBUILD_BATCH) {
       const records: CaptureRecord[] = [];
       for (const id of missing.slice(i, i + REBUILD_BATCH)) {
-        const file = this.fileOf(id);
-        const bytes = readMessageFile(file);
-        if (!bytes) continue;
-        const mtime = fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
-        const sidecar = readMessageFile(this.envelopeOf(id));
-        const result = await recordOf(
-          id,
-          queueIdOf(id),
-          bytes,
-          Math.floor(mtime),
-          this.options.tagsOf,
-          sidecar,
-        );
+        const result = await this.recordFromFile(id);
+        if (!result) continue;
         if (result.ok) records.push(result.record);
         else unreadable.push({ id, reason: result.reason });
       }
@@ -308,6 +287,19 @@ export class MessageStore {
       ...(unreadable.length > 0 ? { unreadable } : {}),
       ...(textRestored > 0 ? { textRestored } : {}),
     };
+  }
+
+  /**
+   * The index record of a stored message, read from its file and sidecar (the capture time is the
+   * file's modification time); undefined when the file is gone.
+   */
+  private async recordFromFile(id: string): Promise<RecordResult | undefined> {
+    const file = this.fileOf(id);
+    const bytes = readMessageFile(file);
+    if (!bytes) return undefined;
+    const mtime = fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+    const sidecar = readMessageFile(this.envelopeOf(id));
+    return recordOf(id, queueIdOf(id), bytes, Math.floor(mtime), this.options.tagsOf, sidecar);
   }
 
   /** Drops the whole index and builds it again from the message files. */
@@ -440,28 +432,29 @@ export class MessageStore {
     for (const l of this.listeners) l(records);
     for (const r of records) this.unmerged += r.recipients.length;
     this.lastCaptureAt = Date.now();
-    this.scheduleMerge();
+    this.scheduleIndexWork();
     if (this.options.retention?.messages && this.index.count() > this.options.retention.messages)
       void this.prune();
   }
 
   /**
-   * Merges new recipient rows into the index's mailbox_index off the capture path: once no capture
-   * came for MERGE_QUIET_MS, or rows have waited MERGE_LONGEST_WAIT_MS, or at once when MERGE_AT
-   * rows wait (queries search unmerged rows directly meanwhile). A burst of captures is not slowed
-   * by merges that can wait for its end. A merge is one transaction of up to 50,000 rows; the loop
-   * yields between them.
+   * The index's background work, off the capture path: the full-text rows waiting in memory and
+   * the recipient rows not merged into mailbox_index yet. It runs once no capture came for
+   * MERGE_QUIET_MS, or rows have waited MERGE_LONGEST_WAIT_MS, or at once when much waits
+   * (`mustIndexNow`); queries search unmerged rows directly and write waiting text first. A burst
+   * of captures is not slowed by work that can wait for its end. Each step is one transaction; the
+   * loop yields between them.
    */
-  private scheduleMerge(): void {
+  private scheduleIndexWork(): void {
     if (this.closed) return;
     const text = this.index.textPending();
     if (this.unmerged === 0 && text.messages === 0) return;
     if (this.waitingSince === 0) this.waitingSince = Date.now();
     if (this.mustIndexNow()) {
-      clearTimeout(this.mergeTimer);
-      this.mergeTimer = setTimeout(() => this.mergeNow(), 0);
-    } else if (!this.mergeTimer) this.mergeTimer = setTimeout(() => this.mergeWhenQuiet(), MERGE_QUIET_MS);
-    this.mergeTimer.unref();
+      clearTimeout(this.indexTimer);
+      this.indexTimer = setTimeout(() => this.indexNow(), 0);
+    } else if (!this.indexTimer) this.indexTimer = setTimeout(() => this.indexWhenQuiet(), MERGE_QUIET_MS);
+    this.indexTimer.unref();
   }
 
   /** Whether so much waits (unmerged rows, full-text rows in memory) that it is written even during a burst. */
@@ -470,8 +463,8 @@ export class MessageStore {
     return this.unmerged >= MERGE_AT || text.messages >= TEXT_AT_MESSAGES || text.chars >= TEXT_AT_CHARS;
   }
 
-  private mergeWhenQuiet(): void {
-    this.mergeTimer = undefined;
+  private indexWhenQuiet(): void {
+    this.indexTimer = undefined;
     if (this.closed) return;
     const now = Date.now();
     const quietFor = now - this.lastCaptureAt;
@@ -480,15 +473,15 @@ export class MessageStore {
       now - this.waitingSince < MERGE_LONGEST_WAIT_MS &&
       !this.mustIndexNow()
     ) {
-      this.mergeTimer = setTimeout(() => this.mergeWhenQuiet(), MERGE_QUIET_MS - quietFor);
-      this.mergeTimer.unref();
+      this.indexTimer = setTimeout(() => this.indexWhenQuiet(), MERGE_QUIET_MS - quietFor);
+      this.indexTimer.unref();
       return;
     }
-    this.mergeNow();
+    this.indexNow();
   }
 
-  private mergeNow(): void {
-    this.mergeTimer = undefined;
+  private indexNow(): void {
+    this.indexTimer = undefined;
     if (this.closed) return;
     try {
       // the full-text rows first (they live in memory), then one transaction of recipient rows
@@ -498,7 +491,7 @@ export class MessageStore {
       }
     } catch {
       // a busy or full disk: the rows stay searchable unmerged, the text in memory; try again later
-      this.scheduleMerge();
+      this.scheduleIndexWork();
       return;
     }
     if (this.unmerged === 0 && this.index.textPending().messages === 0) {
@@ -506,8 +499,8 @@ export class MessageStore {
       return;
     }
     // the next transaction in the next turn of the loop, unless captures came meanwhile
-    this.mergeTimer = setTimeout(() => this.mergeWhenQuiet(), 0);
-    this.mergeTimer.unref();
+    this.indexTimer = setTimeout(() => this.indexWhenQuiet(), 0);
+    this.indexTimer.unref();
   }
 
   list(filter: MailFilter, limit: number, cursor?: number): Page {
@@ -659,7 +652,7 @@ export class MessageStore {
   async close(): Promise<void> {
     this.closed = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
-    clearTimeout(this.mergeTimer);
+    clearTimeout(this.indexTimer);
     while (this.flushing || this.scheduled || this.queue.length > 0) {
       if (this.flushing) await this.flushing;
       else await new Promise((resolve) => setImmediate(resolve));

@@ -154,6 +154,8 @@ interface PendingText {
   subject: string;
   addresses: string;
   body: string;
+  /** Its size in characters (what the memory bound counts). */
+  chars: number;
 }
 
 export class StoreIndex {
@@ -283,7 +285,12 @@ export class StoreIndex {
 
   private addPendingText(t: PendingText): void {
     this.pendingText.push(t);
-    this.pendingChars += t.subject.length + t.addresses.length + t.body.length;
+    this.pendingChars += t.chars;
+  }
+
+  private setPendingText(rows: PendingText[]): void {
+    this.pendingText = rows;
+    this.pendingChars = rows.reduce((n, t) => n + t.chars, 0);
   }
 
   /** Messages whose full-text row waits in memory, and their text's size in characters. */
@@ -299,8 +306,8 @@ export class StoreIndex {
     if (this.pendingText.length === 0) return 0;
     const batch = this.pendingText.length <= max ? this.pendingText : this.pendingText.slice(0, max);
     const drop = this.stmt('DELETE FROM message_text WHERE rowid = ?');
-    // another process (`ims-relay mailbox delete`) may have deleted a message meanwhile, and a new
-    // capture may have its seq: its text must not be written under that seq
+    // a message deleted meanwhile (here or by another process, `ims-relay mailbox delete`) is
+    // skipped, also when a new capture has taken its seq
     const current = this.stmt('SELECT id FROM messages WHERE seq = ?').pluck();
     this.db.transaction(() => {
       for (const t of batch) {
@@ -310,34 +317,25 @@ export class StoreIndex {
       }
       this.setMeta('text', String(batch[batch.length - 1]!.seq));
     })();
-    this.pendingText = batch === this.pendingText ? [] : this.pendingText.slice(batch.length);
-    this.pendingChars = 0;
-    for (const t of this.pendingText)
-      this.pendingChars += t.subject.length + t.addresses.length + t.body.length;
+    this.setPendingText(batch === this.pendingText ? [] : this.pendingText.slice(batch.length));
     return batch.length;
   }
 
-  /** Messages above the `text` mark that have no full-text row waiting either (after a crash): seq and ID. */
+  /**
+   * Messages above the `text` mark: indexed, their full-text rows lost with the process that held
+   * them in memory (a crash). Asked at open, before any capture: seq and ID, in seq order.
+   */
   withoutText(): { seq: number; id: string }[] {
     const mark = Number(this.meta('text') ?? 0);
-    const waiting = new Set(this.pendingText.map((t) => t.seq));
-    return (
-      this.db.prepare('SELECT seq, id FROM messages WHERE seq > ? ORDER BY seq').all(mark) as {
-        seq: number;
-        id: string;
-      }[]
-    ).filter((r) => !waiting.has(r.seq));
+    return this.db.prepare('SELECT seq, id FROM messages WHERE seq > ? ORDER BY seq').all(mark) as {
+      seq: number;
+      id: string;
+    }[];
   }
 
-  /** Queues the full-text row of an indexed message (one `withoutText` named), in seq order. */
+  /** Queues the full-text row of a message `withoutText` named (in its order). */
   queueText(seq: number, record: CaptureRecord): void {
-    const at = this.pendingText.findIndex((t) => t.seq > seq);
-    const row = { ...textRow(seq, record), again: true };
-    if (at < 0) this.addPendingText(row);
-    else {
-      this.pendingText.splice(at, 0, row);
-      this.pendingChars += row.subject.length + row.addresses.length + row.body.length;
-    }
+    this.addPendingText({ ...textRow(seq, record), again: true });
   }
 
   /** How many messages the index holds (counted at the first call, then kept up to date). */
@@ -352,8 +350,7 @@ export class StoreIndex {
       "DELETE FROM recipients; DELETE FROM mailbox_index; DELETE FROM meta WHERE key = 'merged'; DELETE FROM report_statuses; DELETE FROM tags; DELETE FROM message_text; DELETE FROM messages; INSERT OR REPLACE INTO meta (key, value) VALUES ('text', '0');",
     );
     this.messageTotal = 0;
-    this.pendingText = [];
-    this.pendingChars = 0;
+    this.setPendingText([]);
   }
 
   /** The addresses (lower case) of `queueId` captured already, with the capture that holds each. */
@@ -521,26 +518,16 @@ export class StoreIndex {
       'DELETE FROM messages WHERE seq = @seq',
     ].map((s) => this.stmt(s));
     const gone: string[] = [];
-    const seqs: number[] = [];
     this.db.transaction(() => {
       for (const id of ids) {
         const row = find.get(id) as { seq: number } | undefined;
         if (!row) continue;
         for (const s of statements) s.run({ seq: row.seq });
         gone.push(id);
-        seqs.push(row.seq);
       }
     })();
     if (this.messageTotal !== undefined) this.messageTotal -= gone.length;
-    if (this.pendingText.length > 0 && gone.length > 0) {
-      const goneSeqs = new Set(seqs);
-      const kept = this.pendingText.filter((t) => !goneSeqs.has(t.seq));
-      if (kept.length !== this.pendingText.length) {
-        this.pendingText = [];
-        this.pendingChars = 0;
-        for (const t of kept) this.addPendingText(t);
-      }
-    }
+    // a deleted message's waiting text is dropped by indexText, which writes only current messages'
     return gone;
   }
 
@@ -648,11 +635,13 @@ export class StoreIndex {
 }
 
 function textRow(seq: number, r: CaptureRecord): PendingText {
+  const addresses = [r.sender, r.from, ...r.recipients].join(' ');
   return {
     seq,
     id: r.id,
     subject: r.subject,
-    addresses: [r.sender, r.from, ...r.recipients].join(' '),
+    addresses,
     body: r.text,
+    chars: r.subject.length + addresses.length + r.text.length,
   };
 }
