@@ -180,7 +180,7 @@ describe('direct capture (capture mode, defaults)', () => {
         to: 'undisclosed-recipients:;',
         bcc: all,
         subject: '40k',
-        text: 'x',
+        text: 'x zebracrossing',
       });
       expect(first.accepted).toHaveLength(32_766);
       expect(first.rejected).toHaveLength(7_234);
@@ -195,7 +195,7 @@ describe('direct capture (capture mode, defaults)', () => {
         to: 'undisclosed-recipients:;',
         bcc: first.rejected as string[],
         subject: '40k',
-        text: 'x',
+        text: 'x zebracrossing',
       });
       expect(second.accepted).toHaveLength(7_234);
       const secondId = String(second.response).split(' ').pop()!;
@@ -208,6 +208,17 @@ describe('direct capture (capture mode, defaults)', () => {
     expect(rows.map((r) => r.recipientCount).sort((a, b) => a - b)).toEqual([7_234, 32_766]);
     expect(relay.store.list({ to: 'user32766@example.test' }, 10).total).toBe(1);
     expect(relay.store.list({ to: 'user0@example.test' }, 10).total).toBe(1);
+    // full text over HTTP at once, though the store writes full-text rows only after captures pause:
+    // the body of both, a recipient of each (the addresses are indexed too)
+    const search = async (q: string) =>
+      (
+        (await (await fetch(`http://127.0.0.1:${relay!.http!.port}/api/v1/mail?q=${q}`)).json()) as {
+          messages: { recipientCount: number }[];
+        }
+      ).messages.map((m) => m.recipientCount);
+    expect((await search('zebracrossing')).sort((a, b) => a - b)).toEqual([7_234, 32_766]);
+    expect(await search('user39999')).toEqual([7_234]);
+    expect(await search('user12345')).toEqual([32_766]);
     watch.close();
     expect([...watch.seen]).toEqual([]);
   }, 120_000);
